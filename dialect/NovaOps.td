@@ -1,0 +1,687 @@
+//===- NovaOps.td - Nova operations ------------------------*- tablegen -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Each op's description is its exact semantics; the reference interpreter
+// (runtime/interpreter) implements this text, and every compiled backend is
+// checked against the interpreter.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NOVA_DIALECT_NOVAOPS_TD
+#define NOVA_DIALECT_NOVAOPS_TD
+
+include "dialect/NovaDialect.td"
+include "dialect/NovaAttrs.td"
+include "dialect/NovaTypes.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+/// Base of every Nova op. Project-wide invariant: Nova ops are value
+/// semantics on statically shaped tensors; each one verifies its shapes and
+/// element types with "expected X, got Y" messages.
+class Nova_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Nova_Dialect, mnemonic, traits>;
+
+/// Pure graph-level computation.
+class Nova_PureOp<string mnemonic, list<Trait> traits = []>
+    : Nova_Op<mnemonic, !listconcat([Pure], traits)> {
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Meshes and partition rules (§2)
+//===----------------------------------------------------------------------===//
+
+def Nova_MeshOp : Nova_Op<"mesh", [Symbol]> {
+  let summary = "a named device mesh with named axes";
+  let description = [{
+    Declares a logical device mesh: an ordered list of axes, each with a name
+    and a size, e.g. Grok-1's `local_mesh_config=(1, 8)` with axis names
+    `("data", "model")` (§0). Shardings (`#nova.sharding`) refer to it by
+    symbol and to its axes by name. Lowering maps it onto upstream
+    `shard.grid` (same shape; the names are Nova's).
+
+    ```mlir
+    nova.mesh @mesh ["data" = 1, "model" = 8]
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       StrArrayAttr:$axis_names,
+                       DenseI64ArrayAttr:$shape);
+  let assemblyFormat = [{
+    $sym_name custom<MeshAxes>($axis_names, $shape) attr-dict
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Size of the axis named `name`, or std::nullopt if there is none.
+    std::optional<int64_t> getAxisSize(::llvm::StringRef name);
+    /// Product of all axis sizes.
+    int64_t getNumDevices();
+  }];
+}
+
+def Nova_PartitionRulesOp : Nova_Op<"partition_rules",
+    [NoTerminator, SingleBlock, NoRegionArguments]> {
+  let summary = "an ordered list of partition rules";
+  let description = [{
+    Holds `nova.partition_rule` ops in priority order: the first rule that
+    matches a parameter path wins (§2.3). `nova-apply-partition-rules` reads
+    them and attaches the winning spec to every `nova.param`.
+
+    ```mlir
+    nova.partition_rules {
+      nova.partition_rule ["router", "w"] -> <@mesh, ["data"]>
+    }
+    ```
+  }];
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "attr-dict-with-keyword $body";
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [OpBuilder<(ins)>];
+}
+
+def Nova_PartitionRuleOp : Nova_Op<"partition_rule",
+    [HasParent<"PartitionRulesOp">,
+     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "a window of per-token regexes mapped to a partition spec";
+  let description = [{
+    A parameter path is split on `/` into tokens (§2.1). The rule matches the
+    path when some contiguous window of tokens, starting anywhere, matches the
+    regexes one for one (§2.2). Each regex must match its whole token
+    (ECMAScript syntax, `std::regex_match`): Nova uses strict full-token
+    matching, so unlike Python's `re.match(r + "$")` a top-level alternation
+    `query|key` does not match `query_proj`, and `w` does not match `"w\n"`.
+    Matching is case-sensitive. A rule with more regexes than the path has
+    tokens never matches. The rule's location is where it came from (the
+    YAML line for imported rules) and is what diagnostics point at.
+
+    ```mlir
+    nova.partition_rule ["multi_head_attention", "(query|key|value)", "w"]
+        -> <@mesh, ["data", "model"]>
+    ```
+  }];
+  let arguments = (ins StrArrayAttr:$pattern, Nova_ShardingAttr:$spec);
+  let assemblyFormat = "$pattern `->` $spec attr-dict";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Parameters and sharding annotations
+//===----------------------------------------------------------------------===//
+
+def Nova_ParamOp : Nova_PureOp<"param",
+    [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "a named model parameter";
+  let description = [{
+    The value of the parameter at hierarchical path `path`, e.g.
+    `transformer/decoder_layer_3/moe/linear/w` (Haiku's module path followed
+    by the parameter name; §2.1). The path is what partition rules match and
+    what checkpoints are keyed by. Paths are non-empty and have no empty `/`
+    tokens. Two `nova.param` ops with the same path in one module denote the
+    same parameter and must agree on types and layout.
+
+    A quantized parameter (Grok-1's `QuantizedWeight8bit`, §1.1) has two
+    results, the int8 weight and its scales, and a `scales` layout (see
+    `#nova.scale_layout`); a checkpoint stores them as `<path>` and
+    `<path>.scales`. It is one parameter for partitioning: the weight and its
+    scales carry the same `sharding` (§2.3).
+
+    `sharding`, when present, is the parameter's partition spec, normally set
+    by `nova-apply-partition-rules`; it must name axes of its mesh and divide
+    every sharded dimension of the weight and of the scales (dimensions of
+    size 1 are broadcast and always allowed).
+
+    ```mlir
+    %n = nova.param "language_model/rms_norm/scale" : tensor<6144xf32>
+    %q, %s = nova.param "transformer/decoder_layer_0/moe/linear_1/w"
+        scales <row_blocks = 8>
+        : tensor<8x32768x6144xi8>, tensor<8x8x6144xbf16>
+    ```
+  }];
+  let arguments = (ins StrAttr:$path,
+                       OptionalAttr<Nova_ScaleLayoutAttr>:$scale_layout,
+                       OptionalAttr<Nova_ShardingAttr>:$sharding);
+  let results = (outs Nova_ParamTensor:$value,
+                      Optional<Nova_ScaleTensor>:$scales);
+  let assemblyFormat = [{
+    $path (`scales` $scale_layout^)? (`sharding` $sharding^)? attr-dict
+    `:` type($value) (`,` type($scales)^)?
+  }];
+  let extraClassDeclaration = [{
+    /// True for an int8 weight with scales.
+    bool isQuantized() { return getScales() != nullptr; }
+  }];
+}
+
+def Nova_ShardOp : Nova_PureOp<"shard",
+    [SameOperandsAndResultType,
+     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "annotates a value with a partition spec";
+  let description = [{
+    Returns its operand unchanged and records that the value is laid out
+    over the mesh as `spec` says (Grok-1's `with_sharding_constraint`). The
+    spec must name axes of its mesh and divide every sharded dimension.
+    Parameters carry their spec as an attribute instead (`nova.param`).
+    Folding: `shard(shard(x, s), s)` is `shard(x, s)`.
+
+    ```mlir
+    %y = nova.shard %x to <@mesh, [None, "model"]> : tensor<8x6144xbf16>
+    ```
+  }];
+  let arguments = (ins AnyStaticShapeTensor:$input, Nova_ShardingAttr:$spec);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "$input `to` $spec attr-dict `:` type($result)";
+  let hasFolder = 1;
+  let hasVerifier = 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization (§1)
+//===----------------------------------------------------------------------===//
+
+def Nova_QuantizeOp : Nova_PureOp<"quantize"> {
+  let summary = "quantizes a float tensor to int8 with given scales";
+  let description = [{
+    For a weight-shaped input `x : [B..., K, N]` and scales `s` laid out as
+    `layout` says (`#nova.scale_layout`):
+
+        q = clamp(roundeven(f32(x) / f32(s_b)), -128, 127)
+
+    where `s_b` is the scale of the element's block, the division is an IEEE
+    f32 division, `roundeven` rounds half to even, and the clamp saturates
+    (±inf saturate to 127 / -128). NaN quantizes to 0 (Nova's choice). Note
+    upstream `quant.qcast` truncates and does not saturate full-range i8, so
+    Nova does not lower through it.
+
+    ```mlir
+    %q = nova.quantize %w, %s layout <per_column>
+        : tensor<64x32xf32>, tensor<1x32xf32> -> tensor<64x32xi8>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$input, Nova_ScaleTensor:$scales,
+                       Nova_ScaleLayoutAttr:$layout);
+  let results = (outs Nova_I8Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scales `layout` $layout attr-dict
+    `:` type($input) `,` type($scales) `->` type($result)
+  }];
+}
+
+def Nova_DequantizeOp : Nova_PureOp<"dequantize"> {
+  let summary = "dequantizes an int8 weight with its scales";
+  let description = [{
+    For `q : [B..., K, N]` int8 and scales `s` of element type `T` laid out as
+    `layout` says, the result has element type `T` and
+
+        W[b..., r, n] = round_T(f32(q[b..., r, n]) · f32(s_block(r, n)))
+
+    The product of an int8 and a bf16 has at most 15 significant bits and is
+    exact in f32, so for bf16 scales the result is bit-exact: one RNE rounding
+    to bf16, as Grok-1's `Linear` and MoE compute `weight * scales` (§1.3).
+    The result element type must equal the scales' element type (JAX
+    promotion of int8 · T is T).
+
+    ```mlir
+    %w = nova.dequantize %q, %s layout <row_blocks = 8>
+        : tensor<6144x6144xi8>, tensor<8x6144xbf16> -> tensor<6144x6144xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_I8Tensor:$input, Nova_ScaleTensor:$scales,
+                       Nova_ScaleLayoutAttr:$layout);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scales `layout` $layout attr-dict
+    `:` type($input) `,` type($scales) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Matmuls (§1.3, §3.3)
+//===----------------------------------------------------------------------===//
+
+def Nova_MatmulOp : Nova_PureOp<"matmul"> {
+  let summary = "float matmul over the last axis of the lhs";
+  let description = [{
+    `x : [..., K]` times `w : [K, N]` (or `w : [N, K]` with `transpose_rhs`)
+    gives `y : [..., N]` with
+
+        y[..., n] = round_R(Σ_k f32(x[..., k]) · f32(w[k, n]))
+
+    accumulated in at least f32 (order unspecified) and rounded once to the
+    result element type `R`. Operand element types may differ: Grok-1's MoE
+    down projection multiplies an f32 input by a bf16 weight into f32 (§3.3
+    step 5). With `transpose_rhs` the weight is indexed `w[n, k]`, which is
+    how the tied-embedding decode `logits = h · Eᵀ` reads the `[V, D]`
+    embedding table (§0).
+
+    ```mlir
+    %y = nova.matmul %h, %e transpose_rhs
+        : tensor<1x6144xbf16>, tensor<131072x6144xbf16> -> tensor<1x131072xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$lhs, Nova_FloatTensor:$rhs,
+                       UnitAttr:$transpose_rhs);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`transpose_rhs` $transpose_rhs^)? attr-dict
+    `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+}
+
+def Nova_QMatmulOp : Nova_PureOp<"qmatmul"> {
+  let summary = "matmul with an int8 weight and its scales";
+  let description = [{
+    `x : [..., K]` times the quantized weight `(q : [K, N] int8, s)` with
+    scale layout `layout` gives `y : [..., N]`:
+
+        y[..., n] = round_R(Σ_k f32(x[..., k]) · f32(W[k, n]))
+        W = nova.dequantize(q, s, layout)     (element type of s; bit-exact)
+
+    i.e. exactly `nova.matmul(x, nova.dequantize(q, s))`, Grok-1's quantized
+    `Linear` (§1.3): dequantize to the scale type with one RNE rounding,
+    multiply, accumulate in at least f32, round once to `R`. Backends fuse the
+    dequantization into the reduction and never materialize `W`. Unlike
+    Grok-1's `Linear` (§1.4) the leading dimensions of `x` are kept.
+
+    ```mlir
+    %y = nova.qmatmul %x, %q, %s layout <per_column>
+        : tensor<1x6144xbf16>, tensor<6144x1024xi8>, tensor<1x1024xbf16>
+        -> tensor<1x1024xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$input, Nova_I8Tensor:$weight,
+                       Nova_ScaleTensor:$scales, Nova_ScaleLayoutAttr:$layout);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $scales `layout` $layout attr-dict
+    `:` type($input) `,` type($weight) `,` type($scales) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts (§3)
+//===----------------------------------------------------------------------===//
+
+def Nova_MoeRouteOp : Nova_PureOp<"moe_route"> {
+  let summary = "router softmax and top-k expert selection";
+  let description = [{
+    For router logits `l : [..., E]` (f32, §3.1):
+
+        p = softmax(l) over the E experts, in f32
+        (gates, indices) = top-k of p, descending
+
+    `indices : [..., k]` (i32) are the selected experts in descending order of
+    probability; **equal probabilities put the lower expert index first**
+    (JAX `lax.top_k`, §3.2). NaN ranks above every number (XLA's total
+    order), and among NaNs the lower index comes first. `gates : [..., k]`
+    (f32) are the raw probabilities `p[indices]` (Grok-1: not renormalised,
+    so they sum to less than 1); with `renormalize` they are divided by their
+    sum over the k selected experts. There is no capacity limit, no token
+    dropping and no padding mask (§3.1, §3.2).
+
+    ```mlir
+    %gates, %experts = nova.moe_route %logits top 2
+        : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
+    ```
+  }];
+  let arguments = (ins Nova_F32Tensor:$logits,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$k,
+                       UnitAttr:$renormalize);
+  let results = (outs Nova_F32Tensor:$gates, Nova_I32Tensor:$indices);
+  let assemblyFormat = [{
+    $logits `top` $k (`renormalize` $renormalize^)? attr-dict
+    `:` type($logits) `->` type($gates) `,` type($indices)
+  }];
+}
+
+def Nova_ExpertQMatmulOp : Nova_PureOp<"expert_qmatmul"> {
+  let summary = "per-slot matmul with the selected expert's int8 weight";
+  let description = [{
+    The dispatch point of a mixture of experts. For `M` tokens with `k`
+    selected experts each (`experts : [M, k]` i32, from `nova.moe_route`),
+    stacked expert weights `q : [E, K, N]` int8 with scales `s : [E, G, C]`
+    (layout `layout`), and input `x : [M, K]` (shared by the k slots of a
+    token) or `x : [M, k, K]` (one row per slot):
+
+        y[m, j, n] = round_R(Σ_kk f32(x[m, (j,) kk]) · f32(W[experts[m, j], kk, n]))
+        W = nova.dequantize(q, s, layout)
+
+    Only the selected experts are evaluated; backends group the (token,
+    slot) rows by expert so each selected expert's weight is read once.
+    This equals Grok-1's dense evaluate-all-then-one-hot-select (§3.3 steps
+    1-3) except where an unselected expert would produce inf or NaN. An
+    expert index outside `[0, E)` is a runtime error (the interpreter reports
+    it; compiled code leaves that slot's row of `y` zero).
+
+    ```mlir
+    %hg = nova.expert_qmatmul %x, %experts, %q, %s layout <per_column>
+        : tensor<16x6144xbf16>, tensor<16x2xi32>, tensor<8x6144x32768xi8>,
+          tensor<8x1x32768xbf16> -> tensor<16x2x32768xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$input, Nova_I32Tensor:$experts,
+                       Nova_I8Tensor:$weight, Nova_ScaleTensor:$scales,
+                       Nova_ScaleLayoutAttr:$layout);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $experts `,` $weight `,` $scales `layout` $layout attr-dict
+    `:` type($input) `,` type($experts) `,` type($weight) `,` type($scales)
+    `->` type($result)
+  }];
+}
+
+def Nova_MoeCombineOp : Nova_PureOp<"moe_combine"> {
+  let summary = "gate-weighted sum of the selected experts' outputs";
+  let description = [{
+    For expert outputs `o : [M, k, D]` and gates `g : [M, k]` (f32), with
+    result element type `R`:
+
+        out[m, d] = round_R(Σ_j f32(round_R(g[m, j])) · f32(o[m, j, d]))
+
+    summed over the k slots in slot order in f32. This is Grok-1's combine
+    (§3.3 step 6): each gate is rounded to the fprop dtype (bf16), multiplied
+    with the f32 expert output in f32, summed in f32, and the sum is cast to
+    bf16 once.
+
+    ```mlir
+    %y = nova.moe_combine %o, %gates
+        : tensor<16x2x6144xf32>, tensor<16x2xf32> -> tensor<16x6144xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$input, Nova_F32Tensor:$gates);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gates attr-dict `:` type($input) `,` type($gates) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization, activations, softmax, embedding (§0)
+//===----------------------------------------------------------------------===//
+
+def Nova_RmsNormOp : Nova_PureOp<"rms_norm"> {
+  let summary = "RMSNorm over the last axis, computed in f32";
+  let description = [{
+    For `x : [..., D]` of element type `T` and `scale : [D]` (f32):
+
+        ms  = mean_d(f32(x)²)
+        y   = round_T(scale · (f32(x) · rsqrt(ms + eps)))
+
+    all in f32, the scale used directly (no `1 + scale`), the result cast back
+    to the input's type, as Grok-1's `RMSNorm` (§0; eps = 1e-5 there).
+
+    ```mlir
+    %y = nova.rms_norm %x, %scale eps 1.000000e-05
+        : tensor<1x8x6144xbf16>, tensor<6144xf32> -> tensor<1x8x6144xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$input, Nova_F32Tensor:$scale,
+                       ConfinedAttr<F32Attr, [Nova_FloatFiniteNonNegative]>:$eps);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `eps` $eps attr-dict
+    `:` type($input) `,` type($scale) `->` type($result)
+  }];
+}
+
+/// An elementwise activation computed in f32 and rounded to the input type.
+class Nova_ActivationOp<string mnemonic, string formula, string section>
+    : Nova_PureOp<mnemonic, [SameOperandsAndResultType, Elementwise]> {
+  let arguments = (ins Nova_FloatTensor:$input);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 0;
+  let description = !strconcat([{
+    Elementwise, for `x` of element type `T`, evaluated in f32 and rounded
+    once to `T`:
+
+        }], formula, [{
+
+    (}], section, [{)
+
+    ```mlir
+    %y = nova.}], mnemonic, [{ %x : tensor<16x2x32768xf32>
+    ```
+  }]);
+}
+
+def Nova_GeluOp : Nova_ActivationOp<"gelu",
+    "y = round_T(0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))))",
+    "the tanh approximation, `jax.nn.gelu`'s default, used by Grok-1's MoE, §3.3"> {
+  let summary = "GELU, tanh approximation";
+}
+
+def Nova_SiluOp : Nova_ActivationOp<"silu",
+    "y = round_T(x / (1 + exp(-x)))",
+    "SiLU / swish, for dense gated MLPs"> {
+  let summary = "SiLU (x · sigmoid(x))";
+}
+
+def Nova_SoftmaxOp : Nova_PureOp<"softmax", [SameOperandsAndResultType]> {
+  let summary = "softmax along one axis, computed in f32";
+  let description = [{
+    For `x` of element type `T`, along `axis`:
+
+        m = max f32(x);  e = exp(f32(x) - m);  y = round_T(e / Σ e)
+
+    computed in f32 and rounded once. (Sampling has its own softmax inside
+    `nova.sample`, in the logits' type as Grok-1 does.)
+
+    ```mlir
+    %p = nova.softmax %x axis 1 : tensor<16x8xf32>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$input,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$axis);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = "$input `axis` $axis attr-dict `:` type($result)";
+}
+
+def Nova_EmbeddingOp : Nova_PureOp<"embedding"> {
+  let summary = "embedding-table lookup";
+  let description = [{
+    For `table : [V, D]` and token ids `ids : [...]` (i32), with result
+    element type `R`:
+
+        y[..., d] = round_R(table[clamp(ids[...], 0, V-1), d])
+
+    Out-of-range ids are clamped, as JAX's gather does for Grok-1's
+    `embed_mat[tokens]` (§0: the f32 table cast to bf16).
+
+    ```mlir
+    %h = nova.embedding %table[%ids]
+        : tensor<131072x6144xf32>, tensor<1x8xi32> -> tensor<1x8x6144xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$table, Nova_I32Tensor:$ids);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table `[` $ids `]` attr-dict `:` type($table) `,` type($ids) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Attention (§0)
+//===----------------------------------------------------------------------===//
+
+def Nova_RopeOp : Nova_PureOp<"rope"> {
+  let summary = "rotary position embedding, rotate-half form";
+  let description = [{
+    For `x : [B, T, H, Dh]` of element type `T` (Dh even) and absolute
+    positions `pos : [B, T]` (i32), with `half = Dh/2` and j = i mod half:
+
+        inv_freq[j] = 1 / base^(2j / Dh)                      (f32)
+        φ           = f32(pos[b, t]) · inv_freq[j]           (f32)
+        rot(x)[i]   = -x[i + half]  if i < half,  x[i - half] otherwise
+        y[b,t,h,i]  = round_T(f32(x[i])·cos φ + f32(rot(x)[i])·sin φ)
+
+    Grok-1's `RotaryEmbedding` (§0: base 10000, non-interleaved
+    rotate-half, f32 phases, result cast back to the input type). Grok-1
+    computes positions as `arange(T) + offset`; Nova takes them explicitly so
+    prefill, decode and padded batches are all expressible.
+
+    ```mlir
+    %qr = nova.rope %q, %pos base 1.000000e+04
+        : tensor<1x8x48x128xbf16>, tensor<1x8xi32> -> tensor<1x8x48x128xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$input, Nova_I32Tensor:$positions,
+                       ConfinedAttr<F32Attr, [Nova_FloatFinitePositive]>:$base);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $positions `base` $base attr-dict
+    `:` type($input) `,` type($positions) `->` type($result)
+  }];
+}
+
+def Nova_KvCacheUpdateOp : Nova_PureOp<"kv_cache_update"> {
+  let summary = "writes new keys or values into a KV cache";
+  let description = [{
+    For a cache `c : [B, S, H, Dh]`, new entries `x : [B, T, H, Dh]` of the
+    same element type and write offsets `pos : [B]` (i32):
+
+        y = c;   y[b, pos[b] + t] = x[b, t]   for 0 ≤ pos[b] + t < S
+
+    Entries that would land outside `[0, S)` are dropped (Nova's choice; XLA's
+    `dynamic_update_slice`, which Grok-1 uses, would instead shift the whole
+    write back into range). The cache is explicit state: a step takes the
+    cache as an operand and returns the new one, so prefill (T > 1) and
+    decode (T = 1) are the same op.
+
+    ```mlir
+    %kc2 = nova.kv_cache_update %kc, %k, %pos
+        : tensor<1x8192x8x128xbf16>, tensor<1x1x8x128xbf16>, tensor<1xi32>
+        -> tensor<1x8192x8x128xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$cache, Nova_FloatTensor:$update,
+                       Nova_I32Tensor:$positions);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $cache `,` $update `,` $positions attr-dict
+    `:` type($cache) `,` type($update) `,` type($positions) `->` type($result)
+  }];
+}
+
+def Nova_AttentionOp : Nova_PureOp<"attention"> {
+  let summary = "grouped-query causal attention over a KV cache";
+  let description = [{
+    For queries `q : [B, T, Hq, Dh]` of element type `T`, cached keys and
+    values `k, v : [B, S, Hkv, Dh]` (already holding this step's entries;
+    see `nova.kv_cache_update`), and offsets `pos : [B]` (i32): query `t` of
+    row `b` sits at absolute position `p = pos[b] + t`, query head `h` reads
+    KV head `h / (Hq / Hkv)` (grouped-query attention; Hq divisible by Hkv),
+    and
+
+        ℓ[s]  = f32(round_T(Σ_d q[b,t,h,d] · k[b,s,h',d]))     logits in T, then f32
+        ℓ[s]  = ℓ[s] · scale                                  (f32)
+        ℓ[s]  = cap · tanh(ℓ[s] / cap)                        (if cap is given)
+        ℓ[s]  = -1e30   where s > p                           (causal mask)
+        w     = round_T(softmax_s(ℓ))                         (f32 softmax)
+        o[b,t,h,d] = round_T(Σ_s f32(w[s]) · f32(v[b,s,h',d]))
+
+    accumulated in at least f32. This is Grok-1's attention (§0: logits ×
+    1/√Dh, capped by 30·tanh(x/30), mask fill −1e30, f32 softmax cast back
+    to bf16, bf16 einsums). Positions past the cache (`s ≥ S`) do not exist;
+    a query whose every key is masked (p < 0) averages all S values equally,
+    as the −1e30 fill makes the softmax uniform.
+
+    ```mlir
+    %o = nova.attention %q, %kc, %vc, %pos scale 0.0883883461 cap 3.000000e+01
+        : tensor<1x1x48x128xbf16>, tensor<1x8192x8x128xbf16>,
+          tensor<1x8192x8x128xbf16>, tensor<1xi32> -> tensor<1x1x48x128xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$query, Nova_FloatTensor:$keys,
+                       Nova_FloatTensor:$values, Nova_I32Tensor:$positions,
+                       F32Attr:$scale,
+                       OptionalAttr<ConfinedAttr<F32Attr, [Nova_FloatFinitePositive]>>:$cap);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values `,` $positions `scale` $scale (`cap` $cap^)?
+    attr-dict `:` type($query) `,` type($keys) `,` type($values) `,`
+    type($positions) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Sampling (§4)
+//===----------------------------------------------------------------------===//
+
+def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
+  let summary = "temperature, mask, nucleus filter and Gumbel-argmax draw";
+  let description = [{
+    Grok-1's `sample_token` (§4) on logits `l : [B, V]` of element type `T`
+    (bf16 in Grok-1; every step below is computed in `T` as Grok-1 does,
+    except the probability sums, which Nova accumulates in f32). Per row b,
+    with `temperature, top_p : [B]` (f32) and an optional `mask : [B, V]`
+    (i32, non-zero = allowed):
+
+    1. `t = round_T(temperature[b])`; `x_i = round_T(l_i / t)` (IEEE division
+       in f32 rounded to T; so 0.7 acts as 0.69921875 in bf16).
+    2. Disallowed tokens: `x_i = round_T(-1e10)` (finite; -9999220736 in
+       bf16), applied after the temperature, so with a tiny temperature
+       allowed logits below -1e10 rank under masked ones ("mask leak").
+    3. Nucleus filter with `p = round_T(top_p[b])` (0.999 → 1.0 in bf16):
+       `π_i = round_T(exp(x_i - max x) / Σ_j exp(x_j - max x))` (sum in f32);
+       for each distinct value v among the x, `c(v) = Σ_{x_i ≤ v} π_i` (in
+       f32); the threshold `v*` is the smallest v with
+       `c(v) ≥ round_T(1 - p)`; tokens with `x_i < v*` are set to
+       `round_T(-1e10)`. This is Grok-1's "sort ascending, cumulative sum,
+       first index with c ≥ 1-p, keep values ≥ that value" with ties always
+       kept (value threshold). Edge cases, Nova-defined where Grok-1 is not:
+       * `p ≥ 1` (incl. bf16-rounded 0.999, and `p > 1`): nothing filtered.
+       * `p ≤ 0`: greedy filter: only the maximum and its ties are kept
+         (Grok-1 may keep everything there; §4.4).
+       * no v qualifies through rounding (the f32 sum of π stays below
+         `1 - p`): nothing is filtered, as Grok-1's argmax-of-all-false
+         fallback to index 0.
+       * a NaN or +inf anywhere makes the π NaN: nothing is filtered.
+    4. Draw: `z_i = round_T(x_i + g_i)` with Gumbel noise `g`, and the token
+       is the **first** (lowest-id) maximum of z. NaN z are ignored unless
+       all are NaN (then token 0). The noise is either the `noise` operand
+       (`[B, V]`, element type T, used as given) or generated from `seed`
+       (i64 scalar) and `step` (i32 scalar): Philox 4x32-10 with key =
+       (low, high 32 bits of seed) and counter = (⌊i/4⌋, b, step, 0) gives
+       word `w = out[i mod 4]`; `u = max(⌊w / 2^(32-m)⌋ · 2^-m, tiny_T)`
+       where m is T's explicit mantissa width (7 for bf16, 10 for f16, 23 for
+       f32) and tiny_T its smallest normal; `g = round_T(-log(-log(u)))`
+       evaluated in f64. In bf16 u takes 128 values (§4.2.4).
+    5. `probs = round_T(softmax(x_filtered))` (sum in f32; filtered tokens
+       get exactly 0 unless every token is filtered); `prob = probs[token]`;
+       `top_ids, top_probs` are the `top_k` (default 8) most probable tokens,
+       descending, ties to the lower id.
+
+    Results: `token : [B]` i32, `prob : [B]` T, `top_ids : [B, top_k]` i32,
+    `top_probs : [B, top_k]` T. `top_k` must not exceed V (Grok-1 fails for
+    V < 8).
+
+    ```mlir
+    %tok, %p, %ids, %probs = nova.sample %l, %temp, %top_p mask %m
+        seed %seed step %step top_k 8
+        : (tensor<1x131072xbf16>, tensor<1xf32>, tensor<1xf32>,
+           tensor<1x131072xi32>, tensor<i64>, tensor<i32>)
+        -> (tensor<1xi32>, tensor<1xbf16>, tensor<1x8xi32>, tensor<1x8xbf16>)
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$logits, Nova_F32Tensor:$temperature,
+                       Nova_F32Tensor:$top_p,
+                       Optional<Nova_I32Tensor>:$mask,
+                       Optional<Nova_FloatTensor>:$noise,
+                       Optional<Nova_I64Tensor>:$seed,
+                       Optional<Nova_I32Tensor>:$step,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$top_k);
+  let results = (outs Nova_I32Tensor:$token, Nova_FloatTensor:$prob,
+                      Nova_I32Tensor:$top_ids, Nova_FloatTensor:$top_probs);
+  let assemblyFormat = [{
+    $logits `,` $temperature `,` $top_p (`mask` $mask^)? (`noise` $noise^)?
+    (`seed` $seed^)? (`step` $step^)? `top_k` $top_k attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+#endif // NOVA_DIALECT_NOVAOPS_TD

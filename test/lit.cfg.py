@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: Apache-2.0
+# -*- Python -*-
+"""lit configuration for Nova's regression tests (run by `ninja check-nova`)."""
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "NOVA"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".yaml", ".test"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "CMakeLists.txt", "Inputs",
+                   "Unit", "Bench"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.nova_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%shlibext", config.llvm_shlib_ext))
+config.substitutions.append(("%mlir_lib_dir", config.llvm_lib_dir))
+config.substitutions.append(("%nova_src_root", config.nova_src_root))
+config.substitutions.append(("%nova_obj_root", config.nova_obj_root))
+
+# Every FileCheck variable is scoped to its CHECK-LABEL block.
+config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
+
+llvm_config.use_default_substitutions()
+llvm_config.with_system_environment(["HOME", "TMPDIR", "TMP", "TEMP"])
+
+tools = ["nova-opt", "nova-run", "split-file", "mlir-opt", "mlir-runner"]
+tool_dirs = [config.nova_tools_dir, config.llvm_tools_dir]
+
+# NOVA_VERIFY_ROUNDTRIP=1 turns every nova-opt into nova-opt --verify-roundtrip.
+if os.environ.get("NOVA_VERIFY_ROUNDTRIP") == "1":
+    tools[0] = ToolSubst("nova-opt", command=os.path.join(
+        config.nova_tools_dir, "nova-opt"), extra_args=["--verify-roundtrip"])
+
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+if config.nova_have_cuda:
+    config.available_features.add("cuda")
