@@ -245,28 +245,30 @@ SmallVector<StringRef> ShardingAttr::getAxes(unsigned dim) const {
   return axes;
 }
 
-std::string ShardingAttr::toPartitionSpecString() const {
-  std::string out = "P(";
+std::string ShardingAttr::getDimString(unsigned dim) const {
+  if (dim >= getDims().size())
+    return "None";
+  Attribute entry = getDims()[dim];
+  if (auto axis = dyn_cast<StringAttr>(entry))
+    return "'" + axis.getValue().str() + "'";
+  auto axes = cast<ArrayAttr>(entry);
+  if (axes.empty())
+    return "None";
+  std::string out = "(";
   llvm::raw_string_ostream os(out);
-  llvm::interleaveComma(getDims(), os, [&](Attribute dim) {
-    if (auto axis = dyn_cast<StringAttr>(dim)) {
-      os << "'" << axis.getValue() << "'";
-      return;
-    }
-    auto axes = cast<ArrayAttr>(dim);
-    if (axes.empty()) {
-      os << "None";
-      return;
-    }
-    os << "(";
-    llvm::interleaveComma(axes, os, [&](Attribute a) {
-      os << "'" << cast<StringAttr>(a).getValue() << "'";
-    });
-    // Python's repr of a one-element tuple keeps the trailing comma.
-    if (axes.size() == 1)
-      os << ",";
-    os << ")";
+  llvm::interleaveComma(axes, os, [&](Attribute a) {
+    os << "'" << cast<StringAttr>(a).getValue() << "'";
   });
+  // Python's repr of a one-element tuple keeps the trailing comma.
+  if (axes.size() == 1)
+    os << ",";
   os << ")";
   return out;
+}
+
+std::string ShardingAttr::toPartitionSpecString() const {
+  std::string out = "P(";
+  for (unsigned d = 0, e = getDims().size(); d < e; ++d)
+    out += (d ? ", " : "") + getDimString(d);
+  return out + ")";
 }

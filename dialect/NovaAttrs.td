@@ -131,6 +131,9 @@ def Nova_ShardingAttr : Nova_Attr<"Sharding", "sharding"> {
     ::llvm::SmallVector<::llvm::StringRef> getAxes(unsigned dim) const;
     /// Renders the spec as Python's PartitionSpec repr: `P(None, ('data', 'model'))`.
     std::string toPartitionSpecString() const;
+    /// Renders entry `dim` as in that repr: `None`, `'model'` or
+    /// `('data', 'model')`.
+    std::string getDimString(unsigned dim) const;
   }];
 }
 

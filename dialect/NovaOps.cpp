@@ -137,8 +137,8 @@ LogicalResult mlir::nova::verifyShardingFor(
         continue;
       return op->emitOpError()
              << "expected dimension " << d << " of shape " << formatShape(shape)
-             << " to be divisible by " << devices << " (mesh axes "
-             << spec.getDims()[d] << "), got size " << shape[d];
+             << " to be divisible by " << devices << " (mesh axes " << spec.getDimString(d)
+             << "), got size " << shape[d];
     }
   }
   return success();

@@ -220,7 +220,7 @@ func.func @param_spec_rank() {
 // -----
 nova.mesh @mesh ["data" = 2, "model" = 8]
 func.func @param_not_divisible() {
-  // expected-error @below {{expected dimension 1 of shape [16, 24] to be divisible by 16 (mesh axes ["data", "model"]), got size 24}}
+  // expected-error @below {{expected dimension 1 of shape [16, 24] to be divisible by 16 (mesh axes ('data', 'model')), got size 24}}
   %w = nova.param "a/w" sharding <@mesh, [None, ("data", "model")]> : tensor<16x24xf32>
   return
 }
@@ -229,7 +229,7 @@ func.func @param_not_divisible() {
 nova.mesh @mesh ["data" = 1, "model" = 16]
 func.func @scales_not_divisible() {
   // A G = 8 row-block scale table cannot follow a 16-way row split (§6.11).
-  // expected-error @below {{expected dimension 0 of shape [8, 32] to be divisible by 16 (mesh axes "model"), got size 8}}
+  // expected-error @below {{expected dimension 0 of shape [8, 32] to be divisible by 16 (mesh axes 'model'), got size 8}}
   %w, %s = nova.param "a/w" scales <row_blocks = 8> sharding <@mesh, ["model"]> : tensor<64x32xi8>, tensor<8x32xbf16>
   return
 }
@@ -241,7 +241,7 @@ func.func @scales_not_divisible() {
 // -----
 nova.mesh @mesh ["data" = 1, "model" = 8]
 func.func @shard_not_divisible(%x: tensor<4x6xf32>) -> tensor<4x6xf32> {
-  // expected-error @below {{expected dimension 1 of shape [4, 6] to be divisible by 8 (mesh axes "model"), got size 6}}
+  // expected-error @below {{expected dimension 1 of shape [4, 6] to be divisible by 8 (mesh axes 'model'), got size 6}}
   %y = nova.shard %x to <@mesh, [None, "model"]> : tensor<4x6xf32>
   return %y : tensor<4x6xf32>
 }

@@ -1,0 +1,352 @@
+//===- SpecReader.cpp - Checked access to YAML spec nodes -----------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Import/SpecReader.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::nova;
+using namespace mlir::nova::spec;
+
+Location SpecFile::loc(unsigned line, unsigned column) const {
+  return FileLineColLoc::get(context, filename, line, column);
+}
+
+Location SpecFile::loc(const yaml::Node &node) const {
+  return loc(node.line, node.column);
+}
+
+LogicalResult SpecFile::parse(StringRef text, yaml::Node &root) const {
+  yaml::ParseError error;
+  if (yaml::parse(text, yaml::Limits(), root, error))
+    return success();
+  emitError(loc(error.line, error.column)) << error.message;
+  return failure();
+}
+
+LogicalResult SpecFile::checkKeys(const yaml::Node &node,
+                                  ArrayRef<StringRef> allowed,
+                                  StringRef what) const {
+  for (const auto &[key, value] : node.entries) {
+    if (llvm::is_contained(allowed, key.scalar))
+      continue;
+    InFlightDiagnostic diag = error(key);
+    diag << "unknown key '" << key.scalar << "' in " << what
+         << "; expected one of: ";
+    llvm::interleaveComma(allowed, diag);
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult SpecFile::expectMap(const yaml::Node &node,
+                                  StringRef what) const {
+  if (node.isMap())
+    return success();
+  return error(node) << "expected " << what << " (a map), got "
+                     << node.describe();
+}
+
+LogicalResult SpecFile::expectSequence(const yaml::Node &node,
+                                       StringRef what) const {
+  if (node.isSequence())
+    return success();
+  return error(node) << "expected " << what << " (a sequence), got "
+                     << node.describe();
+}
+
+const yaml::Node *SpecFile::get(const yaml::Node &node, StringRef key) {
+  for (const auto &entry : node.entries)
+    if (entry.first.scalar == key)
+      return &entry.second;
+  return nullptr;
+}
+
+const yaml::Node *SpecFile::require(const yaml::Node &node, StringRef key,
+                                    StringRef what) const {
+  if (const yaml::Node *value = get(node, key))
+    return value;
+  error(node) << "missing key '" << key << "' in " << what;
+  return nullptr;
+}
+
+FailureOr<std::string> SpecFile::getString(const yaml::Node &node,
+                                           StringRef what) const {
+  if (node.isScalar())
+    return node.scalar;
+  return error(node) << "expected " << what << " (a string), got "
+                     << node.describe();
+}
+
+FailureOr<int64_t> SpecFile::getInt(const yaml::Node &node,
+                                    StringRef what) const {
+  int64_t value;
+  if (node.isScalar() && !node.quoted &&
+      !StringRef(node.scalar).getAsInteger(10, value))
+    return value;
+  return error(node) << "expected " << what << " (an integer), got "
+                     << node.describe();
+}
+
+FailureOr<double> SpecFile::getFloat(const yaml::Node &node,
+                                     StringRef what) const {
+  if (node.isScalar() && !node.quoted) {
+    StringRef text = node.scalar;
+    bool negative = text.consume_front("-");
+    if (!negative)
+      text.consume_front("+");
+    double value;
+    if (text == ".inf" || text == ".Inf" || text == ".INF")
+      value = std::numeric_limits<double>::infinity();
+    else if (text == ".nan" || text == ".NaN" || text == ".NAN")
+      value = std::numeric_limits<double>::quiet_NaN();
+    else if (text.getAsDouble(value) || text.empty())
+      return error(node) << "expected " << what << " (a number), got "
+                         << node.describe();
+    return negative ? -value : value;
+  }
+  return error(node) << "expected " << what << " (a number), got "
+                     << node.describe();
+}
+
+FailureOr<bool> SpecFile::getBool(const yaml::Node &node,
+                                  StringRef what) const {
+  if (node.isScalar() && !node.quoted) {
+    if (node.scalar == "true" || node.scalar == "True")
+      return true;
+    if (node.scalar == "false" || node.scalar == "False")
+      return false;
+  }
+  return error(node) << "expected " << what << " (true or false), got "
+                     << node.describe();
+}
+
+FailureOr<Type> SpecFile::getElementType(const yaml::Node &node) const {
+  Builder b(context);
+  if (node.isScalar()) {
+    Type type = llvm::StringSwitch<Type>(node.scalar)
+                    .Case("f32", b.getF32Type())
+                    .Case("bf16", b.getBF16Type())
+                    .Case("f16", b.getF16Type())
+                    .Case("i8", b.getI8Type())
+                    .Case("i32", b.getI32Type())
+                    .Case("i64", b.getI64Type())
+                    .Default(Type());
+    if (type)
+      return type;
+  }
+  return error(node) << "expected a dtype (one of f32, bf16, f16, i8, i32, "
+                        "i64), got "
+                     << node.describe();
+}
+
+static bool isIdentifier(StringRef name) {
+  if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_'))
+    return false;
+  return llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}
+
+FailureOr<std::string> SpecFile::getIdentifier(const yaml::Node &node,
+                                               StringRef what) const {
+  if (node.isScalar() && isIdentifier(node.scalar))
+    return node.scalar;
+  return error(node) << "expected " << what
+                     << " (an identifier: letters, digits, '_'), got "
+                     << node.describe();
+}
+
+std::optional<int64_t> Scope::lookup(StringRef name) const {
+  for (const Scope *s = this; s; s = s->parent) {
+    auto it = s->values.find(name);
+    if (it != s->values.end())
+      return it->second;
+  }
+  return std::nullopt;
+}
+
+//===----------------------------------------------------------------------===//
+// Integer expressions
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Recursive-descent evaluator for `expr := term (('+'|'-') term)*`,
+/// `term := factor (('*'|'/') factor)*`, `factor := int | name | '-' factor |
+/// '(' expr ')'`.
+class ExprParser {
+public:
+  ExprParser(StringRef text, const Scope &scope) : text(text), scope(scope) {}
+
+  std::optional<int64_t> parse() {
+    std::optional<int64_t> v = expr();
+    skipSpace();
+    if (v && pos != text.size())
+      return fail("unexpected '" + text.substr(pos, 1).str() + "'");
+    return v;
+  }
+  const std::string &getError() const { return error; }
+
+private:
+  std::optional<int64_t> fail(const std::string &message) {
+    if (error.empty())
+      error = message;
+    return std::nullopt;
+  }
+  void skipSpace() {
+    while (pos < text.size() && text[pos] == ' ')
+      ++pos;
+  }
+  bool consume(char c) {
+    skipSpace();
+    if (pos < text.size() && text[pos] == c) {
+      ++pos;
+      return true;
+    }
+    return false;
+  }
+  std::optional<int64_t> expr() {
+    std::optional<int64_t> lhs = term();
+    while (lhs) {
+      int64_t rhs, result;
+      if (consume('+')) {
+        std::optional<int64_t> r = term();
+        if (!r)
+          return r;
+        rhs = *r;
+        if (__builtin_add_overflow(*lhs, rhs, &result))
+          return fail("integer overflow");
+      } else if (consume('-')) {
+        std::optional<int64_t> r = term();
+        if (!r)
+          return r;
+        rhs = *r;
+        if (__builtin_sub_overflow(*lhs, rhs, &result))
+          return fail("integer overflow");
+      } else {
+        break;
+      }
+      lhs = result;
+    }
+    return lhs;
+  }
+  std::optional<int64_t> term() {
+    std::optional<int64_t> lhs = factor();
+    while (lhs) {
+      int64_t result;
+      if (consume('*')) {
+        std::optional<int64_t> r = factor();
+        if (!r)
+          return r;
+        if (__builtin_mul_overflow(*lhs, *r, &result))
+          return fail("integer overflow");
+      } else if (consume('/')) {
+        std::optional<int64_t> r = factor();
+        if (!r)
+          return r;
+        if (*r == 0)
+          return fail("division by zero");
+        if (*lhs % *r != 0)
+          return fail(std::to_string(*lhs) + " is not divisible by " +
+                      std::to_string(*r));
+        result = *lhs / *r;
+      } else {
+        break;
+      }
+      lhs = result;
+    }
+    return lhs;
+  }
+  std::optional<int64_t> factor() {
+    skipSpace();
+    if (consume('-')) {
+      std::optional<int64_t> v = factor();
+      if (!v)
+        return v;
+      return -*v;
+    }
+    if (consume('(')) {
+      std::optional<int64_t> v = expr();
+      if (v && !consume(')'))
+        return fail("expected ')'");
+      return v;
+    }
+    size_t start = pos;
+    if (pos < text.size() && llvm::isDigit(text[pos])) {
+      while (pos < text.size() && llvm::isDigit(text[pos]))
+        ++pos;
+      int64_t v;
+      if (text.slice(start, pos).getAsInteger(10, v))
+        return fail("integer literal out of range");
+      return v;
+    }
+    while (pos < text.size() &&
+           (llvm::isAlnum(text[pos]) || text[pos] == '_'))
+      ++pos;
+    StringRef name = text.slice(start, pos);
+    if (name.empty())
+      return fail(pos < text.size()
+                      ? "unexpected '" + text.substr(pos, 1).str() + "'"
+                      : std::string("unexpected end of expression"));
+    if (std::optional<int64_t> v = scope.lookup(name))
+      return v;
+    return fail("unknown dimension '" + name.str() + "'");
+  }
+
+  StringRef text;
+  const Scope &scope;
+  size_t pos = 0;
+  std::string error;
+};
+} // namespace
+
+FailureOr<int64_t> spec::evalExpr(const SpecFile &file, const yaml::Node &node,
+                                  const Scope &scope) {
+  if (!node.isScalar())
+    return file.error(node) << "expected an integer or a dimension "
+                               "expression, got "
+                            << node.describe();
+  ExprParser parser(node.scalar, scope);
+  if (std::optional<int64_t> v = parser.parse())
+    return *v;
+  return file.error(node) << "in '" << node.scalar
+                          << "': " << parser.getError();
+}
+
+FailureOr<std::string> spec::substitute(const SpecFile &file,
+                                        const yaml::Node &node, StringRef text,
+                                        const Scope &scope) {
+  std::string out;
+  while (!text.empty()) {
+    size_t open = text.find('{');
+    out += text.take_front(open).str();
+    if (open == StringRef::npos)
+      break;
+    size_t close = text.find('}', open);
+    if (close == StringRef::npos)
+      return file.error(node) << "unterminated '{' in '" << node.scalar << "'";
+    StringRef name = text.slice(open + 1, close);
+    std::optional<int64_t> value = scope.lookup(name);
+    if (!value)
+      return file.error(node) << "unknown index '{" << name << "}' in '"
+                              << node.scalar << "'";
+    out += std::to_string(*value);
+    text = text.drop_front(close + 1);
+  }
+  return out;
+}
+
+std::string spec::typeName(Type type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << type;
+  return s;
+}

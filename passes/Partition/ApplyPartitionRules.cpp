@@ -1,0 +1,261 @@
+//===- ApplyPartitionRules.cpp - Partition rules to shardings -------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Partition/Passes.h"
+
+#include "dialect/NovaOps.h"
+#include "dialect/TokenRegex.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::nova {
+#define GEN_PASS_DEF_APPLYPARTITIONRULESPASS
+#include "passes/Partition/Passes.h.inc"
+} // namespace mlir::nova
+
+using namespace mlir;
+using namespace mlir::nova;
+
+namespace {
+
+/// One rule with its compiled regexes and a per-regex cache of token
+/// results (Grok-1's 770 paths reuse few distinct tokens).
+struct CompiledRule {
+  PartitionRuleOp op;
+  std::vector<std::unique_ptr<TokenRegex>> regexes;
+  std::vector<llvm::StringMap<bool>> cache;
+  /// Paths this rule matches, and how many of them it wins.
+  SmallVector<StringRef> matched;
+  unsigned won = 0;
+};
+
+/// All nova.param ops of one path.
+struct ParamGroup {
+  SmallVector<ParamOp> ops;
+};
+
+/// Renders "rule 19 (rules.yaml:45:5)".
+std::string describeRule(unsigned index, PartitionRuleOp op) {
+  std::string s = "rule " + std::to_string(index);
+  if (auto loc = dyn_cast<FileLineColLoc>(op.getLoc()))
+    s += " (" + loc.getFilename().str() + ":" + std::to_string(loc.getLine()) +
+         ":" + std::to_string(loc.getColumn()) + ")";
+  return s;
+}
+
+struct ApplyPartitionRulesPass
+    : nova::impl::ApplyPartitionRulesPassBase<ApplyPartitionRulesPass> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+private:
+  /// Whether `rule` matches some window of `tokens`; failure when a regex
+  /// could not be evaluated (reported at the rule).
+  FailureOr<bool> matches(CompiledRule &rule, ArrayRef<StringRef> tokens);
+  LogicalResult checkFits(ParamGroup &group, ShardingAttr spec, MeshOp mesh,
+                          unsigned ruleIndex, PartitionRuleOp rule);
+};
+
+FailureOr<bool> ApplyPartitionRulesPass::matches(CompiledRule &rule,
+                                                 ArrayRef<StringRef> tokens) {
+  size_t m = rule.regexes.size();
+  if (m > tokens.size())
+    return false;
+  for (size_t start = 0; start + m <= tokens.size(); ++start) {
+    bool all = true;
+    for (size_t j = 0; j < m && all; ++j) {
+      StringRef token = tokens[start + j];
+      auto cached = rule.cache[j].find(token);
+      if (cached == rule.cache[j].end()) {
+        std::string error;
+        std::optional<bool> result = rule.regexes[j]->matches(token, error);
+        if (!result)
+          return rule.op.emitError() << "regex '" << rule.regexes[j]->pattern()
+                                     << "' failed on token '" << token
+                                     << "': " << error;
+        cached = rule.cache[j].try_emplace(token, *result).first;
+      }
+      all = cached->second;
+    }
+    if (all)
+      return true;
+  }
+  return false;
+}
+
+LogicalResult ApplyPartitionRulesPass::checkFits(ParamGroup &group,
+                                                 ShardingAttr spec, MeshOp mesh,
+                                                 unsigned ruleIndex,
+                                                 PartitionRuleOp rule) {
+  ParamOp param = group.ops.front();
+  SmallVector<std::pair<StringRef, RankedTensorType>> tensors = {
+      {"weight", cast<RankedTensorType>(param.getValue().getType())}};
+  if (param.isQuantized())
+    tensors.push_back(
+        {"scales", cast<RankedTensorType>(param.getScales().getType())});
+  unsigned specRank = spec.getDims().size();
+  for (auto [what, type] : tensors) {
+    StringRef noun = param.isQuantized() ? what : StringRef("parameter");
+    std::string problem;
+    llvm::raw_string_ostream os(problem);
+    if (specRank > type.getRank()) {
+      os << "the " << noun << " has only " << type.getRank()
+         << " dimensions " << formatShape(type.getShape());
+    } else {
+      for (unsigned d = 0; d < specRank && problem.empty(); ++d) {
+        int64_t devices = 1;
+        for (StringRef axis : spec.getAxes(d))
+          devices *= *mesh.getAxisSize(axis);
+        int64_t size = type.getDimSize(d);
+        // A size-1 dimension is broadcast to every device.
+        if (size == 1 || size % devices == 0)
+          continue;
+        os << "dimension " << d << " of the " << noun << " (shape "
+           << formatShape(type.getShape()) << ", size " << size
+           << ") is not divisible by " << devices << " (mesh axes "
+           << spec.getDimString(d) << ")";
+      }
+    }
+    if (problem.empty())
+      continue;
+    InFlightDiagnostic diag = param.emitError();
+    diag << describeRule(ruleIndex, rule) << " gives '" << param.getPath()
+         << "' the spec " << spec.toPartitionSpecString() << ", but "
+         << problem;
+    diag.attachNote(rule.getLoc()) << "the rule is here";
+    return failure();
+  }
+  return success();
+}
+
+void ApplyPartitionRulesPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  auto containers = llvm::to_vector(module.getOps<PartitionRulesOp>());
+  if (containers.size() != 1) {
+    module.emitError() << "expected one 'nova.partition_rules' op in the "
+                          "module (pass partition rules with --rules), got "
+                       << containers.size();
+    return signalPassFailure();
+  }
+
+  SmallVector<CompiledRule> rules;
+  for (PartitionRuleOp op : containers.front().getOps<PartitionRuleOp>()) {
+    CompiledRule rule;
+    rule.op = op;
+    for (Attribute attr : op.getPattern()) {
+      std::string error;
+      auto regex = TokenRegex::compile(cast<StringAttr>(attr).getValue(), error);
+      if (!regex) {
+        op.emitError() << "invalid regex '" << cast<StringAttr>(attr).getValue()
+                       << "': " << error;
+        return signalPassFailure();
+      }
+      rule.regexes.push_back(std::move(regex));
+    }
+    rule.cache.resize(rule.regexes.size());
+    rules.push_back(std::move(rule));
+  }
+
+  llvm::MapVector<StringRef, ParamGroup> groups;
+  module.walk([&](ParamOp op) { groups[op.getPath()].ops.push_back(op); });
+
+  SymbolTableCollection symbolTable;
+  Builder b(module.getContext());
+  bool failedAny = false;
+  for (auto &[path, group] : groups) {
+    SmallVector<StringRef> tokens = splitPath(path);
+    std::optional<unsigned> winner;
+    for (auto [index, rule] : llvm::enumerate(rules)) {
+      FailureOr<bool> hit = matches(rule, tokens);
+      if (failed(hit))
+        return signalPassFailure();
+      if (!*hit)
+        continue;
+      rule.matched.push_back(path);
+      if (!winner) {
+        winner = index;
+        ++rule.won;
+      }
+    }
+    ParamOp first = group.ops.front();
+    if (!winner) {
+      if (!allowUnmatched) {
+        first.emitError() << "parameter '" << path
+                          << "' matches no partition rule (add a rule, or "
+                             "pass --allow-unmatched to replicate it)";
+        failedAny = true;
+        continue;
+      }
+      auto meshes = module.getOps<MeshOp>();
+      if (meshes.empty()) {
+        first.emitError() << "parameter '" << path
+                          << "' matches no partition rule, and there is no "
+                             "nova.mesh to replicate it over";
+        failedAny = true;
+        continue;
+      }
+      first.emitWarning() << "parameter '" << path
+                          << "' matches no partition rule; it is replicated";
+      auto mesh = FlatSymbolRefAttr::get((*meshes.begin()).getSymNameAttr());
+      for (ParamOp op : group.ops)
+        op.setShardingAttr(ShardingAttr::get(module.getContext(), mesh,
+                                             b.getArrayAttr({})));
+      continue;
+    }
+
+    CompiledRule &rule = rules[*winner];
+    ShardingAttr spec = rule.op.getSpec();
+    // Scanned layer stacks get a leading replicated dimension (§2.3).
+    if (llvm::is_contained(tokens, "layer_stack")) {
+      SmallVector<Attribute> dims = {b.getArrayAttr({})};
+      llvm::append_range(dims, spec.getDims());
+      spec = ShardingAttr::get(module.getContext(), spec.getMesh(),
+                               b.getArrayAttr(dims));
+    }
+    auto mesh = symbolTable.lookupNearestSymbolFrom<MeshOp>(
+        rule.op, spec.getMesh().getAttr());
+    if (!mesh) {
+      rule.op.emitError() << "expected '" << spec.getMesh()
+                          << "' to name a nova.mesh, got no such symbol";
+      return signalPassFailure();
+    }
+    if (failed(checkFits(group, spec, mesh, *winner, rule.op))) {
+      failedAny = true;
+      continue;
+    }
+    for (ParamOp op : group.ops) {
+      op.setShardingAttr(spec);
+      op->setAttr("nova.partition_rule", b.getI64IntegerAttr(*winner));
+    }
+  }
+
+  for (auto [index, rule] : llvm::enumerate(rules)) {
+    if (rule.matched.empty()) {
+      rule.op.emitWarning() << "partition rule " << index
+                            << " matches no parameter";
+      continue;
+    }
+    if (rule.won == 0) {
+      StringRef example = rule.matched.front();
+      auto winner = groups[example].ops.front()->getAttrOfType<IntegerAttr>(
+          "nova.partition_rule");
+      InFlightDiagnostic diag = rule.op.emitWarning();
+      diag << "partition rule " << index << " is shadowed: each of the "
+           << rule.matched.size()
+           << " parameters it matches is taken by an earlier rule";
+      if (winner)
+        diag << " (e.g. '" << example << "' by rule " << winner.getInt()
+             << ")";
+    }
+  }
+  if (failedAny)
+    signalPassFailure();
+}
+
+} // namespace

@@ -1,0 +1,19 @@
+//===- Passes.h - All Nova passes -------------------------------*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NOVA_PASSES_PASSES_H
+#define NOVA_PASSES_PASSES_H
+
+#include "passes/Partition/Passes.h"
+
+namespace mlir::nova {
+
+/// Registers every Nova pass and pipeline with the global registry.
+inline void registerNovaPasses() { registerNovaPartitionPasses(); }
+
+} // namespace mlir::nova
+
+#endif // NOVA_PASSES_PASSES_H
