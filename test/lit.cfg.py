@@ -26,6 +26,9 @@ config.substitutions.append(("%nova_obj_root", config.nova_obj_root))
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope"
 
 llvm_config.use_default_substitutions()
+# `not`, `split-file` and Nova's tools at the start of a RUN line.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.nova_tools_dir, append_path=True)
 llvm_config.with_system_environment(["HOME", "TMPDIR", "TMP", "TEMP"])
 
 tools = ["nova-opt", "nova-run", "split-file", "mlir-opt", "mlir-runner"]

@@ -510,14 +510,13 @@ LogicalResult ModelImporter::import(const Node &root) {
       failed(file.expectSequence(*graph, "'graph'")) ||
       failed(file.expectSequence(*outputs, "'outputs'")))
     return failure();
-  if (outputs->items.empty())
-    return file.error(*outputs) << "expected at least one output";
-
   if (const Node *p = file.get(root, "params")) {
     std::vector<std::pair<std::string, int64_t>> idx;
     if (failed(readParams(*p, dims, idx)))
       return failure();
   }
+  if (outputs->items.empty())
+    return file.error(*outputs) << "expected at least one output";
 
   const Node *entries = file.get(root, "entries");
   if (!entries) {
