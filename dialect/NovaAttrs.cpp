@@ -77,8 +77,9 @@ LogicalResult
 ScaleLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                         ScaleLayoutKind kind, int64_t size) {
   if (layoutHasSize(kind) && size < 1)
-    return emitError() << "expected a positive " << stringifyScaleLayoutKind(kind)
-                       << " size, got " << size;
+    return emitError() << "expected a positive "
+                       << stringifyScaleLayoutKind(kind) << " size, got "
+                       << size;
   if (!layoutHasSize(kind) && size != 0)
     return emitError() << "expected no size for "
                        << stringifyScaleLayoutKind(kind) << ", got " << size;
@@ -174,9 +175,9 @@ Attribute ShardingAttr::parse(AsmParser &parser, Type) {
   if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, parseDim) ||
       parser.parseGreater())
     return {};
-  return parser.getChecked<ShardingAttr>(
-      loc, parser.getContext(), FlatSymbolRefAttr::get(meshName),
-      b.getArrayAttr(dims));
+  return parser.getChecked<ShardingAttr>(loc, parser.getContext(),
+                                         FlatSymbolRefAttr::get(meshName),
+                                         b.getArrayAttr(dims));
 }
 
 void ShardingAttr::print(AsmPrinter &printer) const {

@@ -54,8 +54,8 @@ static LogicalResult expectRank(Operation *op, const Twine &what, Value v,
                                 int64_t rank, StringRef layout) {
   if (rankOf(v) == rank)
     return success();
-  return op->emitOpError() << "expected " << what << " of rank " << rank
-                           << " (" << layout << "), got rank " << rankOf(v);
+  return op->emitOpError() << "expected " << what << " of rank " << rank << " ("
+                           << layout << "), got rank " << rankOf(v);
 }
 
 static LogicalResult expectElementType(Operation *op, const Twine &what,
@@ -115,19 +115,19 @@ static LogicalResult checkAxesExist(Operation *op, ShardingAttr spec,
   return success();
 }
 
-LogicalResult mlir::nova::verifyShardingFor(
-    Operation *op, ShardingAttr spec, ArrayRef<ArrayRef<int64_t>> shapes,
-    SymbolTableCollection &symbolTable) {
+LogicalResult
+mlir::nova::verifyShardingFor(Operation *op, ShardingAttr spec,
+                              ArrayRef<ArrayRef<int64_t>> shapes,
+                              SymbolTableCollection &symbolTable) {
   FailureOr<MeshOp> mesh = lookupMesh(op, spec, symbolTable);
   if (failed(mesh) || failed(checkAxesExist(op, spec, *mesh)))
     return failure();
   unsigned specRank = spec.getDims().size();
   for (ArrayRef<int64_t> shape : shapes) {
     if (specRank > shape.size())
-      return op->emitOpError()
-             << "expected a partition spec of at most " << shape.size()
-             << " dimensions for shape " << formatShape(shape) << ", got "
-             << specRank;
+      return op->emitOpError() << "expected a partition spec of at most "
+                               << shape.size() << " dimensions for shape "
+                               << formatShape(shape) << ", got " << specRank;
     for (unsigned d = 0; d < specRank; ++d) {
       int64_t devices = 1;
       for (StringRef axis : spec.getAxes(d))
@@ -137,8 +137,8 @@ LogicalResult mlir::nova::verifyShardingFor(
         continue;
       return op->emitOpError()
              << "expected dimension " << d << " of shape " << formatShape(shape)
-             << " to be divisible by " << devices << " (mesh axes " << spec.getDimString(d)
-             << "), got size " << shape[d];
+             << " to be divisible by " << devices << " (mesh axes "
+             << spec.getDimString(d) << "), got size " << shape[d];
     }
   }
   return success();
@@ -334,9 +334,9 @@ static LogicalResult verifyContraction(Operation *op, Value lhs,
     return op->emitOpError() << "expected an lhs of rank >= 1 ([..., K]), "
                                 "got rank 0";
   if (rhsShape.size() != 2)
-    return op->emitOpError()
-           << "expected a weight of rank 2 (" << (transposed ? "[N, K]" : "[K, N]")
-           << "), got rank " << rhsShape.size();
+    return op->emitOpError() << "expected a weight of rank 2 ("
+                             << (transposed ? "[N, K]" : "[K, N]")
+                             << "), got rank " << rhsShape.size();
   int64_t k = shapeOf(lhs).back();
   int64_t rhsK = transposed ? rhsShape[1] : rhsShape[0];
   int64_t n = transposed ? rhsShape[0] : rhsShape[1];
@@ -373,8 +373,7 @@ LogicalResult MoeRouteOp::verify() {
   if (static_cast<int64_t>(getK()) > experts)
     return emitOpError() << "expected k <= " << experts
                          << " (the number of experts), got " << getK();
-  SmallVector<int64_t> expected =
-      contractedShape(shapeOf(getLogits()), getK());
+  SmallVector<int64_t> expected = contractedShape(shapeOf(getLogits()), getK());
   if (failed(expectShape(*this, "gates", expected, shapeOf(getGates()))))
     return failure();
   return expectShape(*this, "indices", expected, shapeOf(getIndices()));
@@ -523,8 +522,8 @@ LogicalResult SampleOp::verify() {
   ArrayRef<int64_t> logits = shapeOf(getLogits());
   int64_t b = logits[0], v = logits[1];
   Type t = elementOf(getLogits());
-  if (failed(expectShape(*this, "temperature", {b},
-                         shapeOf(getTemperature()))) ||
+  if (failed(
+          expectShape(*this, "temperature", {b}, shapeOf(getTemperature()))) ||
       failed(expectShape(*this, "top_p", {b}, shapeOf(getTopP()))))
     return failure();
   if (getMask() &&
@@ -557,8 +556,8 @@ LogicalResult SampleOp::verify() {
       failed(expectElementType(*this, "prob (the logits')", t,
                                elementOf(getProb()))) ||
       failed(expectShape(*this, "top_ids", {b, topK}, shapeOf(getTopIds()))) ||
-      failed(expectShape(*this, "top_probs", {b, topK},
-                         shapeOf(getTopProbs()))) ||
+      failed(
+          expectShape(*this, "top_probs", {b, topK}, shapeOf(getTopProbs()))) ||
       failed(expectElementType(*this, "top_probs (the logits')", t,
                                elementOf(getTopProbs()))))
     return failure();

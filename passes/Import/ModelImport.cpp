@@ -93,16 +93,13 @@ private:
   FailureOr<ScaleLayoutAttr> readLayout(const Node &map, const Node &at);
   FailureOr<SmallVector<int64_t>> readShape(const Node &node,
                                             const Scope &scope);
-  FailureOr<RankedTensorType> readTensorType(const Node &map,
-                                             const Scope &scope,
-                                             StringRef what);
-  FailureOr<std::pair<const Node *, unsigned>> readRepeat(const Node &node,
-                                                          const Scope &scope,
-                                                          std::string &index);
+  FailureOr<RankedTensorType>
+  readTensorType(const Node &map, const Scope &scope, StringRef what);
+  FailureOr<std::pair<const Node *, unsigned>>
+  readRepeat(const Node &node, const Scope &scope, std::string &index);
   LogicalResult checkParamsUnder(const Scope &dims, const Node &at,
                                  StringRef entry);
-  LogicalResult importEntry(StringRef name, const Scope &dims,
-                            const Node &at);
+  LogicalResult importEntry(StringRef name, const Scope &dims, const Node &at);
 
   //===--- Graph ----------------------------------------------------------===//
   LogicalResult importOps(const Node &seq, Scope &scope);
@@ -182,9 +179,9 @@ FailureOr<SmallVector<int64_t>> ModelImporter::readShape(const Node &node,
   return shape;
 }
 
-FailureOr<RankedTensorType>
-ModelImporter::readTensorType(const Node &map, const Scope &scope,
-                              StringRef what) {
+FailureOr<RankedTensorType> ModelImporter::readTensorType(const Node &map,
+                                                          const Scope &scope,
+                                                          StringRef what) {
   const Node *dtype = file.require(map, "dtype", what);
   const Node *shape = file.require(map, "shape", what);
   if (!dtype || !shape)
@@ -219,8 +216,8 @@ FailureOr<ScaleLayoutAttr> ModelImporter::readLayout(const Node &map,
       continue;
     StringRef key = extra == size ? "blocks" : "group_size";
     if (key != sizeKey)
-      return file.error(*extra) << "unexpected '" << key << "' for scale layout '"
-                                << *name << "'";
+      return file.error(*extra)
+             << "unexpected '" << key << "' for scale layout '" << *name << "'";
   }
   int64_t n = 0;
   if (!sizeKey.empty()) {
@@ -255,8 +252,8 @@ ModelImporter::readRepeat(const Node &node, const Scope &scope,
   if (failed(name) || failed(count))
     return failure();
   if (scope.lookup(*name))
-    return file.error(*indexNode) << "index '" << *name
-                                  << "' shadows a dimension or an outer index";
+    return file.error(*indexNode)
+           << "index '" << *name << "' shadows a dimension or an outer index";
   if (*count < 0)
     return file.error(*countNode)
            << "expected a non-negative repeat count, got " << *count;
@@ -342,9 +339,8 @@ ModelImporter::readParam(const Node &node, Scope &scope,
   if (const Node *scales = file.get(node, "scales")) {
     decl.scalesNode = scales;
     if (failed(file.expectMap(*scales, "'scales'")) ||
-        failed(file.checkKeys(*scales,
-                              {"dtype", "layout", "blocks", "group_size"},
-                              "'scales'")))
+        failed(file.checkKeys(
+            *scales, {"dtype", "layout", "blocks", "group_size"}, "'scales'")))
       return failure();
     if (!type->getElementType().isInteger(8))
       return file.error(*scales)
@@ -387,8 +383,7 @@ ModelImporter::readParam(const Node &node, Scope &scope,
 }
 
 LogicalResult ModelImporter::checkParamsUnder(const Scope &entryDims,
-                                              const Node &at,
-                                              StringRef entry) {
+                                              const Node &at, StringRef entry) {
   for (const ParamDecl &decl : params) {
     Scope scope(&entryDims);
     for (const auto &[name, value] : decl.indices)
@@ -399,12 +394,12 @@ LogicalResult ModelImporter::checkParamsUnder(const Scope &entryDims,
     if (failed(shape))
       return failure();
     if (ArrayRef<int64_t>(*shape) != decl.type.getShape())
-      return file.error(at) << "entry '" << entry
-                            << "' overrides a dimension that parameter '"
-                            << decl.path << "' depends on (shape "
-                            << formatShape(decl.type.getShape())
-                            << " becomes " << formatShape(*shape)
-                            << "); parameters are shared by all entries";
+      return file.error(at)
+             << "entry '" << entry << "' overrides a dimension that parameter '"
+             << decl.path << "' depends on (shape "
+             << formatShape(decl.type.getShape()) << " becomes "
+             << formatShape(*shape)
+             << "); parameters are shared by all entries";
   }
   return success();
 }
@@ -457,13 +452,14 @@ LogicalResult ModelImporter::importEntry(StringRef name, const Scope &entryDims,
       return failure();
     auto it = values.find(*outName);
     if (it == values.end())
-      return file.error(out) << "unknown value '" << *outName
-                             << "' in 'outputs'";
+      return file.error(out)
+             << "unknown value '" << *outName << "' in 'outputs'";
     results.push_back(it->second);
     resultNames.push_back(*outName);
   }
   func::ReturnOp::create(builder, file.loc(*outputs), results);
-  func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  func.setType(
+      builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
   for (auto [i, resultName] : llvm::enumerate(resultNames))
     func.setResultAttr(i, "nova.name", builder.getStringAttr(resultName));
   return success();
@@ -537,16 +533,16 @@ LogicalResult ModelImporter::import(const Node &root) {
           return failure();
         for (const auto &[dimKey, dimValue] : overrides.entries) {
           if (!dims.lookup(dimKey.scalar))
-            return file.error(dimKey) << "entry '" << *name
-                                      << "' overrides unknown dimension '"
-                                      << dimKey.scalar << "'";
+            return file.error(dimKey)
+                   << "entry '" << *name << "' overrides unknown dimension '"
+                   << dimKey.scalar << "'";
           FailureOr<int64_t> size = evalExpr(file, dimValue, dims);
           if (failed(size))
             return failure();
           if (*size < 1)
-            return file.error(dimValue) << "expected dimension '"
-                                        << dimKey.scalar
-                                        << "' to be positive, got " << *size;
+            return file.error(dimValue)
+                   << "expected dimension '" << dimKey.scalar
+                   << "' to be positive, got " << *size;
           entryDims.set(dimKey.scalar, *size);
         }
       }
@@ -574,16 +570,15 @@ FailureOr<Value> ModelImporter::paramValue(ParamDecl &decl, Location loc,
     auto op = ParamOp::create(builder, file.loc(*decl.node), decl.type,
                               decl.scalesType, decl.path, decl.layout,
                               ShardingAttr());
-    it = paramValues.try_emplace(decl.path, op.getValue(), op.getScales())
-             .first;
+    it =
+        paramValues.try_emplace(decl.path, op.getValue(), op.getScales()).first;
   }
   if (scales)
     *scales = it->second.second;
   return it->second.first;
 }
 
-FailureOr<Operand> ModelImporter::resolve(const Node &ref,
-                                          const Scope &scope) {
+FailureOr<Operand> ModelImporter::resolve(const Node &ref, const Scope &scope) {
   FailureOr<std::string> raw = file.getString(ref, "a value name or path");
   if (failed(raw))
     return failure();
@@ -830,8 +825,8 @@ LogicalResult ModelImporter::importBinary(const Node &op, StringRef kind,
   // typing makes bf16 · 78.3837 multiply by bf16(78.3837) = 78.5 (§0).
   for (int i = 0; i < 2; ++i)
     if (!operands[i])
-      operands[i] = splat(loc, cast<RankedTensorType>(operands[1 - i].getType()),
-                          *scalars[i]);
+      operands[i] = splat(
+          loc, cast<RankedTensorType>(operands[1 - i].getType()), *scalars[i]);
   if (operands[0].getType() != operands[1].getType())
     return file.error(*inputsNode)
            << "expected inputs of the same type, got " << operands[0].getType()
@@ -914,9 +909,8 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
         return file.error(*weightRef)
                << "'transpose' is not supported for a quantized weight";
       shape.push_back(dimAt(ws, -1));
-      return bind(node, QMatmulOp::create(builder, loc,
-                                          tensorOf(shape, *dtype), *x, w->value,
-                                          w->scales, w->layout));
+      return bind(node, QMatmulOp::create(builder, loc, tensorOf(shape, *dtype),
+                                          *x, w->value, w->scales, w->layout));
     }
     shape.push_back(transpose ? dimAt(ws, 0) : dimAt(ws, -1));
     return bind(node, MatmulOp::create(builder, loc, tensorOf(shape, *dtype),
@@ -933,8 +927,8 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
     if (failed(dtype))
       return failure();
     ArrayRef<int64_t> e = shapeOf(*experts);
-    auto type = tensorOf({dimAt(e, 0), dimAt(e, 1), dimAt(shapeOf(w->value), -1)},
-                         *dtype);
+    auto type = tensorOf(
+        {dimAt(e, 0), dimAt(e, 1), dimAt(shapeOf(w->value), -1)}, *dtype);
     return bind(node, ExpertQMatmulOp::create(builder, loc, type, *x, *experts,
                                               w->value, w->scales, w->layout));
   }
@@ -975,10 +969,10 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
     if (failed(dtype))
       return failure();
     ArrayRef<int64_t> s = shapeOf(*x);
-    return bind(node, MoeCombineOp::create(
-                          builder, loc,
-                          tensorOf({dimAt(s, 0), dimAt(s, -1)}, *dtype), *x,
-                          *gates));
+    return bind(node,
+                MoeCombineOp::create(
+                    builder, loc, tensorOf({dimAt(s, 0), dimAt(s, -1)}, *dtype),
+                    *x, *gates));
   }
 
   if (k == "rms_norm") {
@@ -1025,9 +1019,8 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
       return failure();
     SmallVector<int64_t> shape(shapeOf(*ids));
     shape.push_back(dimAt(shapeOf(*table), -1));
-    return bind(node, EmbeddingOp::create(builder, loc,
-                                          tensorOf(shape, *dtype), *table,
-                                          *ids));
+    return bind(node, EmbeddingOp::create(builder, loc, tensorOf(shape, *dtype),
+                                          *table, *ids));
   }
 
   if (k == "rope") {
@@ -1036,8 +1029,7 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
     FailureOr<double> base = floatOr(node, "base", 10000.0);
     if (failed(x) || failed(positions) || failed(base))
       return failure();
-    return bind(node, RopeOp::create(builder, loc, x->getType(), *x,
-                                     *positions,
+    return bind(node, RopeOp::create(builder, loc, x->getType(), *x, *positions,
                                      builder.getF32FloatAttr(*base)));
   }
 
@@ -1047,8 +1039,8 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
     FailureOr<Value> p = value(node, "offsets", scope);
     if (failed(c) || failed(u) || failed(p))
       return failure();
-    return bind(node,
-                KvCacheUpdateOp::create(builder, loc, c->getType(), *c, *u, *p));
+    return bind(
+        node, KvCacheUpdateOp::create(builder, loc, c->getType(), *c, *u, *p));
   }
 
   if (k == "attention") {
@@ -1069,9 +1061,9 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
         return failure();
       cap = builder.getF32FloatAttr(*v);
     }
-    return bind(node, AttentionOp::create(builder, loc, q->getType(), *q, *kc,
-                                          *vc, *p,
-                                          builder.getF32FloatAttr(*scale), cap));
+    return bind(node,
+                AttentionOp::create(builder, loc, q->getType(), *q, *kc, *vc,
+                                    *p, builder.getF32FloatAttr(*scale), cap));
   }
 
   if (k == "sample") {
@@ -1091,12 +1083,11 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
     int64_t b = dimAt(shapeOf(*logits), 0);
     Type elt = elementOf(*logits);
     Type i32 = builder.getI32Type();
-    return bind(node,
-                SampleOp::create(builder, loc, tensorOf({b}, i32),
-                                 tensorOf({b}, elt), tensorOf({b, *topK}, i32),
-                                 tensorOf({b, *topK}, elt), *logits, *t, *p,
-                                 *mask, *noise, *seed, *step,
-                                 static_cast<uint64_t>(*topK)));
+    return bind(node, SampleOp::create(
+                          builder, loc, tensorOf({b}, i32), tensorOf({b}, elt),
+                          tensorOf({b, *topK}, i32), tensorOf({b, *topK}, elt),
+                          *logits, *t, *p, *mask, *noise, *seed, *step,
+                          static_cast<uint64_t>(*topK)));
   }
 
   if (k == "cast") {
@@ -1150,9 +1141,10 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
     }
     if (inferred >= 0) {
       if (known == 0 || elements % known != 0)
-        return file.error(*shapeNode) << "cannot infer the -1 dimension: "
-                                      << elements << " elements are not a "
-                                      << "multiple of " << known;
+        return file.error(*shapeNode)
+               << "cannot infer the -1 dimension: " << elements
+               << " elements are not a "
+               << "multiple of " << known;
       shape[inferred] = elements / known;
       known = elements;
     }
@@ -1185,8 +1177,8 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
                                                           v, *re));
     } else if (source.getRank() < target.getRank()) {
       if (auto re = getReassociationIndicesForReshape(source, target))
-        return bind(node, tensor::ExpandShapeOp::create(builder, loc, target,
-                                                        v, *re));
+        return bind(
+            node, tensor::ExpandShapeOp::create(builder, loc, target, v, *re));
     }
     Operation *last = nullptr;
     if (source.getRank() > 1) {
@@ -1225,10 +1217,9 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
       *axis += rank;
     int64_t size = shape[*axis];
     if (*index < -size || *index >= size)
-      return file.error(*indexNode)
-             << "expected an index in [" << -size << ", " << size
-             << ") for axis " << *axis << " of " << formatShape(shape)
-             << ", got " << *index;
+      return file.error(*indexNode) << "expected an index in [" << -size << ", "
+                                    << size << ") for axis " << *axis << " of "
+                                    << formatShape(shape) << ", got " << *index;
     if (*index < 0)
       *index += size;
     SmallVector<OpFoldResult> offsets, sizes, strides;
@@ -1242,9 +1233,9 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
     }
     auto sliceType = tensorOf(reduced, elementOf(*x));
     if (k == "take")
-      return bind(node, tensor::ExtractSliceOp::create(builder, loc, sliceType,
-                                                       *x, offsets, sizes,
-                                                       strides));
+      return bind(node,
+                  tensor::ExtractSliceOp::create(builder, loc, sliceType, *x,
+                                                 offsets, sizes, strides));
     FailureOr<Value> v = value(node, "value", scope);
     if (failed(v))
       return failure();
@@ -1271,9 +1262,10 @@ LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
   FailureOr<ScaleLayoutAttr> layout = readLayout(node, node);
   if (failed(x) || failed(scales) || failed(layout))
     return failure();
-  return bind(node, QuantizeOp::create(builder, loc,
-                                       tensorOf(shapeOf(*x), builder.getI8Type()),
-                                       *x, *scales, *layout));
+  return bind(node,
+              QuantizeOp::create(builder, loc,
+                                 tensorOf(shapeOf(*x), builder.getI8Type()), *x,
+                                 *scales, *layout));
 }
 
 //===----------------------------------------------------------------------===//

@@ -47,8 +47,8 @@ public:
     if (*v != 1)
       return file.error(*version) << "expected spec version 1, got " << *v;
     if (!kind->isScalar() || kind->scalar != "partition-rules")
-      return file.error(*kind) << "expected kind 'partition-rules', got "
-                               << kind->describe();
+      return file.error(*kind)
+             << "expected kind 'partition-rules', got " << kind->describe();
     if (failed(importMesh(*mesh)) ||
         failed(file.expectSequence(*rules, "'rules'")))
       return failure();
@@ -94,8 +94,8 @@ private:
       axisNames.insert(*name);
     }
     if (SymbolTable::lookupSymbolIn(module, meshName))
-      return file.error(mesh) << "symbol '" << meshName
-                              << "' is already defined in the module";
+      return file.error(mesh)
+             << "symbol '" << meshName << "' is already defined in the module";
     builder.setInsertionPointToStart(module.getBody());
     MeshOp::create(builder, file.loc(mesh), meshName,
                    builder.getArrayAttr(names), sizes);
@@ -118,8 +118,8 @@ private:
       return failure();
     }
     if (!seen.insert(*name).second)
-      return file.error(node) << "mesh axis '" << *name
-                              << "' is used twice in one spec";
+      return file.error(node)
+             << "mesh axis '" << *name << "' is used twice in one spec";
     into.push_back(builder.getStringAttr(*name));
     return success();
   }
@@ -168,8 +168,8 @@ private:
       dims.push_back(one.front());
     }
     auto sharding = ShardingAttr::get(
-        builder.getContext(), FlatSymbolRefAttr::get(builder.getContext(),
-                                                     meshName),
+        builder.getContext(),
+        FlatSymbolRefAttr::get(builder.getContext(), meshName),
         builder.getArrayAttr(dims));
     PartitionRuleOp::create(builder, file.loc(rule),
                             builder.getArrayAttr(pattern), sharding);

@@ -23,8 +23,8 @@ namespace mlir::nova {
 constexpr uint64_t kDefaultMaxSpecBytes = 16u << 20;
 
 /// Reads a spec file ("-" for stdin), refusing files over `maxBytes`.
-FailureOr<std::string> readSpecFile(llvm::StringRef filename,
-                                    uint64_t maxBytes, MLIRContext *context);
+FailureOr<std::string> readSpecFile(llvm::StringRef filename, uint64_t maxBytes,
+                                    MLIRContext *context);
 
 /// Imports the model spec `text` (read from `filename`) into a new module:
 /// one func.func per entry point, parameters as nova.param ops.

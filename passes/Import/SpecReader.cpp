@@ -153,7 +153,8 @@ FailureOr<Type> SpecFile::getElementType(const yaml::Node &node) const {
 static bool isIdentifier(StringRef name) {
   if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_'))
     return false;
-  return llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+  return llvm::all_of(name,
+                      [](char c) { return llvm::isAlnum(c) || c == '_'; });
 }
 
 FailureOr<std::string> SpecFile::getIdentifier(const yaml::Node &node,
@@ -288,8 +289,7 @@ private:
         return fail("integer literal out of range");
       return v;
     }
-    while (pos < text.size() &&
-           (llvm::isAlnum(text[pos]) || text[pos] == '_'))
+    while (pos < text.size() && (llvm::isAlnum(text[pos]) || text[pos] == '_'))
       ++pos;
     StringRef name = text.slice(start, pos);
     if (name.empty())
@@ -336,8 +336,8 @@ FailureOr<std::string> spec::substitute(const SpecFile &file,
     StringRef name = text.slice(open + 1, close);
     std::optional<int64_t> value = scope.lookup(name);
     if (!value)
-      return file.error(node) << "unknown index '{" << name << "}' in '"
-                              << node.scalar << "'";
+      return file.error(node)
+             << "unknown index '{" << name << "}' in '" << node.scalar << "'";
     out += std::to_string(*value);
     text = text.drop_front(close + 1);
   }

@@ -68,7 +68,8 @@ public:
   FailureOr<std::string> getString(const yaml::Node &node,
                                    llvm::StringRef what) const;
   FailureOr<int64_t> getInt(const yaml::Node &node, llvm::StringRef what) const;
-  FailureOr<double> getFloat(const yaml::Node &node, llvm::StringRef what) const;
+  FailureOr<double> getFloat(const yaml::Node &node,
+                             llvm::StringRef what) const;
   FailureOr<bool> getBool(const yaml::Node &node, llvm::StringRef what) const;
   /// An element type: f32, bf16, f16, i8, i32, i64.
   FailureOr<Type> getElementType(const yaml::Node &node) const;
@@ -88,9 +89,7 @@ public:
   explicit Scope(const Scope *parent = nullptr) : parent(parent) {}
   void set(llvm::StringRef name, int64_t value) { values[name] = value; }
   std::optional<int64_t> lookup(llvm::StringRef name) const;
-  bool definesLocally(llvm::StringRef name) const {
-    return values.count(name);
-  }
+  bool definesLocally(llvm::StringRef name) const { return values.count(name); }
 
 private:
   const Scope *parent;

@@ -73,8 +73,8 @@ public:
         if (!convert(it->first, key) || !convert(it->second, value))
           return false;
         if (!key.isScalar())
-          return fail(it->first, "expected a scalar map key, got " +
-                                     key.describe());
+          return fail(it->first,
+                      "expected a scalar map key, got " + key.describe());
         auto [pos, inserted] = seen.emplace(key.scalar, key.line);
         if (!inserted)
           return fail(it->first, "duplicate key '" + key.scalar +

@@ -76,9 +76,9 @@ FailureOr<bool> ApplyPartitionRulesPass::matches(CompiledRule &rule,
         std::string error;
         std::optional<bool> result = rule.regexes[j]->matches(token, error);
         if (!result)
-          return rule.op.emitError() << "regex '" << rule.regexes[j]->pattern()
-                                     << "' failed on token '" << token
-                                     << "': " << error;
+          return rule.op.emitError()
+                 << "regex '" << rule.regexes[j]->pattern()
+                 << "' failed on token '" << token << "': " << error;
         cached = rule.cache[j].try_emplace(token, *result).first;
       }
       all = cached->second;
@@ -105,8 +105,8 @@ LogicalResult ApplyPartitionRulesPass::checkFits(ParamGroup &group,
     std::string problem;
     llvm::raw_string_ostream os(problem);
     if (specRank > type.getRank()) {
-      os << "the " << noun << " has only " << type.getRank()
-         << " dimensions " << formatShape(type.getShape());
+      os << "the " << noun << " has only " << type.getRank() << " dimensions "
+         << formatShape(type.getShape());
     } else {
       for (unsigned d = 0; d < specRank && problem.empty(); ++d) {
         int64_t devices = 1;
@@ -150,7 +150,8 @@ void ApplyPartitionRulesPass::runOnOperation() {
     rule.op = op;
     for (Attribute attr : op.getPattern()) {
       std::string error;
-      auto regex = TokenRegex::compile(cast<StringAttr>(attr).getValue(), error);
+      auto regex =
+          TokenRegex::compile(cast<StringAttr>(attr).getValue(), error);
       if (!regex) {
         op.emitError() << "invalid regex '" << cast<StringAttr>(attr).getValue()
                        << "': " << error;
@@ -204,8 +205,8 @@ void ApplyPartitionRulesPass::runOnOperation() {
                           << "' matches no partition rule; it is replicated";
       auto mesh = FlatSymbolRefAttr::get((*meshes.begin()).getSymNameAttr());
       for (ParamOp op : group.ops)
-        op.setShardingAttr(ShardingAttr::get(module.getContext(), mesh,
-                                             b.getArrayAttr({})));
+        op.setShardingAttr(
+            ShardingAttr::get(module.getContext(), mesh, b.getArrayAttr({})));
       continue;
     }
 
@@ -237,8 +238,8 @@ void ApplyPartitionRulesPass::runOnOperation() {
 
   for (auto [index, rule] : llvm::enumerate(rules)) {
     if (rule.matched.empty()) {
-      rule.op.emitWarning() << "partition rule " << index
-                            << " matches no parameter";
+      rule.op.emitWarning()
+          << "partition rule " << index << " matches no parameter";
       continue;
     }
     if (rule.won == 0) {
@@ -250,8 +251,7 @@ void ApplyPartitionRulesPass::runOnOperation() {
            << rule.matched.size()
            << " parameters it matches is taken by an earlier rule";
       if (winner)
-        diag << " (e.g. '" << example << "' by rule " << winner.getInt()
-             << ")";
+        diag << " (e.g. '" << example << "' by rule " << winner.getInt() << ")";
     }
   }
   if (failedAny)

@@ -77,7 +77,8 @@ TEST_F(AttrsTest, ShardingRejectsNonStringAxes) {
   ASSERT_EQ(diagnostics.size(), 1u);
   EXPECT_EQ(diagnostics[0], "expected a mesh axis name, got 3 : i64");
   EXPECT_FALSE(ShardingAttr::getChecked(UnknownLoc::get(&context), &context,
-                                        FlatSymbolRefAttr(), b.getArrayAttr({})));
+                                        FlatSymbolRefAttr(),
+                                        b.getArrayAttr({})));
   EXPECT_EQ(diagnostics.back(), "expected a mesh symbol");
 }
 
@@ -86,10 +87,10 @@ TEST_F(AttrsTest, PartitionSpecRepr) {
   auto mesh = FlatSymbolRefAttr::get(&context, "mesh");
   auto spec = ShardingAttr::get(
       &context, mesh,
-      b.getArrayAttr({b.getArrayAttr({}), b.getStringAttr("model"),
-                      b.getArrayAttr({b.getStringAttr("data"),
-                                      b.getStringAttr("model")}),
-                      b.getArrayAttr({b.getStringAttr("data")})}));
+      b.getArrayAttr(
+          {b.getArrayAttr({}), b.getStringAttr("model"),
+           b.getArrayAttr({b.getStringAttr("data"), b.getStringAttr("model")}),
+           b.getArrayAttr({b.getStringAttr("data")})}));
   EXPECT_EQ(spec.toPartitionSpecString(),
             "P(None, 'model', ('data', 'model'), ('data',))");
   EXPECT_EQ(spec.getAxes(0).size(), 0u);

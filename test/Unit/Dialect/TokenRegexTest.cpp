@@ -59,8 +59,7 @@ TEST(TokenRegexTest, CompileErrors) {
             "a repeat ('*', '+', '?' or '{') with nothing to repeat");
   EXPECT_EQ(compileError("a|+b"),
             "a repeat ('*', '+', '?' or '{') with nothing to repeat");
-  EXPECT_EQ(compileError("(?a)"),
-            "mismatched parentheses '(' and ')'");
+  EXPECT_EQ(compileError("(?a)"), "mismatched parentheses '(' and ')'");
 }
 
 TEST(TokenRegexTest, EscapesAndBracketsAreNotRepeats) {

@@ -46,10 +46,13 @@ std::string mutate(const std::string &text, std::mt19937 &rng) {
   llvm::StringRef(text).split(lines, '\n');
   auto pick = [&](size_t n) { return n ? rng() % n : 0; };
   std::vector<std::string> out(lines.begin(), lines.end());
-  static const char *tokens[] = {"", "-1", "0", "99999999999999999999", "[",
-                                 "]", "{", "}", ":", "&a", "*a", "~", "null",
-                                 "'x'", "bf16", "i8", "per_column", "{i}",
-                                 "D/0", "a//b", "\t", "!!binary", "- ", "#"};
+  static const char *tokens[] = {
+      "",           "-1",       "0",    "99999999999999999999",
+      "[",          "]",        "{",    "}",
+      ":",          "&a",       "*a",   "~",
+      "null",       "'x'",      "bf16", "i8",
+      "per_column", "{i}",      "D/0",  "a//b",
+      "\t",         "!!binary", "- ",   "#"};
   switch (rng() % 7) {
   case 0: // delete a line
     if (!out.empty())

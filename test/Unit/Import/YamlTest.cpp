@@ -15,8 +15,8 @@ namespace {
 TEST(YamlTest, PositionsAndQuoting) {
   Node root;
   ParseError error;
-  ASSERT_TRUE(parse("a: 1\nb: 'null'\nc:\n  - x\n  - ~\n", Limits(), root,
-                    error))
+  ASSERT_TRUE(
+      parse("a: 1\nb: 'null'\nc:\n  - x\n  - ~\n", Limits(), root, error))
       << error.message;
   ASSERT_TRUE(root.isMap());
   ASSERT_EQ(root.entries.size(), 3u);

@@ -1,0 +1,654 @@
+//===- Interpreter.cpp - Nova's reference interpreter ---------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Walks an entry function op by op. Nova ops go to Kernels.cpp; the upstream
+// ops the spec importer emits (arith elementwise and casts, tensor reshapes
+// and slices, func.return) are implemented here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/interpreter/Interpreter.h"
+#include "runtime/interpreter/Kernels.h"
+
+#include "dialect/NovaOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+using namespace mlir::nova;
+using namespace ::nova::interp;
+namespace rt = ::nova::rt;
+using rt::DType;
+using rt::HostTensor;
+
+//===----------------------------------------------------------------------===//
+// Types and conversions
+//===----------------------------------------------------------------------===//
+
+static std::optional<Elem> elemOf(Type t) {
+  if (t.isF32())
+    return Elem::F32;
+  if (t.isBF16())
+    return Elem::BF16;
+  if (t.isF16())
+    return Elem::F16;
+  if (t.isInteger(1))
+    return Elem::I1;
+  if (t.isInteger(8))
+    return Elem::I8;
+  if (t.isInteger(32))
+    return Elem::I32;
+  if (t.isInteger(64))
+    return Elem::I64;
+  return std::nullopt;
+}
+
+static std::optional<DType> dtypeOf(Elem e) {
+  switch (e) {
+  case Elem::F32:
+    return DType::F32;
+  case Elem::BF16:
+    return DType::BF16;
+  case Elem::F16:
+    return DType::F16;
+  case Elem::I1:
+    return DType::Bool;
+  case Elem::I8:
+    return DType::I8;
+  case Elem::I32:
+    return DType::I32;
+  case Elem::I64:
+    return DType::I64;
+  }
+  return std::nullopt;
+}
+
+bool ::nova::interp::toRuntimeType(Type type, DType &dtype,
+                                   std::vector<int64_t> &shape) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return false;
+  std::optional<Elem> e = elemOf(tensor.getElementType());
+  if (!e)
+    return false;
+  dtype = *dtypeOf(*e);
+  shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  return true;
+}
+
+static Tensor fromHost(const HostTensor &h, Elem elem) {
+  Tensor t = Tensor::make(elem, h.shape());
+  for (int64_t k = 0; k < h.numElements(); ++k) {
+    if (t.isFloat())
+      t.f[k] = h.floatAt(k);
+    else
+      t.i[k] = h.intAt(k);
+  }
+  return t;
+}
+
+static HostTensor toHost(const Tensor &t) {
+  HostTensor h = HostTensor::zeros(*dtypeOf(t.elem), t.shape);
+  for (int64_t k = 0; k < t.numElements(); ++k) {
+    if (t.isFloat())
+      h.setFloatAt(k, t.f[k]);
+    else
+      h.setIntAt(k, t.i[k]);
+  }
+  return h;
+}
+
+static std::string describeType(Type t) {
+  DType dtype;
+  std::vector<int64_t> shape;
+  if (toRuntimeType(t, dtype, shape))
+    return std::string(rt::dtypeName(dtype)) + rt::formatShape(shape);
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << t;
+  return s;
+}
+
+static std::string locationOf(Operation *op) {
+  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
+    return loc.getFilename().str() + ":" + std::to_string(loc.getLine()) + ":" +
+           std::to_string(loc.getColumn()) + ": ";
+  if (auto fused = dyn_cast<FusedLoc>(op->getLoc()))
+    for (Location l : fused.getLocations())
+      if (auto file = dyn_cast<FileLineColLoc>(l))
+        return file.getFilename().str() + ":" + std::to_string(file.getLine()) +
+               ":" + std::to_string(file.getColumn()) + ": ";
+  return "";
+}
+
+static ScaleLayout layoutOf(ScaleLayoutAttr attr) {
+  ScaleLayout l;
+  l.kind = static_cast<ScaleLayout::Kind>(attr.getKind());
+  l.size = attr.getSize();
+  return l;
+}
+
+//===----------------------------------------------------------------------===//
+// Interpreter
+//===----------------------------------------------------------------------===//
+
+Interpreter::Interpreter(ModuleOp module) : module(module) {}
+Interpreter::~Interpreter() = default;
+
+std::vector<std::string> Interpreter::entries() const {
+  std::vector<std::string> names;
+  for (auto func : ModuleOp(module).getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isExternal())
+      names.push_back(func.getName().str());
+  return names;
+}
+
+static func::FuncOp lookupEntry(ModuleOp module, StringRef entry,
+                                std::string &error) {
+  auto func = module.lookupSymbol<func::FuncOp>(entry);
+  if (!func || func.isExternal()) {
+    error = "no entry point '" + entry.str() + "' in the module";
+    return nullptr;
+  }
+  return func;
+}
+
+bool Interpreter::bindParams(StringRef entry, const ParamLookup &lookup,
+                             std::string &error) {
+  func::FuncOp func = lookupEntry(module, entry, error);
+  if (!func)
+    return false;
+  bool ok = true;
+  func.walk([&](ParamOp op) {
+    if (!ok)
+      return;
+    std::string path = op.getPath().str();
+    if (params.count(path))
+      return;
+    auto load = [&](const std::string &name, Value value) -> bool {
+      HostTensor host;
+      if (!lookup(name, host, error))
+        return false;
+      DType dtype;
+      std::vector<int64_t> shape;
+      toRuntimeType(value.getType(), dtype, shape);
+      if (host.dtype() != dtype || host.shape() != shape) {
+        error = locationOf(op) + "checkpoint tensor '" + name + "': expected " +
+                describeType(value.getType()) + ", got " + host.describe();
+        return false;
+      }
+      params[name] = std::make_shared<Tensor>(
+          fromHost(host, *elemOf(getElementTypeOrSelf(value.getType()))));
+      return true;
+    };
+    ok = load(path, op.getValue()) &&
+         (!op.isQuantized() || load(path + ".scales", op.getScales()));
+  });
+  return ok;
+}
+
+namespace {
+
+/// One execution of an entry function.
+class Frame {
+public:
+  Frame(const llvm::StringMap<std::shared_ptr<Tensor>> &params, RunStats &stats)
+      : params(params), stats(stats) {}
+
+  bool run(func::FuncOp func, const std::vector<HostTensor> &inputs,
+           std::vector<HostTensor> &outputs, std::string &error);
+
+private:
+  const Tensor &get(Value v) { return *values.find(v)->second; }
+  void set(Value v, Tensor t) {
+    values[v] = std::make_shared<Tensor>(std::move(t));
+  }
+  bool execute(Operation *op, std::string &error);
+  bool executeArith(Operation *op, std::string &error);
+  bool executeTensor(Operation *op, std::string &error);
+
+  const llvm::StringMap<std::shared_ptr<Tensor>> &params;
+  RunStats &stats;
+  llvm::DenseMap<Value, std::shared_ptr<Tensor>> values;
+  std::vector<HostTensor> *results = nullptr;
+};
+
+} // namespace
+
+bool Frame::run(func::FuncOp func, const std::vector<HostTensor> &inputs,
+                std::vector<HostTensor> &outputs, std::string &error) {
+  Block &body = func.getBody().front();
+  if (inputs.size() != body.getNumArguments()) {
+    error = "entry '" + func.getName().str() + "' takes " +
+            std::to_string(body.getNumArguments()) + " inputs, got " +
+            std::to_string(inputs.size());
+    return false;
+  }
+  for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
+    DType dtype;
+    std::vector<int64_t> shape;
+    if (!toRuntimeType(arg.getType(), dtype, shape)) {
+      error = "input " + std::to_string(i) + " has unsupported type " +
+              describeType(arg.getType());
+      return false;
+    }
+    if (inputs[i].dtype() != dtype || inputs[i].shape() != shape) {
+      auto name = func.getArgAttrOfType<StringAttr>(i, "nova.name");
+      error = "input " + std::to_string(i) +
+              (name ? " ('" + name.getValue().str() + "')" : std::string()) +
+              ": expected " + describeType(arg.getType()) + ", got " +
+              inputs[i].describe();
+      return false;
+    }
+    set(arg, fromHost(inputs[i], *elemOf(getElementTypeOrSelf(arg.getType()))));
+  }
+  results = &outputs;
+  outputs.clear();
+  for (Operation &op : body) {
+    ++stats.opsExecuted;
+    if (!execute(&op, error)) {
+      error =
+          locationOf(&op) + op.getName().getStringRef().str() + ": " + error;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Frame::execute(Operation *op, std::string &error) {
+  auto typeOf = [](Value v) { return *elemOf(getElementTypeOrSelf(v)); };
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case([&](func::ReturnOp ret) {
+        for (Value v : ret.getOperands())
+          results->push_back(toHost(get(v)));
+        return true;
+      })
+      .Case([&](ParamOp p) {
+        auto it = params.find(p.getPath());
+        if (it == params.end()) {
+          error = "parameter '" + p.getPath().str() + "' is not bound";
+          return false;
+        }
+        values[p.getValue()] = it->second;
+        if (p.isQuantized())
+          values[p.getScales()] =
+              params.find((p.getPath() + ".scales").str())->second;
+        return true;
+      })
+      .Case([&](ShardOp s) {
+        values[s.getResult()] = values[s.getInput()];
+        return true;
+      })
+      .Case([&](QuantizeOp q) {
+        set(q.getResult(), quantize(get(q.getInput()), get(q.getScales()),
+                                    layoutOf(q.getLayout())));
+        return true;
+      })
+      .Case([&](DequantizeOp q) {
+        set(q.getResult(),
+            dequantize(get(q.getInput()), get(q.getScales()),
+                       layoutOf(q.getLayout()), typeOf(q.getResult())));
+        return true;
+      })
+      .Case([&](MatmulOp m) {
+        set(m.getResult(), matmul(get(m.getLhs()), get(m.getRhs()),
+                                  m.getTransposeRhs(), typeOf(m.getResult())));
+        return true;
+      })
+      .Case([&](QMatmulOp m) {
+        set(m.getResult(),
+            qmatmul(get(m.getInput()), get(m.getWeight()), get(m.getScales()),
+                    layoutOf(m.getLayout()), typeOf(m.getResult())));
+        return true;
+      })
+      .Case([&](ExpertQMatmulOp m) {
+        Tensor out;
+        if (!expertQMatmul(get(m.getInput()), get(m.getExperts()),
+                           get(m.getWeight()), get(m.getScales()),
+                           layoutOf(m.getLayout()), typeOf(m.getResult()), out,
+                           error))
+          return false;
+        set(m.getResult(), std::move(out));
+        return true;
+      })
+      .Case([&](MoeRouteOp r) {
+        Tensor gates, indices;
+        moeRoute(get(r.getLogits()), r.getK(), r.getRenormalize(), gates,
+                 indices);
+        set(r.getGates(), std::move(gates));
+        set(r.getIndices(), std::move(indices));
+        return true;
+      })
+      .Case([&](MoeCombineOp c) {
+        set(c.getResult(), moeCombine(get(c.getInput()), get(c.getGates()),
+                                      typeOf(c.getResult())));
+        return true;
+      })
+      .Case([&](RmsNormOp n) {
+        set(n.getResult(), rmsNorm(get(n.getInput()), get(n.getScale()),
+                                   n.getEps().convertToDouble()));
+        return true;
+      })
+      .Case([&](GeluOp g) {
+        set(g.getResult(), gelu(get(g.getInput())));
+        return true;
+      })
+      .Case([&](SiluOp s) {
+        set(s.getResult(), silu(get(s.getInput())));
+        return true;
+      })
+      .Case([&](SoftmaxOp s) {
+        set(s.getResult(), softmax(get(s.getInput()), s.getAxis()));
+        return true;
+      })
+      .Case([&](EmbeddingOp e) {
+        set(e.getResult(), embedding(get(e.getTable()), get(e.getIds()),
+                                     typeOf(e.getResult())));
+        return true;
+      })
+      .Case([&](RopeOp r) {
+        set(r.getResult(), rope(get(r.getInput()), get(r.getPositions()),
+                                r.getBase().convertToDouble()));
+        return true;
+      })
+      .Case([&](KvCacheUpdateOp u) {
+        set(u.getResult(), kvCacheUpdate(get(u.getCache()), get(u.getUpdate()),
+                                         get(u.getPositions())));
+        return true;
+      })
+      .Case([&](AttentionOp a) {
+        std::optional<double> cap;
+        if (a.getCap())
+          cap = a.getCap()->convertToDouble();
+        set(a.getResult(), attention(get(a.getQuery()), get(a.getKeys()),
+                                     get(a.getValues()), get(a.getPositions()),
+                                     a.getScale().convertToDouble(), cap));
+        return true;
+      })
+      .Case([&](SampleOp s) {
+        auto opt = [&](Value v) -> const Tensor * {
+          return v ? &get(v) : nullptr;
+        };
+        SampleResult r =
+            sample(get(s.getLogits()), get(s.getTemperature()),
+                   get(s.getTopP()), opt(s.getMask()), opt(s.getNoise()),
+                   opt(s.getSeed()), opt(s.getStep()), s.getTopK());
+        set(s.getToken(), std::move(r.token));
+        set(s.getProb(), std::move(r.prob));
+        set(s.getTopIds(), std::move(r.topIds));
+        set(s.getTopProbs(), std::move(r.topProbs));
+        return true;
+      })
+      .Default([&](Operation *other) {
+        if (isa<arith::ArithDialect>(other->getDialect()))
+          return executeArith(other, error);
+        if (isa<tensor::TensorDialect>(other->getDialect()))
+          return executeTensor(other, error);
+        error = "the interpreter does not support this op";
+        return false;
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// arith
+//===----------------------------------------------------------------------===//
+
+bool Frame::executeArith(Operation *op, std::string &error) {
+  if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+    auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+    std::optional<Elem> elem = elemOf(getElementTypeOrSelf(c.getType()));
+    auto type = dyn_cast<RankedTensorType>(c.getType());
+    if (!dense || !elem || !type) {
+      error = "only dense tensor constants are supported";
+      return false;
+    }
+    Tensor t = Tensor::make(*elem, std::vector<int64_t>(type.getShape().begin(),
+                                                        type.getShape().end()));
+    int64_t n = t.numElements();
+    if (t.isFloat()) {
+      auto vals = dense.getValues<APFloat>();
+      for (int64_t k = 0; k < n; ++k)
+        t.f[k] = (dense.isSplat() ? *vals.begin() : vals[k]).convertToDouble();
+    } else {
+      auto vals = dense.getValues<APInt>();
+      for (int64_t k = 0; k < n; ++k)
+        t.i[k] = (dense.isSplat() ? *vals.begin() : vals[k]).getSExtValue();
+    }
+    set(c.getResult(), std::move(t));
+    return true;
+  }
+  if (op->getNumResults() != 1) {
+    error = "the interpreter does not support this op";
+    return false;
+  }
+  Value result = op->getResult(0);
+  std::optional<Elem> outElem = elemOf(getElementTypeOrSelf(result.getType()));
+  if (!outElem || !isa<RankedTensorType>(result.getType())) {
+    error = "only ranked tensors are supported";
+    return false;
+  }
+  const Tensor &a = get(op->getOperand(0));
+  Tensor out = Tensor::make(*outElem, a.shape);
+  int64_t n = a.numElements();
+
+  // Casts.
+  if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
+    for (int64_t k = 0; k < n; ++k)
+      out.f[k] = roundTo(*outElem, a.f[k]);
+  } else if (isa<arith::SIToFPOp>(op)) {
+    for (int64_t k = 0; k < n; ++k)
+      out.f[k] = roundTo(*outElem, static_cast<double>(a.i[k]));
+  } else if (isa<arith::FPToSIOp>(op)) {
+    for (int64_t k = 0; k < n; ++k) {
+      double t = std::trunc(a.f[k]);
+      int64_t w = wrapInt(*outElem,
+                          static_cast<int64_t>(std::clamp(t, -9.2e18, 9.2e18)));
+      if (std::isnan(t) || static_cast<double>(w) != t) {
+        error = "element " + std::to_string(k) + " (" + std::to_string(a.f[k]) +
+                ") does not fit in " + elemName(*outElem);
+        return false;
+      }
+      out.i[k] = w;
+    }
+  } else if (isa<arith::ExtSIOp, arith::TruncIOp>(op)) {
+    for (int64_t k = 0; k < n; ++k)
+      out.i[k] = wrapInt(*outElem, a.i[k]);
+  } else if (op->getNumOperands() == 2) {
+    const Tensor &b = get(op->getOperand(1));
+    auto floatOp = [&](auto fn) {
+      for (int64_t k = 0; k < n; ++k)
+        out.f[k] = roundTo(*outElem, fn(a.f[k], b.f[k]));
+      return true;
+    };
+    auto intOp = [&](auto fn) {
+      for (int64_t k = 0; k < n; ++k) {
+        std::optional<int64_t> v = fn(a.i[k], b.i[k]);
+        if (!v) {
+          error = "integer division by zero or overflow at element " +
+                  std::to_string(k);
+          return false;
+        }
+        out.i[k] = wrapInt(*outElem, *v);
+      }
+      return true;
+    };
+    using I = std::optional<int64_t>;
+    bool ok =
+        llvm::TypeSwitch<Operation *, bool>(op)
+            .Case([&](arith::AddFOp) {
+              return floatOp([](double x, double y) { return x + y; });
+            })
+            .Case([&](arith::SubFOp) {
+              return floatOp([](double x, double y) { return x - y; });
+            })
+            .Case([&](arith::MulFOp) {
+              return floatOp([](double x, double y) { return x * y; });
+            })
+            .Case([&](arith::DivFOp) {
+              return floatOp([](double x, double y) { return x / y; });
+            })
+            .Case([&](arith::MaximumFOp) {
+              return floatOp([](double x, double y) {
+                return std::isnan(x) || std::isnan(y) ? NAN : std::max(x, y);
+              });
+            })
+            .Case([&](arith::AddIOp) {
+              return intOp([](int64_t x, int64_t y) -> I {
+                return static_cast<int64_t>(static_cast<uint64_t>(x) +
+                                            static_cast<uint64_t>(y));
+              });
+            })
+            .Case([&](arith::SubIOp) {
+              return intOp([](int64_t x, int64_t y) -> I {
+                return static_cast<int64_t>(static_cast<uint64_t>(x) -
+                                            static_cast<uint64_t>(y));
+              });
+            })
+            .Case([&](arith::MulIOp) {
+              return intOp([](int64_t x, int64_t y) -> I {
+                return static_cast<int64_t>(static_cast<uint64_t>(x) *
+                                            static_cast<uint64_t>(y));
+              });
+            })
+            .Case([&](arith::DivSIOp) {
+              return intOp([&](int64_t x, int64_t y) -> I {
+                if (y == 0 || (y == -1 && x == wrapInt(*outElem, INT64_MIN)))
+                  return std::nullopt;
+                return x / y;
+              });
+            })
+            .Case([&](arith::MaxSIOp) {
+              return intOp(
+                  [](int64_t x, int64_t y) -> I { return std::max(x, y); });
+            })
+            .Default([&](Operation *) {
+              error = "the interpreter does not support this op";
+              return false;
+            });
+    if (!ok)
+      return false;
+  } else {
+    error = "the interpreter does not support this op";
+    return false;
+  }
+  set(result, std::move(out));
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// tensor
+//===----------------------------------------------------------------------===//
+
+/// Row-major strides of `shape`.
+static std::vector<int64_t> stridesOf(const std::vector<int64_t> &shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * shape[d + 1];
+  return strides;
+}
+
+/// Visits every element of a static slice of a tensor of shape `full`:
+/// calls fn(sliceIndex, fullIndex) in row-major slice order.
+template <typename Fn>
+static void
+forEachSliceElement(const std::vector<int64_t> &full, ArrayRef<int64_t> offsets,
+                    ArrayRef<int64_t> sizes, ArrayRef<int64_t> strides, Fn fn) {
+  std::vector<int64_t> fullStrides = stridesOf(full);
+  int64_t count = 1;
+  for (int64_t s : sizes)
+    count *= s;
+  std::vector<int64_t> idx(sizes.size(), 0);
+  for (int64_t k = 0; k < count; ++k) {
+    int64_t flat = 0;
+    for (size_t d = 0; d < sizes.size(); ++d)
+      flat += (offsets[d] + idx[d] * strides[d]) * fullStrides[d];
+    fn(k, flat);
+    for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
+      if (++idx[d] < sizes[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+}
+
+static bool staticSlice(Operation *op, ArrayRef<int64_t> offsets,
+                        ArrayRef<int64_t> sizes, ArrayRef<int64_t> strides,
+                        std::string &error) {
+  auto dynamic = [](ArrayRef<int64_t> v) {
+    return llvm::any_of(v, ShapedType::isDynamic);
+  };
+  if (dynamic(offsets) || dynamic(sizes) || dynamic(strides)) {
+    error = "only static slices are supported";
+    return false;
+  }
+  return true;
+}
+
+bool Frame::executeTensor(Operation *op, std::string &error) {
+  if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op)) {
+    Tensor t = get(op->getOperand(0));
+    auto type = cast<RankedTensorType>(op->getResult(0).getType());
+    t.shape.assign(type.getShape().begin(), type.getShape().end());
+    set(op->getResult(0), std::move(t));
+    return true;
+  }
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+    if (!staticSlice(op, slice.getStaticOffsets(), slice.getStaticSizes(),
+                     slice.getStaticStrides(), error))
+      return false;
+    const Tensor &src = get(slice.getSource());
+    auto type = slice.getResultType();
+    Tensor out =
+        Tensor::make(src.elem, std::vector<int64_t>(type.getShape().begin(),
+                                                    type.getShape().end()));
+    forEachSliceElement(src.shape, slice.getStaticOffsets(),
+                        slice.getStaticSizes(), slice.getStaticStrides(),
+                        [&](int64_t k, int64_t flat) {
+                          if (out.isFloat())
+                            out.f[k] = src.f[flat];
+                          else
+                            out.i[k] = src.i[flat];
+                        });
+    set(slice.getResult(), std::move(out));
+    return true;
+  }
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+    if (!staticSlice(op, insert.getStaticOffsets(), insert.getStaticSizes(),
+                     insert.getStaticStrides(), error))
+      return false;
+    const Tensor &src = get(insert.getSource());
+    Tensor out = get(insert.getDest());
+    forEachSliceElement(out.shape, insert.getStaticOffsets(),
+                        insert.getStaticSizes(), insert.getStaticStrides(),
+                        [&](int64_t k, int64_t flat) {
+                          if (out.isFloat())
+                            out.f[flat] = src.f[k];
+                          else
+                            out.i[flat] = src.i[k];
+                        });
+    set(insert.getResult(), std::move(out));
+    return true;
+  }
+  error = "the interpreter does not support this op";
+  return false;
+}
+
+bool Interpreter::run(StringRef entry, const std::vector<HostTensor> &inputs,
+                      std::vector<HostTensor> &outputs, std::string &error) {
+  func::FuncOp func = lookupEntry(module, entry, error);
+  if (!func)
+    return false;
+  lastStats = RunStats();
+  Frame frame(params, lastStats);
+  return frame.run(func, inputs, outputs, error);
+}

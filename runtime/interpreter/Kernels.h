@@ -1,0 +1,64 @@
+//===- Kernels.h - Reference semantics of the Nova ops ----------*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// One function per Nova op, on interpreter tensors, implementing the op's
+// description in docs/dialect/NovaDialect.md. Pure C++ (no MLIR), so the
+// unit tests can check them against hand-computed values directly. Inputs
+// are assumed to satisfy the op verifiers; data-dependent failures (an
+// expert index out of range, ...) return false with a message.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NOVA_RUNTIME_INTERPRETER_KERNELS_H
+#define NOVA_RUNTIME_INTERPRETER_KERNELS_H
+
+#include "runtime/interpreter/Tensor.h"
+
+#include <optional>
+
+namespace nova::interp {
+
+/// Mirror of #nova.scale_layout.
+struct ScaleLayout {
+  enum Kind { PerTensor, PerColumn, RowBlocks, Group } kind = PerColumn;
+  int64_t size = 0;
+};
+
+Tensor quantize(const Tensor &x, const Tensor &scales, ScaleLayout layout);
+Tensor dequantize(const Tensor &q, const Tensor &scales, ScaleLayout layout,
+                  Elem result);
+Tensor matmul(const Tensor &lhs, const Tensor &rhs, bool transposeRhs,
+              Elem result);
+Tensor qmatmul(const Tensor &x, const Tensor &q, const Tensor &scales,
+               ScaleLayout layout, Elem result);
+bool expertQMatmul(const Tensor &x, const Tensor &experts, const Tensor &q,
+                   const Tensor &scales, ScaleLayout layout, Elem result,
+                   Tensor &out, std::string &error);
+void moeRoute(const Tensor &logits, int64_t k, bool renormalize, Tensor &gates,
+              Tensor &indices);
+Tensor moeCombine(const Tensor &outputs, const Tensor &gates, Elem result);
+Tensor rmsNorm(const Tensor &x, const Tensor &scale, double eps);
+Tensor gelu(const Tensor &x);
+Tensor silu(const Tensor &x);
+Tensor softmax(const Tensor &x, int64_t axis);
+Tensor embedding(const Tensor &table, const Tensor &ids, Elem result);
+Tensor rope(const Tensor &x, const Tensor &positions, double base);
+Tensor kvCacheUpdate(const Tensor &cache, const Tensor &update,
+                     const Tensor &positions);
+Tensor attention(const Tensor &q, const Tensor &k, const Tensor &v,
+                 const Tensor &positions, double scale,
+                 std::optional<double> cap);
+
+/// Results of nova.sample.
+struct SampleResult {
+  Tensor token, prob, topIds, topProbs;
+};
+/// `noise` or (`seed`, `step`) must be given.
+SampleResult sample(const Tensor &logits, const Tensor &temperature,
+                    const Tensor &topP, const Tensor *mask, const Tensor *noise,
+                    const Tensor *seed, const Tensor *step, int64_t topK);
+
+} // namespace nova::interp
+
+#endif // NOVA_RUNTIME_INTERPRETER_KERNELS_H

@@ -1,0 +1,309 @@
+//===- SafeTensors.cpp - Strict safetensors reading and writing -----------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#include "nova/runtime/SafeTensors.h"
+#include "nova/runtime/AtomicFile.h"
+
+#include "io/Json.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <tuple>
+#include <unistd.h>
+
+using namespace nova::rt;
+
+namespace {
+
+struct DTypeEntry {
+  const char *name;
+  size_t size;
+  std::optional<DType> nova;
+};
+
+/// Every dtype string of the safetensors format, with its element size and
+/// the Nova dtype it loads as (if Nova supports it).
+const DTypeEntry kDTypes[] = {
+    {"BOOL", 1, DType::Bool},     {"U8", 1, std::nullopt},
+    {"I8", 1, DType::I8},         {"F8_E5M2", 1, std::nullopt},
+    {"F8_E4M3", 1, std::nullopt}, {"I16", 2, std::nullopt},
+    {"U16", 2, std::nullopt},     {"F16", 2, DType::F16},
+    {"BF16", 2, DType::BF16},     {"I32", 4, DType::I32},
+    {"U32", 4, std::nullopt},     {"F32", 4, DType::F32},
+    {"I64", 8, DType::I64},       {"U64", 8, std::nullopt},
+    {"F64", 8, std::nullopt},
+};
+
+const DTypeEntry *lookupDType(const std::string &name) {
+  for (const DTypeEntry &e : kDTypes)
+    if (name == e.name)
+      return &e;
+  return nullptr;
+}
+
+/// An mmap'ed file, unmapped when the last view dies.
+struct Mapping {
+  void *base = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (base && size)
+      ::munmap(base, size);
+  }
+};
+
+} // namespace
+
+const char *nova::rt::safeTensorsDTypeName(DType dtype) {
+  for (const DTypeEntry &e : kDTypes)
+    if (e.nova == dtype)
+      return e.name;
+  return "?";
+}
+
+SafeTensorsFile::~SafeTensorsFile() = default;
+
+const SafeTensorInfo *SafeTensorsFile::find(const std::string &name) const {
+  auto it = byName.find(name);
+  return it == byName.end() ? nullptr : &entries[it->second];
+}
+
+std::unique_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string &path,
+                                                       std::string &error) {
+  auto fail = [&](const std::string &message) {
+    error = "'" + path + "': " + message;
+    return nullptr;
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return fail(std::string("cannot open: ") + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail("not a regular file");
+  }
+  uint64_t fileSize = static_cast<uint64_t>(st.st_size);
+  if (fileSize < 8) {
+    ::close(fd);
+    return fail("truncated: " + std::to_string(fileSize) +
+                " bytes, shorter than the 8-byte header length");
+  }
+  auto mapping = std::make_shared<Mapping>();
+  mapping->base = ::mmap(nullptr, fileSize, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (mapping->base == MAP_FAILED) {
+    mapping->base = nullptr;
+    return fail(std::string("cannot map: ") + std::strerror(errno));
+  }
+  mapping->size = fileSize;
+  const uint8_t *bytes = static_cast<const uint8_t *>(mapping->base);
+
+  uint64_t headerSize = 0;
+  for (int i = 7; i >= 0; --i)
+    headerSize = (headerSize << 8) | bytes[i];
+  if (headerSize > kMaxSafeTensorsHeader)
+    return fail("header length " + std::to_string(headerSize) +
+                " exceeds the limit of " +
+                std::to_string(kMaxSafeTensorsHeader) + " bytes");
+  if (headerSize > fileSize - 8)
+    return fail("header length " + std::to_string(headerSize) +
+                " runs past the end of the file (" + std::to_string(fileSize) +
+                " bytes)");
+  std::string_view header(reinterpret_cast<const char *>(bytes + 8),
+                          headerSize);
+  if (header.empty() || header[0] != '{')
+    return fail("header does not start with '{'");
+
+  json::Value root;
+  std::string jsonError;
+  if (!json::parse(header, json::Limits(), root, jsonError))
+    return fail("invalid JSON header: " + jsonError);
+  if (root.kind != json::Value::Kind::Object)
+    return fail("header is not a JSON object");
+
+  std::unique_ptr<SafeTensorsFile> file(new SafeTensorsFile());
+  file->filePath = path;
+  uint64_t dataSize = fileSize - 8 - headerSize;
+  for (const auto &[name, value] : root.members) {
+    if (name == "__metadata__") {
+      if (value.kind != json::Value::Kind::Object)
+        return fail("__metadata__ is not an object");
+      for (const auto &[key, v] : value.members) {
+        if (v.kind != json::Value::Kind::String)
+          return fail("__metadata__ entry \"" + key + "\" is not a string");
+        file->meta[key] = v.text;
+      }
+      continue;
+    }
+    const std::string &tensorName = name;
+    auto bad = [&](const std::string &rule) {
+      return fail("tensor \"" + tensorName + "\": " + rule);
+    };
+    if (value.kind != json::Value::Kind::Object)
+      return bad("entry is not an object");
+    for (const auto &[key, v] : value.members)
+      if (key != "dtype" && key != "shape" && key != "data_offsets")
+        return bad("unknown key \"" + key + "\"");
+    const json::Value *dtype = value.get("dtype");
+    const json::Value *shape = value.get("shape");
+    const json::Value *offsets = value.get("data_offsets");
+    if (!dtype || !shape || !offsets)
+      return bad("missing dtype, shape or data_offsets");
+    if (dtype->kind != json::Value::Kind::String)
+      return bad("dtype is not a string");
+    const DTypeEntry *entry = lookupDType(dtype->text);
+    if (!entry)
+      return bad("unknown dtype \"" + dtype->text + "\"");
+    SafeTensorInfo info;
+    info.name = name;
+    info.dtypeName = dtype->text;
+    info.dtype = entry->nova;
+    if (shape->kind != json::Value::Kind::Array)
+      return bad("shape is not an array");
+    uint64_t elements = 1;
+    for (const json::Value &d : shape->items) {
+      std::optional<uint64_t> n = d.asUInt64();
+      if (!n || *n > static_cast<uint64_t>(INT64_MAX))
+        return bad("shape entry is not a non-negative integer");
+      if (*n != 0 && elements > UINT64_MAX / *n)
+        return bad("shape overflows 64 bits");
+      elements *= *n;
+      info.shape.push_back(static_cast<int64_t>(*n));
+    }
+    if (offsets->kind != json::Value::Kind::Array || offsets->items.size() != 2)
+      return bad("data_offsets is not a [begin, end] pair");
+    std::optional<uint64_t> begin = offsets->items[0].asUInt64();
+    std::optional<uint64_t> end = offsets->items[1].asUInt64();
+    if (!begin || !end)
+      return bad("data_offsets are not non-negative integers");
+    if (*begin > *end)
+      return bad("data_offsets begin " + std::to_string(*begin) +
+                 " is after end " + std::to_string(*end));
+    if (*end > dataSize)
+      return bad("data_offsets end " + std::to_string(*end) +
+                 " is past the data section (" + std::to_string(dataSize) +
+                 " bytes)");
+    if (elements > UINT64_MAX / entry->size ||
+        elements * entry->size != *end - *begin)
+      return bad("shape " + formatShape(info.shape) + " of " + dtype->text +
+                 " needs " + std::to_string(elements * entry->size) +
+                 " bytes, data_offsets span " + std::to_string(*end - *begin));
+    info.begin = *begin;
+    info.end = *end;
+    file->entries.push_back(std::move(info));
+  }
+
+  // The data section must be covered exactly: sorted by offset, each tensor
+  // starts where the previous one ended, the last one ends at the file's end.
+  std::sort(file->entries.begin(), file->entries.end(),
+            [](const SafeTensorInfo &a, const SafeTensorInfo &b) {
+              return std::tie(a.begin, a.end, a.name) <
+                     std::tie(b.begin, b.end, b.name);
+            });
+  uint64_t expected = 0;
+  for (const SafeTensorInfo &info : file->entries) {
+    if (info.begin < expected)
+      return fail("tensor \"" + info.name + "\" overlaps the previous tensor " +
+                  "(starts at " + std::to_string(info.begin) +
+                  ", previous ends at " + std::to_string(expected) + ")");
+    if (info.begin > expected)
+      return fail("gap in the data section before tensor \"" + info.name +
+                  "\" (bytes " + std::to_string(expected) + " to " +
+                  std::to_string(info.begin) + " belong to no tensor)");
+    expected = info.end;
+  }
+  if (expected != dataSize)
+    return fail("the data section has " + std::to_string(dataSize - expected) +
+                " trailing bytes that belong to no tensor");
+  for (size_t i = 0; i < file->entries.size(); ++i)
+    file->byName[file->entries[i].name] = i;
+  file->dataStart = bytes + 8 + headerSize;
+  file->mapping = std::move(mapping);
+  return file;
+}
+
+bool SafeTensorsFile::load(const std::string &name, HostTensor &out,
+                           std::string &error) const {
+  const SafeTensorInfo *info = find(name);
+  if (!info) {
+    error = "'" + filePath + "': no tensor \"" + name + "\"";
+    return false;
+  }
+  if (!info->dtype) {
+    error = "'" + filePath + "': tensor \"" + name + "\" has dtype " +
+            info->dtypeName + ", which Nova does not load";
+    return false;
+  }
+  out = HostTensor::view(*info->dtype, info->shape, dataStart + info->begin,
+                         mapping);
+  return true;
+}
+
+bool nova::rt::writeSafeTensors(
+    const std::string &path,
+    const std::vector<std::pair<std::string, HostTensor>> &tensors,
+    const std::map<std::string, std::string> &metadata, std::string &error) {
+  auto quote = [](const std::string &s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+    return out + "\"";
+  };
+  std::string header = "{";
+  if (!metadata.empty()) {
+    header += "\"__metadata__\":{";
+    bool first = true;
+    for (const auto &[k, v] : metadata) {
+      header += (first ? "" : ",") + quote(k) + ":" + quote(v);
+      first = false;
+    }
+    header += "}";
+  }
+  uint64_t offset = 0;
+  for (const auto &[name, t] : tensors) {
+    if (name == "__metadata__") {
+      error = "a tensor cannot be named __metadata__";
+      return false;
+    }
+    header += (header.size() > 1 ? "," : "") + quote(name) + ":{\"dtype\":\"" +
+              safeTensorsDTypeName(t.dtype()) + "\",\"shape\":[";
+    for (size_t i = 0; i < t.shape().size(); ++i)
+      header += (i ? "," : "") + std::to_string(t.shape()[i]);
+    header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
+              std::to_string(offset + t.sizeInBytes()) + "]}";
+    offset += t.sizeInBytes();
+  }
+  header += "}";
+  // Pad the header with spaces so the data section is 8-byte aligned.
+  while ((8 + header.size()) % 8 != 0)
+    header += ' ';
+  uint8_t length[8];
+  uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i)
+    length[i] = static_cast<uint8_t>(n >> (8 * i));
+
+  AtomicFile file;
+  if (!file.open(path, error) || !file.write(length, 8, error) ||
+      !file.write(header.data(), header.size(), error))
+    return false;
+  for (const auto &[name, t] : tensors)
+    if (!file.write(t.bytes(), t.sizeInBytes(), error))
+      return false;
+  return file.commit(error);
+}

@@ -1,0 +1,144 @@
+//===- NpyTest.cpp - Strict .npy reading and writing ----------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#include "nova/runtime/Npy.h"
+#include "nova/runtime/Float.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+using namespace nova::rt;
+
+namespace {
+
+/// An .npy image with a v1.0 header.
+std::string npy(const std::string &header, const std::string &data) {
+  std::string h = header;
+  size_t total = 10 + h.size() + 1;
+  h += std::string((64 - total % 64) % 64, ' ') + "\n";
+  std::string out = "\x93NUMPY\x01";
+  out += '\0';
+  out += static_cast<char>(h.size() & 0xff);
+  out += static_cast<char>(h.size() >> 8);
+  return out + h + data;
+}
+
+std::string bytesOf(std::initializer_list<float> values) {
+  std::string s;
+  for (float v : values)
+    s.append(reinterpret_cast<const char *>(&v), 4);
+  return s;
+}
+
+std::string parseError(const std::string &bytes) {
+  HostTensor t;
+  std::string error;
+  EXPECT_FALSE(parseNpy(bytes, "x.npy", t, error));
+  return error;
+}
+
+TEST(NpyTest, ParsesWhatNumpyWrites) {
+  HostTensor t;
+  std::string error;
+  ASSERT_TRUE(parseNpy(npy("{'descr': '<f4', 'fortran_order': False, "
+                           "'shape': (2, 2), }",
+                           bytesOf({1, 2, 3, 4})),
+                       "x.npy", t, error))
+      << error;
+  EXPECT_EQ(t.dtype(), DType::F32);
+  EXPECT_EQ(t.shape(), (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(t.floatAt(3), 4.0);
+  ASSERT_TRUE(parseNpy(npy("{'descr': '<i8', 'fortran_order': False, "
+                           "'shape': (), }",
+                           std::string("\x07\0\0\0\0\0\0\0", 8)),
+                       "s.npy", t, error))
+      << error;
+  EXPECT_EQ(t.shape().size(), 0u);
+  EXPECT_EQ(t.intAt(0), 7);
+}
+
+TEST(NpyTest, RejectsMalformedFiles) {
+  EXPECT_EQ(parseError("hello"),
+            "'x.npy': not an .npy file (missing the \\x93NUMPY magic)");
+  std::string good =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
+  EXPECT_EQ(parseError(npy(good, bytesOf({1}))),
+            "'x.npy': data is 4 bytes, shape [2] of <f4 needs 8");
+  EXPECT_EQ(parseError(npy(good, bytesOf({1, 2, 3}))),
+            "'x.npy': data is 12 bytes, shape [2] of <f4 needs 8");
+  EXPECT_EQ(parseError(npy("{'descr': '>f4', 'fortran_order': False, "
+                           "'shape': (1,), }",
+                           bytesOf({1}))),
+            "'x.npy': big-endian dtype '>f4' is not supported");
+  EXPECT_EQ(parseError(npy("{'descr': '<f4', 'fortran_order': True, "
+                           "'shape': (1,), }",
+                           bytesOf({1}))),
+            "'x.npy': Fortran-order arrays are not supported (save a C-order "
+            "copy)");
+  EXPECT_EQ(parseError(npy("{'descr': '<c8', 'fortran_order': False, "
+                           "'shape': (1,), }",
+                           bytesOf({1, 2}))),
+            "'x.npy': unsupported dtype '<c8' (expected <f4, <f2, |i1, <i4, "
+            "<i8 or |b1)");
+  EXPECT_EQ(parseError(npy("{'descr': '<f4', 'shape': (1,), }", bytesOf({1}))),
+            "'x.npy': invalid header: header lacks 'descr', 'fortran_order' or "
+            "'shape'");
+  EXPECT_EQ(parseError(npy("{'descr': '<f4', 'fortran_order': False, "
+                           "'shape': (1,), 'extra': 1}",
+                           bytesOf({1}))),
+            "'x.npy': invalid header: unknown header key 'extra'");
+  std::string truncated = npy(good, bytesOf({1, 2}));
+  truncated[8] = '\x7f'; // header length past the end
+  truncated[9] = '\x7f';
+  EXPECT_NE(parseError(truncated).find("runs past the end of the file"),
+            std::string::npos);
+  EXPECT_EQ(parseError(npy("{'descr': '|b1', 'fortran_order': False, "
+                           "'shape': (1,), }",
+                           "\x05")),
+            "'x.npy': bool element 0 is not 0 or 1");
+}
+
+TEST(NpyTest, WriteReadRoundTripAndBF16AsF32) {
+  HostTensor t = HostTensor::zeros(DType::BF16, {3});
+  uint16_t *b = t.mutableAs<uint16_t>();
+  b[0] = floatToBF16Bits(1.5f);
+  b[1] = floatToBF16Bits(-78.5f);
+  b[2] = floatToBF16Bits(0.001f);
+  char dir[] = "/tmp/nova-npy-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir));
+  std::string path = std::string(dir) + "/t.npy";
+  std::string error;
+  ASSERT_TRUE(writeNpy(path, t, error)) << error;
+  HostTensor back;
+  ASSERT_TRUE(readNpy(path, back, error)) << error;
+  EXPECT_EQ(back.dtype(), DType::F32); // numpy has no bf16
+  HostTensor exact;
+  ASSERT_TRUE(convertExactly(back, DType::BF16, exact, error)) << error;
+  EXPECT_EQ(std::memcmp(exact.bytes(), t.bytes(), 6), 0);
+  std::remove(path.c_str());
+  rmdir(dir);
+}
+
+TEST(NpyTest, ConvertExactlyRefusesLoss) {
+  HostTensor f = HostTensor::zeros(DType::F32, {2});
+  f.mutableAs<float>()[0] = 1.0f;
+  f.mutableAs<float>()[1] = 1.001f;
+  HostTensor out;
+  std::string error;
+  EXPECT_FALSE(convertExactly(f, DType::BF16, out, error));
+  EXPECT_NE(error.find("element 1"), std::string::npos);
+  HostTensor i = HostTensor::zeros(DType::I64, {1});
+  i.mutableAs<int64_t>()[0] = 1ll << 40;
+  EXPECT_FALSE(convertExactly(i, DType::I32, out, error));
+  EXPECT_EQ(error, "element 0 (1099511627776) does not fit in i32");
+  EXPECT_FALSE(convertExactly(i, DType::F32, out, error));
+  EXPECT_EQ(error, "expected f32, got i64");
+}
+
+} // namespace
