@@ -44,7 +44,9 @@ if [ -n "$ct_line" ]; then
   ct_fail=$(echo "$ct_line" | sed -E 's/.* ([0-9]+) tests? failed.*/\1/')
 fi
 if [ "$ctest_rc" -ne 0 ] && [ "$ct_fail" -eq 0 ]; then ct_fail=1; fi
-passed=$(( lit_pass + ct_total - ct_fail ))
+# GTEST_SKIP'ed tests (e.g. GPU tests without a GPU) count as skipped.
+ct_skip=$(grep -E '^[[:space:]]+[0-9]+ - .* \(Skipped\)$' "$ctest_log" | sort -u | wc -l)
+passed=$(( lit_pass + ct_total - ct_fail - ct_skip ))
 failed=$(( lit_fail + ct_fail ))
-echo "nova tests: $passed passed, $failed failed (lit: $lit_pass passed, $lit_unsupported unsupported, $lit_fail failed; unit: $(( ct_total - ct_fail )) passed, $ct_fail failed; $(( $(date +%s) - start )) s)"
+echo "nova tests: $passed passed, $failed failed, $(( lit_unsupported + ct_skip )) skipped (lit: $lit_pass passed, $lit_unsupported unsupported, $lit_fail failed; unit: $(( ct_total - ct_fail - ct_skip )) passed, $ct_skip skipped, $ct_fail failed; $(( $(date +%s) - start )) s)"
 [ "$failed" -eq 0 ] && [ "$lit_rc" -eq 0 ] && [ "$ctest_rc" -eq 0 ]
