@@ -36,9 +36,11 @@ std::unique_ptr<Backend> nova::run::createBackend(const std::string &name,
                                                   std::string &error) {
   if (name == "interp")
     return std::make_unique<InterpreterBackend>(module);
-  if (name == "cpu" || name == "cuda")
-    error = "backend '" + name +
-            "' is not available in this build (available: interp)";
+  if (name == "cpu")
+    return createCpuBackend(module, error);
+  if (name == "cuda")
+    error = "backend 'cuda' is not available in this build (available: "
+            "interp, cpu)";
   else
     error = "unknown backend '" + name + "' (expected interp, cpu or cuda)";
   return nullptr;

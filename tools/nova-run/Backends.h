@@ -34,6 +34,11 @@ public:
                    std::string &error) = 0;
 };
 
+/// The JIT-compiled CPU backend (nova-cpu-pipeline + LLVM ORC); compiles a
+/// clone of `module` up front.
+std::unique_ptr<Backend> createCpuBackend(mlir::ModuleOp module,
+                                          std::string &error);
+
 /// Creates backend `name` for `module`; an unknown or unavailable backend
 /// is an error naming the ones that exist.
 std::unique_ptr<Backend> createBackend(const std::string &name,

@@ -9,6 +9,9 @@
 
 #include "dialect/NovaOps.h"
 #include "passes/Import/SpecImport.h"
+#include "passes/Passes.h"
+
+#include "mlir/InitAllPasses.h"
 
 #include "nova/runtime/Float.h"
 #include "nova/runtime/Npy.h"
@@ -607,12 +610,13 @@ int runGenerate(ModuleOp module, ::nova::interp::ParamLookup &lookup) {
 } // namespace
 
 int ::nova::run::novaRunMain(int argc, char **argv) {
+  registerAllPasses();
+  ::mlir::nova::registerNovaPasses();
   cl::HideUnrelatedOptions(runCategory);
   cl::ParseCommandLineOptions(argc, argv, "Run a Nova module\n");
 
   DialectRegistry registry;
-  registry.insert<::mlir::nova::NovaDialect, func::FuncDialect,
-                  arith::ArithDialect, tensor::TensorDialect>();
+  ::mlir::nova::registerNovaCompilerDialects(registry);
   MLIRContext context(registry);
   context.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;

@@ -1,0 +1,651 @@
+//===- NovaToLinalg.cpp - Nova ops to linalg and friends ------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Dense ops become linalg.generic on tensors whose bodies carry each op's
+// exact dtype boundaries (docs/dialect/NovaDialect.md). The ops that need
+// data-dependent control flow (moe_route, attention, sample) are lowered in
+// LoopKernels.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Conversion/NovaToLinalg/Lowerings.h"
+#include "passes/Conversion/Passes.h"
+
+#include "dialect/NovaOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+
+#include <cmath>
+
+namespace mlir::nova {
+#define GEN_PASS_DEF_CONVERTNOVATOLINALGPASS
+#include "passes/Conversion/Passes.h.inc"
+} // namespace mlir::nova
+
+using namespace mlir;
+using namespace mlir::nova;
+using utils::IteratorType;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+RankedTensorType mlir::nova::tensorTypeOf(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+Value mlir::nova::buildGeneric(OpBuilder &b, Location loc,
+                               RankedTensorType resultType, ValueRange inputs,
+                               Value init, ArrayRef<AffineMap> maps,
+                               ArrayRef<IteratorType> iterators,
+                               GenericBody body) {
+  auto op = linalg::GenericOp::create(
+      b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nested, Location l, ValueRange args) {
+        KernelBuilder kb(nested, l);
+        linalg::YieldOp::create(nested, l, body(kb, args));
+      });
+  return op.getResult(0);
+}
+
+/// The map (d0, ..., dn-1) -> (dims...).
+static AffineMap projection(MLIRContext *ctx, unsigned numDims,
+                            ArrayRef<unsigned> dims) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned d : dims)
+    exprs.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(numDims, 0, exprs, ctx);
+}
+
+static SmallVector<unsigned> range(unsigned begin, unsigned end) {
+  SmallVector<unsigned> r;
+  for (unsigned i = begin; i < end; ++i)
+    r.push_back(i);
+  return r;
+}
+
+/// Map of a scales tensor [B..., G, C] for a weight [B..., K, N] whose batch
+/// dims are `batch`, row dim `k` and column dim `n` in the iteration space.
+static AffineMap scalesMap(MLIRContext *ctx, unsigned numDims,
+                           ArrayRef<unsigned> batch, unsigned k, unsigned n,
+                           RankedTensorType weight, RankedTensorType scales) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned d : batch)
+    exprs.push_back(getAffineDimExpr(d, ctx));
+  int64_t rows = weight.getDimSize(weight.getRank() - 2);
+  int64_t blocks = scales.getDimSize(scales.getRank() - 2);
+  exprs.push_back(blocks == 1
+                      ? getAffineConstantExpr(0, ctx)
+                      : getAffineDimExpr(k, ctx).floorDiv(rows / blocks));
+  exprs.push_back(scales.getShape().back() == 1 ? getAffineConstantExpr(0, ctx)
+                                                : getAffineDimExpr(n, ctx));
+  return AffineMap::get(numDims, 0, exprs, ctx);
+}
+
+Value mlir::nova::dequantizeScalar(KernelBuilder &kb, Value q, Value scale) {
+  // int8 x scale is exact in f32; one rounding to the scale's type (§1.3).
+  Value product = kb.mul(kb.toF32(q), kb.toF32(scale));
+  return kb.roundTo(product, scale.getType());
+}
+
+/// A float tensor of `shape` holding `value` (an f32 accumulator init).
+static Value filledF32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                       double value) {
+  KernelBuilder kb(b, loc);
+  return kb.filled(shape, kb.f32(value));
+}
+
+/// Elementwise cast of an f32 tensor to `element` (a no-op for f32).
+static Value castTensor(OpBuilder &b, Location loc, Value v, Type element) {
+  RankedTensorType type = tensorTypeOf(v);
+  if (type.getElementType() == element)
+    return v;
+  auto result = RankedTensorType::get(type.getShape(), element);
+  KernelBuilder kb(b, loc);
+  unsigned rank = type.getRank();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+  return buildGeneric(b, loc, result, {v}, kb.empty(type.getShape(), element),
+                      {id, id},
+                      SmallVector<IteratorType>(rank, IteratorType::parallel),
+                      [&](KernelBuilder &k, ValueRange args) {
+                        return k.castFloat(args[0], element);
+                      });
+}
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(DequantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto weight = tensorTypeOf(op.getInput());
+    auto scales = tensorTypeOf(op.getScales());
+    unsigned r = weight.getRank();
+    MLIRContext *ctx = op.getContext();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+    AffineMap sm =
+        scalesMap(ctx, r, range(0, r - 2), r - 2, r - 1, weight, scales);
+    KernelBuilder kb(rewriter, loc);
+    Type element = tensorTypeOf(op.getResult()).getElementType();
+    Value result =
+        buildGeneric(rewriter, loc, tensorTypeOf(op.getResult()),
+                     {adaptor.getInput(), adaptor.getScales()},
+                     kb.empty(weight.getShape(), element), {id, sm, id},
+                     SmallVector<IteratorType>(r, IteratorType::parallel),
+                     [&](KernelBuilder &k, ValueRange args) {
+                       return dequantizeScalar(k, args[0], args[1]);
+                     });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QuantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto input = tensorTypeOf(op.getInput());
+    auto scales = tensorTypeOf(op.getScales());
+    unsigned r = input.getRank();
+    MLIRContext *ctx = op.getContext();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+    AffineMap sm =
+        scalesMap(ctx, r, range(0, r - 2), r - 2, r - 1, input, scales);
+    KernelBuilder kb(rewriter, loc);
+    Value result = buildGeneric(
+        rewriter, loc, tensorTypeOf(op.getResult()),
+        {adaptor.getInput(), adaptor.getScales()},
+        kb.empty(input.getShape(), rewriter.getI8Type()), {id, sm, id},
+        SmallVector<IteratorType>(r, IteratorType::parallel),
+        [&](KernelBuilder &k, ValueRange args) {
+          Value v = k.div(k.toF32(args[0]), k.toF32(args[1]));
+          Value rounded =
+              math::RoundEvenOp::create(k.builder(), k.location(), v);
+          Value clamped = arith::MinimumFOp::create(k.builder(), k.location(),
+                                                    k.max(rounded, k.f32(-128)),
+                                                    k.f32(127));
+          Value safe = k.select(k.isNaN(v), k.f32(0), clamped);
+          return arith::FPToSIOp::create(k.builder(), k.location(),
+                                         k.builder().getI8Type(), safe)
+              .getResult();
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Matmuls
+//===----------------------------------------------------------------------===//
+
+/// y[..., n] = round_R(Σ_k x[..., k] · w[k, n]) with w read through
+/// `weightAt(k, args)` inside the reduction (so a quantized weight is
+/// dequantized in the loop and never materialized).
+static Value contraction(ConversionPatternRewriter &rewriter, Location loc,
+                         Value x, Value weight, Value scales, bool transpose,
+                         RankedTensorType resultType) {
+  MLIRContext *ctx = rewriter.getContext();
+  auto xType = tensorTypeOf(x);
+  auto wType = tensorTypeOf(weight);
+  unsigned lead = xType.getRank() - 1;
+  unsigned nDim = lead, kDim = lead + 1, numDims = lead + 2;
+  SmallVector<unsigned> xDims = range(0, lead);
+  xDims.push_back(kDim);
+  SmallVector<unsigned> outDims = range(0, lead);
+  outDims.push_back(nDim);
+  SmallVector<AffineMap> maps = {projection(ctx, numDims, xDims)};
+  maps.push_back(transpose ? projection(ctx, numDims, {nDim, kDim})
+                           : projection(ctx, numDims, {kDim, nDim}));
+  SmallVector<Value> inputs = {x, weight};
+  if (scales) {
+    maps.push_back(
+        scalesMap(ctx, numDims, {}, kDim, nDim, wType, tensorTypeOf(scales)));
+    inputs.push_back(scales);
+  }
+  maps.push_back(projection(ctx, numDims, outDims));
+  SmallVector<IteratorType> iterators(numDims - 1, IteratorType::parallel);
+  iterators.push_back(IteratorType::reduction);
+  auto accType =
+      RankedTensorType::get(resultType.getShape(), rewriter.getF32Type());
+  Value acc = buildGeneric(
+      rewriter, loc, accType, inputs,
+      filledF32(rewriter, loc, resultType.getShape(), 0.0), maps, iterators,
+      [&](KernelBuilder &k, ValueRange args) {
+        Value w = scales ? dequantizeScalar(k, args[1], args[2]) : args[1];
+        return k.add(args.back(), k.mul(k.toF32(args[0]), k.toF32(w)));
+      });
+  return castTensor(rewriter, loc, acc, resultType.getElementType());
+}
+
+struct MatmulLowering : OpConversionPattern<MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, contraction(rewriter, op.getLoc(), adaptor.getLhs(),
+                                       adaptor.getRhs(), Value(),
+                                       op.getTransposeRhs(),
+                                       tensorTypeOf(op.getResult())));
+    return success();
+  }
+};
+
+struct QMatmulLowering : OpConversionPattern<QMatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op,
+                       contraction(rewriter, op.getLoc(), adaptor.getInput(),
+                                   adaptor.getWeight(), adaptor.getScales(),
+                                   false, tensorTypeOf(op.getResult())));
+    return success();
+  }
+};
+
+struct ExpertQMatmulLowering : OpConversionPattern<ExpertQMatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ExpertQMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto xType = tensorTypeOf(op.getInput());
+    auto wType = tensorTypeOf(op.getWeight());
+    auto sType = tensorTypeOf(op.getScales());
+    auto resultType = tensorTypeOf(op.getResult());
+    int64_t numExperts = wType.getDimSize(0);
+    int64_t rowsPerBlock = wType.getDimSize(1) / sType.getDimSize(1);
+    bool perColumn = sType.getDimSize(2) != 1;
+    // Iteration space (m, j, n, kk).
+    SmallVector<AffineMap> maps = {
+        xType.getRank() == 2 ? projection(ctx, 4, {0, 3})
+                             : projection(ctx, 4, {0, 1, 3}),
+        projection(ctx, 4, {0, 1}), projection(ctx, 4, {0, 1, 2})};
+    Value weight = adaptor.getWeight(), scales = adaptor.getScales();
+    auto accType =
+        RankedTensorType::get(resultType.getShape(), rewriter.getF32Type());
+    Value acc = buildGeneric(
+        rewriter, loc, accType, {adaptor.getInput(), adaptor.getExperts()},
+        filledF32(rewriter, loc, resultType.getShape(), 0.0), maps,
+        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
+         IteratorType::reduction},
+        [&](KernelBuilder &k, ValueRange args) {
+          OpBuilder &b = k.builder();
+          Value e = k.toIndex(args[1]);
+          // An index outside [0, E) contributes nothing (row left zero).
+          Value valid =
+              k.andi(k.cmpi(arith::CmpIPredicate::sge, e, k.index(0)),
+                     k.cmpi(arith::CmpIPredicate::slt, e, k.index(numExperts)));
+          Value expert = k.select(valid, e, k.index(0));
+          Value n = linalg::IndexOp::create(b, k.location(), 2);
+          Value kk = linalg::IndexOp::create(b, k.location(), 3);
+          Value block = arith::DivUIOp::create(b, k.location(), kk,
+                                               k.index(rowsPerBlock));
+          Value q = k.extract(weight, {expert, kk, n});
+          Value s =
+              k.extract(scales, {expert, block, perColumn ? n : k.index(0)});
+          Value prod = k.mul(k.toF32(args[0]), dequantizeScalar(k, q, s));
+          return k.add(args[2], k.select(valid, prod, k.f32(0)));
+        });
+    rewriter.replaceOp(
+        op, castTensor(rewriter, loc, acc, resultType.getElementType()));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// MoE combine
+//===----------------------------------------------------------------------===//
+
+struct MoeCombineLowering : OpConversionPattern<MoeCombineOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MoeCombineOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto resultType = tensorTypeOf(op.getResult());
+    Type r = resultType.getElementType();
+    // (m, d, j): gates rounded to R, f32 products, f32 sum in slot order.
+    Value acc = buildGeneric(
+        rewriter, loc,
+        RankedTensorType::get(resultType.getShape(), rewriter.getF32Type()),
+        {adaptor.getInput(), adaptor.getGates()},
+        filledF32(rewriter, loc, resultType.getShape(), 0.0),
+        {projection(ctx, 3, {0, 2, 1}), projection(ctx, 3, {0, 2}),
+         projection(ctx, 3, {0, 1})},
+        {IteratorType::parallel, IteratorType::parallel,
+         IteratorType::reduction},
+        [&](KernelBuilder &k, ValueRange args) {
+          Value g = k.roundTo(args[1], r);
+          return k.add(args[2], k.mul(g, k.toF32(args[0])));
+        });
+    rewriter.replaceOp(op, castTensor(rewriter, loc, acc, r));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Normalization, activations, softmax, embedding
+//===----------------------------------------------------------------------===//
+
+struct RmsNormLowering : OpConversionPattern<RmsNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RmsNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto type = tensorTypeOf(op.getInput());
+    unsigned r = type.getRank();
+    int64_t d = type.getShape().back();
+    SmallVector<int64_t> lead(type.getShape().drop_back());
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+    AffineMap leadMap = projection(ctx, r, range(0, r - 1));
+    SmallVector<IteratorType> reduce(r - 1, IteratorType::parallel);
+    reduce.push_back(IteratorType::reduction);
+    Value sumSq = buildGeneric(
+        rewriter, loc, RankedTensorType::get(lead, rewriter.getF32Type()),
+        {adaptor.getInput()}, filledF32(rewriter, loc, lead, 0.0),
+        {id, leadMap}, reduce, [&](KernelBuilder &k, ValueRange args) {
+          Value x = k.toF32(args[0]);
+          return k.add(args[1], k.mul(x, x));
+        });
+    float eps = op.getEps().convertToFloat();
+    KernelBuilder kb(rewriter, loc);
+    Value result = buildGeneric(
+        rewriter, loc, type, {adaptor.getInput(), sumSq, adaptor.getScale()},
+        kb.empty(type.getShape(), type.getElementType()),
+        {id, leadMap, projection(ctx, r, {r - 1}), id},
+        SmallVector<IteratorType>(r, IteratorType::parallel),
+        [&](KernelBuilder &k, ValueRange args) {
+          Value mean = k.div(args[1], k.f32(static_cast<double>(d)));
+          Value inv = math::RsqrtOp::create(k.builder(), k.location(),
+                                            k.add(mean, k.f32(eps)));
+          Value y = k.mul(args[2], k.mul(k.toF32(args[0]), inv));
+          return k.castFloat(y, type.getElementType());
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// An elementwise activation evaluated in f32.
+template <typename Op> struct ActivationLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = tensorTypeOf(op.getInput());
+    unsigned r = type.getRank();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, op.getContext());
+    KernelBuilder kb(rewriter, loc);
+    Value result = buildGeneric(
+        rewriter, loc, type, {adaptor.getInput()},
+        kb.empty(type.getShape(), type.getElementType()), {id, id},
+        SmallVector<IteratorType>(r, IteratorType::parallel),
+        [&](KernelBuilder &k, ValueRange args) {
+          Value x = k.toF32(args[0]);
+          Value y;
+          if constexpr (std::is_same_v<Op, GeluOp>) {
+            Value inner =
+                k.mul(k.f32(std::sqrt(2.0 / M_PI)),
+                      k.add(x, k.mul(k.f32(0.044715), k.mul(x, k.mul(x, x)))));
+            y = k.mul(k.mul(k.f32(0.5), x), k.add(k.f32(1), k.tanh(inner)));
+          } else {
+            y = k.div(x, k.add(k.f32(1), k.exp(k.neg(x))));
+          }
+          return k.castFloat(y, type.getElementType());
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct SoftmaxLowering : OpConversionPattern<SoftmaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SoftmaxOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto type = tensorTypeOf(op.getInput());
+    unsigned r = type.getRank(), axis = op.getAxis();
+    SmallVector<unsigned> kept;
+    SmallVector<int64_t> reducedShape;
+    for (unsigned d = 0; d < r; ++d)
+      if (d != axis) {
+        kept.push_back(d);
+        reducedShape.push_back(type.getDimSize(d));
+      }
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+    AffineMap reducedMap = projection(ctx, r, kept);
+    SmallVector<IteratorType> iters(r, IteratorType::parallel);
+    iters[axis] = IteratorType::reduction;
+    auto reducedType =
+        RankedTensorType::get(reducedShape, rewriter.getF32Type());
+    Value max = buildGeneric(rewriter, loc, reducedType, {adaptor.getInput()},
+                             filledF32(rewriter, loc, reducedShape, -INFINITY),
+                             {id, reducedMap}, iters,
+                             [&](KernelBuilder &k, ValueRange args) {
+                               return k.max(args[1], k.toF32(args[0]));
+                             });
+    Value sum = buildGeneric(
+        rewriter, loc, reducedType, {adaptor.getInput(), max},
+        filledF32(rewriter, loc, reducedShape, 0.0),
+        {id, reducedMap, reducedMap}, iters,
+        [&](KernelBuilder &k, ValueRange args) {
+          return k.add(args[2], k.exp(k.sub(k.toF32(args[0]), args[1])));
+        });
+    KernelBuilder kb(rewriter, loc);
+    Value result = buildGeneric(
+        rewriter, loc, type, {adaptor.getInput(), max, sum},
+        kb.empty(type.getShape(), type.getElementType()),
+        {id, reducedMap, reducedMap, id},
+        SmallVector<IteratorType>(r, IteratorType::parallel),
+        [&](KernelBuilder &k, ValueRange args) {
+          Value e = k.exp(k.sub(k.toF32(args[0]), args[1]));
+          return k.castFloat(k.div(e, args[2]), type.getElementType());
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(EmbeddingOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto resultType = tensorTypeOf(op.getResult());
+    unsigned r = resultType.getRank();
+    int64_t vocab = tensorTypeOf(op.getTable()).getDimSize(0);
+    Value table = adaptor.getTable();
+    KernelBuilder kb(rewriter, loc);
+    Value result = buildGeneric(
+        rewriter, loc, resultType, {adaptor.getIds()},
+        kb.empty(resultType.getShape(), resultType.getElementType()),
+        {projection(ctx, r, range(0, r - 1)),
+         AffineMap::getMultiDimIdentityMap(r, ctx)},
+        SmallVector<IteratorType>(r, IteratorType::parallel),
+        [&](KernelBuilder &k, ValueRange args) {
+          // Out-of-range ids are clamped, as JAX's gather does.
+          Value id = arith::MinSIOp::create(
+              k.builder(), k.location(),
+              arith::MaxSIOp::create(k.builder(), k.location(), args[0],
+                                     k.i32(0)),
+              k.i32(vocab - 1));
+          Value d = linalg::IndexOp::create(k.builder(), k.location(), r - 1);
+          Value v = k.extract(table, {k.toIndex(id), d});
+          return k.castFloat(k.toF32(v), resultType.getElementType());
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// RoPE, KV cache
+//===----------------------------------------------------------------------===//
+
+struct RopeLowering : OpConversionPattern<RopeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RopeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto type = tensorTypeOf(op.getInput());
+    int64_t dh = type.getDimSize(3), half = dh / 2;
+    // inv_freq in f32 exactly as the semantics (and the interpreter) compute
+    // it: 1 / base^(2j/Dh), each step rounded to f32.
+    double base = op.getBase().convertToDouble();
+    SmallVector<float> inv(dh);
+    for (int64_t i = 0; i < dh; ++i) {
+      float exponent = static_cast<float>(2.0 * (i % half) / dh);
+      float power = static_cast<float>(std::pow(base, exponent));
+      inv[i] = static_cast<float>(1.0 / power);
+    }
+    auto invType = RankedTensorType::get({dh}, rewriter.getF32Type());
+    Value invFreq = arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(invType, ArrayRef<float>(inv)));
+    Value x = adaptor.getInput();
+    KernelBuilder kb(rewriter, loc);
+    Value result = buildGeneric(
+        rewriter, loc, type, {x, adaptor.getPositions(), invFreq},
+        kb.empty(type.getShape(), type.getElementType()),
+        {AffineMap::getMultiDimIdentityMap(4, ctx), projection(ctx, 4, {0, 1}),
+         projection(ctx, 4, {3}), AffineMap::getMultiDimIdentityMap(4, ctx)},
+        SmallVector<IteratorType>(4, IteratorType::parallel),
+        [&](KernelBuilder &k, ValueRange args) {
+          OpBuilder &b = k.builder();
+          Location l = k.location();
+          Value i = linalg::IndexOp::create(b, l, 3);
+          Value lower = k.cmpi(arith::CmpIPredicate::slt, i, k.index(half));
+          Value partner =
+              k.select(lower, arith::AddIOp::create(b, l, i, k.index(half)),
+                       arith::SubIOp::create(b, l, i, k.index(half)));
+          Value other = k.toF32(
+              k.extract(x, {linalg::IndexOp::create(b, l, 0),
+                            linalg::IndexOp::create(b, l, 1),
+                            linalg::IndexOp::create(b, l, 2), partner}));
+          Value rotated = k.select(lower, k.neg(other), other);
+          Value phase = k.mul(k.toF32(args[1]), args[2]);
+          Value c = math::CosOp::create(b, l, phase);
+          Value s = math::SinOp::create(b, l, phase);
+          Value y = k.add(k.mul(k.toF32(args[0]), c), k.mul(rotated, s));
+          return k.castFloat(y, type.getElementType());
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct KvCacheUpdateLowering : OpConversionPattern<KvCacheUpdateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KvCacheUpdateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto type = tensorTypeOf(op.getCache());
+    int64_t t = tensorTypeOf(op.getUpdate()).getDimSize(1);
+    Value update = adaptor.getUpdate();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+    KernelBuilder kb(rewriter, loc);
+    Value result = buildGeneric(
+        rewriter, loc, type, {adaptor.getCache(), adaptor.getPositions()},
+        kb.empty(type.getShape(), type.getElementType()),
+        {id, projection(ctx, 4, {0}), id},
+        SmallVector<IteratorType>(4, IteratorType::parallel),
+        [&](KernelBuilder &k, ValueRange args) {
+          OpBuilder &b = k.builder();
+          Location l = k.location();
+          Value s = linalg::IndexOp::create(b, l, 1);
+          Value row = arith::SubIOp::create(b, l, s, k.toIndex(args[1]));
+          Value inRange =
+              k.andi(k.cmpi(arith::CmpIPredicate::sge, row, k.index(0)),
+                     k.cmpi(arith::CmpIPredicate::slt, row, k.index(t)));
+          Value safe = k.select(inRange, row, k.index(0));
+          Value u = k.extract(update, {linalg::IndexOp::create(b, l, 0), safe,
+                                       linalg::IndexOp::create(b, l, 2),
+                                       linalg::IndexOp::create(b, l, 3)});
+          return k.select(inRange, u, args[0]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct ShardLowering : OpConversionPattern<ShardOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ShardOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, adaptor.getInput());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct ConvertNovaToLinalgPass
+    : nova::impl::ConvertNovaToLinalgPassBase<ConvertNovaToLinalgPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
+    target.addIllegalDialect<NovaDialect>();
+    // Declarations stay: the mesh, partition rules and (if any are left)
+    // parameters are not compute.
+    target.addLegalOp<MeshOp, PartitionRulesOp, PartitionRuleOp>();
+    bool leftoverParams = false;
+    getOperation()->walk([&](ParamOp op) {
+      op.emitError() << "nova.param must be a function argument before "
+                        "lowering (run nova-params-to-args)";
+      leftoverParams = true;
+    });
+    if (leftoverParams)
+      return signalPassFailure();
+    TypeConverter converter;
+    converter.addConversion([](Type t) { return t; });
+    RewritePatternSet patterns(ctx);
+    populateNovaToLinalgConversionPatterns(converter, patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::nova::populateNovaToLinalgConversionPatterns(
+    TypeConverter &converter, RewritePatternSet &patterns) {
+  patterns.add<DequantizeLowering, QuantizeLowering, MatmulLowering,
+               QMatmulLowering, ExpertQMatmulLowering, MoeCombineLowering,
+               RmsNormLowering, ActivationLowering<GeluOp>,
+               ActivationLowering<SiluOp>, SoftmaxLowering, EmbeddingLowering,
+               RopeLowering, KvCacheUpdateLowering, ShardLowering>(
+      converter, patterns.getContext());
+  populateNovaLoopKernelPatterns(converter, patterns);
+}

@@ -1,0 +1,63 @@
+//===- Passes.td - Nova conversion passes ------------------*- tablegen -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NOVA_PASSES_CONVERSION_PASSES_TD
+#define NOVA_PASSES_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// ConvertNovaToLinalg
+//===----------------------------------------------------------------------===//
+
+def ConvertNovaToLinalgPass : Pass<"convert-nova-to-linalg"> {
+  let summary = "Lower Nova ops to linalg, tensor, arith, math and scf";
+  let description = [{
+    Rewrites every Nova compute op into upstream ops on tensors, keeping the
+    numerics of its description (docs/dialect/NovaDialect.md):
+
+        nova.qmatmul(x, q, s)   -> linalg.generic over (..., n, k) whose body
+                                   dequantizes q[k, n] * s[block(k), n] to the
+                                   scale type and accumulates x * w in f32;
+                                   no dequantized weight tensor exists
+        nova.expert_qmatmul     -> the same with the expert's weight gathered
+                                   in the body (only selected experts read)
+        nova.moe_route          -> one loop over tokens: f32 softmax and top-k
+                                   selection in a single pass each
+        nova.attention          -> online softmax over the KV cache per
+                                   (batch, query, head), no score matrix
+        nova.sample             -> temperature/mask/max, a radix threshold
+                                   search for top-p (no sort), Philox noise
+                                   and the Gumbel argmax, probabilities and
+                                   the top-k in a few passes over V
+        elementwise / norms     -> linalg.generic chains
+
+    Preconditions: parameters are function arguments (run
+    `nova-params-to-args` first); `nova.shard` annotations are dropped.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// ParamsToArgs
+//===----------------------------------------------------------------------===//
+
+def ParamsToArgsPass : Pass<"nova-params-to-args", "::mlir::ModuleOp"> {
+  let summary = "Turn nova.param ops into function arguments";
+  let description = [{
+    For every function, the distinct parameter paths it uses, sorted, become
+    trailing arguments (`<path>` then `<path>.scales` for a quantized one),
+    tagged `{nova.param = "<path>"}`; the nova.param ops are replaced by
+    them. This is the compiled code's ABI: inputs, then parameters, then
+    (after bufferization) the outputs, all caller-owned.
+  }];
+}
+
+#endif // NOVA_PASSES_CONVERSION_PASSES_TD

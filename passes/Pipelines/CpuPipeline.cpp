@@ -1,0 +1,89 @@
+//===- CpuPipeline.cpp - Nova IR to LLVM for the host CPU -----------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// The pass sequence is the one verified for MLIR 22 in TOOLCHAIN.md (§1.2),
+// with Nova's lowering in front and a bare-pointer calling convention.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Pipelines/Pipelines.h"
+
+#include "dialect/NovaDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+using namespace mlir;
+using namespace mlir::nova;
+
+/// Graph level to loops on buffers.
+static constexpr const char *kToLoops =
+    "nova-params-to-args,"
+    "func.func(convert-nova-to-linalg,convert-elementwise-to-linalg,"
+    "canonicalize,cse,linalg-fuse-elementwise-ops,canonicalize),"
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-results-to-out-params{hoist-static-allocs "
+    "modify-public-functions},"
+    "buffer-deallocation-pipeline,"
+    "func.func(convert-linalg-to-loops),canonicalize,cse";
+
+/// Loops on buffers to the LLVM dialect.
+static constexpr const char *kToLLVM =
+    "arith-emulate-unsupported-floats{source-types=bf16,f16 target-type=f32},"
+    "arith-expand{include-bf16=true},"
+    "convert-math-to-llvm,convert-math-to-libm,convert-scf-to-cf,"
+    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+    "convert-arith-to-llvm,convert-index-to-llvm,"
+    "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+    "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
+
+LogicalResult mlir::nova::buildNovaCpuPipeline(OpPassManager &pm,
+                                               const CpuPipelineOptions &) {
+  std::string pipeline = std::string(kToLoops) + "," + kToLLVM;
+  return parsePassPipeline(pipeline, pm);
+}
+
+void mlir::nova::registerNovaPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "nova-cpu-pipeline",
+      "Lower Nova IR to the LLVM dialect for the host CPU (bare-pointer C "
+      "ABI: inputs, parameters sorted by path, caller-owned outputs)",
+      [](OpPassManager &pm, const CpuPipelineOptions &options) {
+        if (failed(buildNovaCpuPipeline(pm, options)))
+          llvm::report_fatal_error("nova-cpu-pipeline failed to build");
+      });
+}
+
+void mlir::nova::registerNovaCompilerDialects(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<NovaDialect>();
+}
+
+void mlir::nova::stripNovaAbiAttributes(ModuleOp module) {
+  module.walk([](Operation *op) {
+    auto func = dyn_cast<FunctionOpInterface>(op);
+    if (!func)
+      return;
+    auto strip = [](DictionaryAttr attrs) -> DictionaryAttr {
+      if (!attrs)
+        return attrs;
+      SmallVector<NamedAttribute> kept;
+      for (NamedAttribute a : attrs)
+        if (!a.getName().getValue().starts_with("nova."))
+          kept.push_back(a);
+      return DictionaryAttr::get(attrs.getContext(), kept);
+    };
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      func.setArgAttrs(i, strip(func.getArgAttrDict(i)));
+    for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+      func.setResultAttrs(i, strip(func.getResultAttrDict(i)));
+  });
+}

@@ -1,0 +1,40 @@
+//===- Pipelines.h - Nova's compilation pipelines ---------------*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NOVA_PASSES_PIPELINES_PIPELINES_H
+#define NOVA_PASSES_PIPELINES_PIPELINES_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::nova {
+
+/// Options of the CPU pipeline.
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {};
+
+/// Nova IR (graph level, parameters as nova.param) to the LLVM dialect with
+/// a bare-pointer C ABI: every public function takes its inputs, then its
+/// parameters (sorted by path), then caller-allocated outputs.
+LogicalResult buildNovaCpuPipeline(OpPassManager &pm,
+                                   const CpuPipelineOptions &options);
+
+/// Drops the `nova.*` argument and result attributes (the ABI names) from
+/// lowered functions before translation to LLVM IR, which has no use for
+/// them and would warn.
+void stripNovaAbiAttributes(ModuleOp module);
+
+/// Registers `nova-cpu-pipeline`.
+void registerNovaPipelines();
+
+/// Everything a tool running Nova's pipelines needs in its registry: the
+/// Nova dialect and every upstream dialect, extension (bufferization and
+/// conversion interface models) and LLVM-IR translation.
+void registerNovaCompilerDialects(DialectRegistry &registry);
+
+} // namespace mlir::nova
+
+#endif // NOVA_PASSES_PIPELINES_PIPELINES_H
