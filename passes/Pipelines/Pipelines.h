@@ -11,6 +11,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
+namespace llvm {
+class Module;
+} // namespace llvm
+
 namespace mlir::nova {
 
 /// Options of the CPU pipeline.
@@ -26,6 +30,10 @@ LogicalResult buildNovaCpuPipeline(OpPassManager &pm,
 /// lowered functions before translation to LLVM IR, which has no use for
 /// them and would warn.
 void stripNovaAbiAttributes(ModuleOp module);
+
+/// Adds weak definitions of the bf16 conversion builtins LLVM may call
+/// (__truncsfbf2, __truncdfbf2) to a translated module.
+LogicalResult addSoftFloatHelpers(llvm::Module &module);
 
 /// Registers `nova-cpu-pipeline`.
 void registerNovaPipelines();

@@ -119,7 +119,14 @@ public:
               llvm::toString(tm.takeError());
       return false;
     }
-    auto transformer = makeOptimizingTransformer(3, 0, tm->get());
+    auto optimize = makeOptimizingTransformer(3, 0, tm->get());
+    auto transformer = [&](llvm::Module *m) -> llvm::Error {
+      if (failed(::mlir::nova::addSoftFloatHelpers(*m)))
+        return llvm::make_error<llvm::StringError>(
+            "cannot add the bf16 conversion helpers",
+            llvm::inconvertibleErrorCode());
+      return optimize(m);
+    };
     ExecutionEngineOptions options;
     options.transformer = transformer;
     options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;

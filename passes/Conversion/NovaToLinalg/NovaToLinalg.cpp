@@ -136,14 +136,15 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
         scalesMap(ctx, r, range(0, r - 2), r - 2, r - 1, weight, scales);
     KernelBuilder kb(rewriter, loc);
     Type element = tensorTypeOf(op.getResult()).getElementType();
-    Value result =
-        buildGeneric(rewriter, loc, tensorTypeOf(op.getResult()),
-                     {adaptor.getInput(), adaptor.getScales()},
-                     kb.empty(weight.getShape(), element), {id, sm, id},
-                     SmallVector<IteratorType>(r, IteratorType::parallel),
-                     [&](KernelBuilder &k, ValueRange args) {
-                       return dequantizeScalar(k, args[0], args[1]);
-                     });
+    Value result = buildGeneric(
+        rewriter, loc, tensorTypeOf(op.getResult()),
+        {adaptor.getInput(), adaptor.getScales()},
+        kb.empty(weight.getShape(), element), {id, sm, id},
+        SmallVector<IteratorType>(r, IteratorType::parallel),
+        [&](KernelBuilder &k, ValueRange args) {
+          // Exact: already rounded to the scale type.
+          return k.castFloat(dequantizeScalar(k, args[0], args[1]), element);
+        });
     rewriter.replaceOp(op, result);
     return success();
   }

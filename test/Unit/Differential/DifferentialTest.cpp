@@ -1,0 +1,654 @@
+//===- DifferentialTest.cpp - Compiled CPU code vs the interpreter --------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Random cases for every Nova op (random shapes, odd and prime sizes, K not
+// a multiple of the vector width; random inputs), each compiled through
+// nova-cpu-pipeline + the JIT and run on the reference interpreter; results
+// must agree within docs/tolerance.md: integers, tokens, expert indices and
+// top-k ids exactly, floats within a few ulps of their type plus an f32
+// accumulation bound that grows with the reduction length.
+//
+// NOVA_DIFF_SCALE=N runs N times as many cases (the long mode); the default
+// runs over 1,000 cases. NOVA_DIFF_SEED changes the random stream.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/nova-run/Backends.h"
+
+#include "passes/Passes.h"
+
+#include "nova/runtime/AtomicFile.h"
+#include "nova/runtime/Float.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <iomanip>
+#include <random>
+#include <sstream>
+
+using namespace mlir;
+namespace rt = ::nova::rt;
+using rt::DType;
+using rt::HostTensor;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Case generation
+//===----------------------------------------------------------------------===//
+
+int mantissaBits(DType d);
+
+struct Case {
+  std::string name;
+  std::string text; // one func.func
+  std::vector<HostTensor> inputs;
+  /// Longest reduction feeding the outputs (for the f32 accumulation bound).
+  double reduction = 1;
+  /// An extra absolute tolerance for documented approximations (see the
+  /// attention case).
+  double extra = 0;
+};
+
+std::string typeName(DType d) {
+  return std::string(rt::dtypeName(d) == "bool" ? "i1" : rt::dtypeName(d));
+}
+
+std::string tensorType(const std::vector<int64_t> &shape, DType d) {
+  std::string s = "tensor<";
+  for (int64_t x : shape)
+    s += std::to_string(x) + "x";
+  return s + typeName(d) + ">";
+}
+
+class Gen {
+public:
+  explicit Gen(uint64_t seed) : rng(seed) {}
+
+  int64_t pick(std::initializer_list<int64_t> values) {
+    std::vector<int64_t> v(values);
+    return v[rng() % v.size()];
+  }
+  int64_t uniform(int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(rng() % (hi - lo + 1));
+  }
+  double real(double lo, double hi) {
+    return std::uniform_real_distribution<double>(lo, hi)(rng);
+  }
+  DType floatType() {
+    return static_cast<DType>(pick({0, 1, 1, 2})); // F32, BF16 (x2), F16
+  }
+  /// Sizes that defeat vector widths: 1, primes, odd, powers of two.
+  int64_t size(int64_t max = 67) {
+    int64_t s = pick({1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 32, 37, 64, 67});
+    return std::min(s, max);
+  }
+
+  HostTensor floats(DType d, std::vector<int64_t> shape, double scale = 1.0) {
+    HostTensor t = HostTensor::zeros(d, shape);
+    std::normal_distribution<double> n(0, scale);
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      t.setFloatAt(i, n(rng));
+    return t;
+  }
+  HostTensor positive(DType d, std::vector<int64_t> shape, double lo,
+                      double hi) {
+    HostTensor t = HostTensor::zeros(d, shape);
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      t.setFloatAt(i, real(lo, hi));
+    return t;
+  }
+  HostTensor ints(DType d, std::vector<int64_t> shape, int64_t lo, int64_t hi) {
+    HostTensor t = HostTensor::zeros(d, shape);
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      t.setIntAt(i, uniform(lo, hi));
+    return t;
+  }
+
+  std::mt19937_64 rng;
+};
+
+/// A scale layout and its scales shape for a weight [B..., K, N].
+struct Layout {
+  std::string attr;
+  std::vector<int64_t> scales;
+};
+Layout randomLayout(Gen &g, std::vector<int64_t> weight) {
+  int64_t k = weight[weight.size() - 2], n = weight.back();
+  std::vector<int64_t> s(weight.begin(), weight.end() - 2);
+  std::vector<int64_t> divisors;
+  for (int64_t d = 1; d <= k; ++d)
+    if (k % d == 0)
+      divisors.push_back(d);
+  int64_t d = divisors[g.rng() % divisors.size()];
+  switch (g.rng() % 4) {
+  case 0:
+    s.insert(s.end(), {1, 1});
+    return {"<per_tensor>", s};
+  case 1:
+    s.insert(s.end(), {1, n});
+    return {"<per_column>", s};
+  case 2:
+    s.insert(s.end(), {d, n});
+    return {"<row_blocks = " + std::to_string(d) + ">", s};
+  default:
+    s.insert(s.end(), {k / d, n});
+    return {"<group = " + std::to_string(d) + ">", s};
+  }
+}
+
+/// Builds "func.func @name(args) -> (results) { body }".
+std::string func(const std::string &name,
+                 const std::vector<std::string> &argTypes,
+                 const std::vector<std::string> &resultTypes,
+                 const std::string &body) {
+  std::string s = "func.func @" + name + "(";
+  for (size_t i = 0; i < argTypes.size(); ++i)
+    s += (i ? ", %a" : "%a") + std::to_string(i) + ": " + argTypes[i];
+  s += ") -> (" + llvm::join(resultTypes, ", ") + ") {\n" + body + "\n}\n";
+  return s;
+}
+
+using Family = std::function<Case(Gen &, const std::string &)>;
+
+Case dequantizeCase(Gen &g, const std::string &name) {
+  std::vector<int64_t> w = {g.size(), g.size()};
+  if (g.rng() % 3 == 0)
+    w.insert(w.begin(), g.size(5));
+  Layout l = randomLayout(g, w);
+  DType st = g.floatType();
+  Case c{name};
+  c.inputs = {g.ints(DType::I8, w, -128, 127),
+              g.positive(st, l.scales, 1e-3, 0.1)};
+  std::string wt = tensorType(w, DType::I8), sty = tensorType(l.scales, st);
+  std::string rt = tensorType(w, st);
+  c.text = func(name, {wt, sty}, {rt},
+                "  %0 = nova.dequantize %a0, %a1 layout " + l.attr + " : " +
+                    wt + ", " + sty + " -> " + rt + "\n  return %0 : " + rt);
+  return c;
+}
+
+Case quantizeCase(Gen &g, const std::string &name) {
+  std::vector<int64_t> w = {g.size(), g.size()};
+  Layout l = randomLayout(g, w);
+  DType xt = g.floatType(), st = g.floatType();
+  Case c{name};
+  // Values around the rounding boundaries and beyond the int8 range.
+  c.inputs = {g.floats(xt, w, 40.0), g.positive(st, l.scales, 0.25, 2.0)};
+  std::string xty = tensorType(w, xt), sty = tensorType(l.scales, st);
+  std::string rty = tensorType(w, DType::I8);
+  c.text = func(name, {xty, sty}, {rty},
+                "  %0 = nova.quantize %a0, %a1 layout " + l.attr + " : " + xty +
+                    ", " + sty + " -> " + rty + "\n  return %0 : " + rty);
+  return c;
+}
+
+Case matmulCase(Gen &g, const std::string &name) {
+  int64_t m = g.size(9), k = g.size(), n = g.size();
+  bool transpose = g.rng() % 2;
+  std::vector<int64_t> x = {m, k};
+  if (g.rng() % 3 == 0)
+    x.insert(x.begin(), g.size(4));
+  std::vector<int64_t> w =
+      transpose ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
+  DType xt = g.floatType(), wt = g.floatType(), rtp = g.floatType();
+  std::vector<int64_t> r(x.begin(), x.end() - 1);
+  r.push_back(n);
+  Case c{name};
+  c.inputs = {g.floats(xt, x), g.floats(wt, w)};
+  c.reduction = static_cast<double>(k);
+  std::string xty = tensorType(x, xt), wty = tensorType(w, wt),
+              rty = tensorType(r, rtp);
+  c.text = func(name, {xty, wty}, {rty},
+                "  %0 = nova.matmul %a0, %a1" +
+                    std::string(transpose ? " transpose_rhs" : "") + " : " +
+                    xty + ", " + wty + " -> " + rty + "\n  return %0 : " + rty);
+  return c;
+}
+
+Case qmatmulCase(Gen &g, const std::string &name) {
+  int64_t m = g.size(9), k = g.size(), n = g.size();
+  std::vector<int64_t> w = {k, n};
+  Layout l = randomLayout(g, w);
+  DType xt = g.floatType(), st = g.floatType(), rtp = g.floatType();
+  Case c{name};
+  c.inputs = {g.floats(xt, {m, k}), g.ints(DType::I8, w, -127, 127),
+              g.positive(st, l.scales, 1e-3, 2e-2)};
+  c.reduction = static_cast<double>(k);
+  std::string xty = tensorType({m, k}, xt), qty = tensorType(w, DType::I8),
+              sty = tensorType(l.scales, st), rty = tensorType({m, n}, rtp);
+  c.text = func(name, {xty, qty, sty}, {rty},
+                "  %0 = nova.qmatmul %a0, %a1, %a2 layout " + l.attr + " : " +
+                    xty + ", " + qty + ", " + sty + " -> " + rty +
+                    "\n  return %0 : " + rty);
+  return c;
+}
+
+Case expertCase(Gen &g, const std::string &name) {
+  int64_t m = g.size(9), k = g.pick({1, 2, 3}), e = g.pick({2, 3, 4, 8});
+  k = std::min(k, e);
+  int64_t kk = g.size(), n = g.size();
+  std::vector<int64_t> w = {e, kk, n};
+  Layout l = randomLayout(g, w);
+  DType xt = g.floatType(), st = g.floatType(), rtp = g.floatType();
+  bool perSlot = g.rng() % 2;
+  std::vector<int64_t> x =
+      perSlot ? std::vector<int64_t>{m, k, kk} : std::vector<int64_t>{m, kk};
+  Case c{name};
+  c.inputs = {g.floats(xt, x), g.ints(DType::I32, {m, k}, 0, e - 1),
+              g.ints(DType::I8, w, -127, 127),
+              g.positive(st, l.scales, 1e-3, 2e-2)};
+  c.reduction = static_cast<double>(kk);
+  std::string xty = tensorType(x, xt), ety = tensorType({m, k}, DType::I32),
+              qty = tensorType(w, DType::I8), sty = tensorType(l.scales, st),
+              rty = tensorType({m, k, n}, rtp);
+  c.text = func(name, {xty, ety, qty, sty}, {rty},
+                "  %0 = nova.expert_qmatmul %a0, %a1, %a2, %a3 layout " +
+                    l.attr + " : " + xty + ", " + ety + ", " + qty + ", " +
+                    sty + " -> " + rty + "\n  return %0 : " + rty);
+  return c;
+}
+
+Case routeCase(Gen &g, const std::string &name) {
+  int64_t m = g.size(17), e = g.pick({2, 3, 4, 8, 16});
+  int64_t k = g.uniform(1, std::min<int64_t>(e, 4));
+  bool renormalize = g.rng() % 2;
+  std::vector<int64_t> shape = {m, e};
+  if (g.rng() % 3 == 0)
+    shape.insert(shape.begin(), g.size(3));
+  std::vector<int64_t> r(shape.begin(), shape.end() - 1);
+  r.push_back(k);
+  Case c{name};
+  HostTensor logits = g.floats(DType::F32, shape, 2.0);
+  // Exact ties (the lower index must win) in a third of the rows.
+  for (int64_t i = 0; i + 1 < logits.numElements(); i += 3)
+    logits.setFloatAt(i + 1, logits.floatAt(i));
+  c.inputs = {logits};
+  std::string lty = tensorType(shape, DType::F32),
+              gty = tensorType(r, DType::F32), ity = tensorType(r, DType::I32);
+  c.text =
+      func(name, {lty}, {gty, ity},
+           "  %0, %1 = nova.moe_route %a0 top " + std::to_string(k) +
+               (renormalize ? " renormalize" : "") + " : " + lty + " -> " +
+               gty + ", " + ity + "\n  return %0, %1 : " + gty + ", " + ity);
+  return c;
+}
+
+Case combineCase(Gen &g, const std::string &name) {
+  int64_t m = g.size(9), k = g.pick({1, 2, 3}), d = g.size();
+  DType ot = g.floatType(), rtp = g.floatType();
+  Case c{name};
+  c.inputs = {g.floats(ot, {m, k, d}), g.positive(DType::F32, {m, k}, 0, 1)};
+  c.reduction = static_cast<double>(k);
+  std::string oty = tensorType({m, k, d}, ot),
+              gty = tensorType({m, k}, DType::F32),
+              rty = tensorType({m, d}, rtp);
+  c.text = func(name, {oty, gty}, {rty},
+                "  %0 = nova.moe_combine %a0, %a1 : " + oty + ", " + gty +
+                    " -> " + rty + "\n  return %0 : " + rty);
+  return c;
+}
+
+Case normCase(Gen &g, const std::string &name) {
+  std::vector<int64_t> shape = {g.size(9), g.size()};
+  if (g.rng() % 2)
+    shape.insert(shape.begin(), g.size(4));
+  DType t = g.floatType();
+  Case c{name};
+  c.inputs = {g.floats(t, shape, 3.0),
+              g.floats(DType::F32, {shape.back()}, 1.0)};
+  c.reduction = static_cast<double>(shape.back());
+  std::string xty = tensorType(shape, t),
+              sty = tensorType({shape.back()}, DType::F32);
+  c.text = func(name, {xty, sty}, {xty},
+                "  %0 = nova.rms_norm %a0, %a1 eps 1.0e-5 : " + xty + ", " +
+                    sty + " -> " + xty + "\n  return %0 : " + xty);
+  return c;
+}
+
+Case activationCase(Gen &g, const std::string &name) {
+  std::vector<int64_t> shape = {g.size(9), g.size()};
+  DType t = g.floatType();
+  std::string op = g.rng() % 2 ? "nova.gelu" : "nova.silu";
+  Case c{name};
+  c.inputs = {g.floats(t, shape, 4.0)};
+  std::string ty = tensorType(shape, t);
+  c.text = func(name, {ty}, {ty},
+                "  %0 = " + op + " %a0 : " + ty + "\n  return %0 : " + ty);
+  return c;
+}
+
+Case softmaxCase(Gen &g, const std::string &name) {
+  std::vector<int64_t> shape = {g.size(9), g.size(), g.size(5)};
+  int64_t axis = g.uniform(0, 2);
+  DType t = g.floatType();
+  Case c{name};
+  c.inputs = {g.floats(t, shape, 3.0)};
+  c.reduction = static_cast<double>(shape[axis]);
+  std::string ty = tensorType(shape, t);
+  c.text = func(name, {ty}, {ty},
+                "  %0 = nova.softmax %a0 axis " + std::to_string(axis) + " : " +
+                    ty + "\n  return %0 : " + ty);
+  return c;
+}
+
+Case embeddingCase(Gen &g, const std::string &name) {
+  int64_t v = g.size(), d = g.size();
+  std::vector<int64_t> ids = {g.size(5), g.size(9)};
+  DType tt = g.floatType(), rtp = g.floatType();
+  std::vector<int64_t> r = ids;
+  r.push_back(d);
+  Case c{name};
+  // Some ids out of range: they are clamped.
+  c.inputs = {g.floats(tt, {v, d}), g.ints(DType::I32, ids, -2, v + 2)};
+  std::string tty = tensorType({v, d}, tt), ity = tensorType(ids, DType::I32),
+              rty = tensorType(r, rtp);
+  c.text = func(name, {tty, ity}, {rty},
+                "  %0 = nova.embedding %a0[%a1] : " + tty + ", " + ity +
+                    " -> " + rty + "\n  return %0 : " + rty);
+  return c;
+}
+
+Case ropeCase(Gen &g, const std::string &name) {
+  int64_t b = g.size(3), t = g.size(9), h = g.size(5),
+          dh = 2 * g.pick({1, 2, 4, 8, 32, 64});
+  DType ty = g.floatType();
+  Case c{name};
+  c.inputs = {g.floats(ty, {b, t, h, dh}),
+              g.ints(DType::I32, {b, t}, 0, g.pick({16, 1000, 8191}))};
+  std::string xty = tensorType({b, t, h, dh}, ty),
+              pty = tensorType({b, t}, DType::I32);
+  std::string base = g.rng() % 2 ? "1.000000e+04" : "5.000000e+05";
+  c.text = func(name, {xty, pty}, {xty},
+                "  %0 = nova.rope %a0, %a1 base " + base + " : " + xty + ", " +
+                    pty + " -> " + xty + "\n  return %0 : " + xty);
+  return c;
+}
+
+Case kvCase(Gen &g, const std::string &name) {
+  int64_t b = g.size(3), s = g.size(33), h = g.size(3), dh = g.size(9);
+  int64_t t = g.uniform(1, s);
+  DType ty = g.floatType();
+  Case c{name};
+  // Offsets anywhere, including past the end and negative (dropped rows).
+  c.inputs = {g.floats(ty, {b, s, h, dh}), g.floats(ty, {b, t, h, dh}),
+              g.ints(DType::I32, {b}, -t, s)};
+  std::string cty = tensorType({b, s, h, dh}, ty),
+              uty = tensorType({b, t, h, dh}, ty),
+              pty = tensorType({b}, DType::I32);
+  c.text = func(name, {cty, uty, pty}, {cty},
+                "  %0 = nova.kv_cache_update %a0, %a1, %a2 : " + cty + ", " +
+                    uty + ", " + pty + " -> " + cty + "\n  return %0 : " + cty);
+  return c;
+}
+
+Case attentionCase(Gen &g, const std::string &name) {
+  int64_t b = g.size(2), t = g.size(5), hkv = g.pick({1, 2}),
+          group = g.pick({1, 2, 3}), dh = g.size(17), s = g.size(33);
+  int64_t hq = hkv * group;
+  DType ty = g.floatType();
+  bool cap = g.rng() % 2;
+  Case c{name};
+  c.inputs = {g.floats(ty, {b, t, hq, dh}), g.floats(ty, {b, s, hkv, dh}),
+              g.floats(ty, {b, s, hkv, dh}),
+              g.ints(DType::I32, {b}, -1, s - 1)};
+  c.reduction = static_cast<double>(std::max(dh, s));
+  // The compiled kernel normalizes once at the end (online softmax), so it
+  // does not round each softmax weight to T before the weighted sum as the
+  // reference does: |Δ| ≤ Σ_s |Δw_s|·|v_s| ≤ 2^-m · max|v| (docs/tolerance.md).
+  double maxV = 0;
+  for (int64_t i = 0; i < c.inputs[2].numElements(); ++i)
+    maxV = std::max(maxV, std::fabs(c.inputs[2].floatAt(i)));
+  c.extra = std::ldexp(maxV, -mantissaBits(ty));
+  std::string qty = tensorType({b, t, hq, dh}, ty),
+              kty = tensorType({b, s, hkv, dh}, ty),
+              pty = tensorType({b}, DType::I32);
+  double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+  std::ostringstream body;
+  body << std::scientific << std::setprecision(9);
+  body << "  %0 = nova.attention %a0, %a1, %a2, %a3 scale " << scale
+       << (cap ? " cap 3.000000e+01" : "") << " : " << qty << ", " << kty
+       << ", " << kty << ", " << pty << " -> " << qty
+       << "\n  return %0 : " << qty;
+  c.text = func(name, {qty, kty, kty, pty}, {qty}, body.str());
+  return c;
+}
+
+Case sampleCase(Gen &g, const std::string &name) {
+  int64_t b = g.size(4), v = g.pick({8, 13, 64, 100, 257, 1000});
+  int64_t topK = g.pick({1, 3, 8});
+  DType t = static_cast<DType>(g.pick({0, 1, 1})); // f32 or bf16
+  bool useNoise = g.rng() % 3 == 0, useMask = g.rng() % 2;
+  Case c{name};
+  HostTensor logits = g.floats(t, {b, v}, g.pick({1, 4}) * 1.0);
+  // Ties in logits for some tokens.
+  for (int64_t i = 0; i + 3 < logits.numElements(); i += 7)
+    logits.setFloatAt(i + 3, logits.floatAt(i));
+  HostTensor temp = HostTensor::zeros(DType::F32, {b});
+  HostTensor topP = HostTensor::zeros(DType::F32, {b});
+  for (int64_t i = 0; i < b; ++i) {
+    temp.setFloatAt(i,
+                    static_cast<double>(g.pick({1, 2, 5, 7, 10, 100})) / 10.0);
+    topP.setFloatAt(i, static_cast<double>(g.pick(
+                           {0, 1, 50, 80, 90, 95, 99, 999, 1000, 1500})) /
+                           1000.0);
+  }
+  c.inputs = {logits, temp, topP};
+  std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32);
+  std::vector<std::string> args = {lty, fty, fty};
+  std::string operands = "%a0, %a1, %a2";
+  int next = 3;
+  if (useMask) {
+    HostTensor mask = g.ints(DType::I32, {b, v}, 0, 3); // ~1/4 masked
+    c.inputs.push_back(mask);
+    args.push_back(tensorType({b, v}, DType::I32));
+    operands += " mask %a" + std::to_string(next++);
+  }
+  if (useNoise) {
+    c.inputs.push_back(g.floats(t, {b, v}, 1.5));
+    args.push_back(lty);
+    operands += " noise %a" + std::to_string(next++);
+  } else {
+    HostTensor seed = HostTensor::zeros(DType::I64, {});
+    seed.setIntAt(0, static_cast<int64_t>(g.rng() >> 1));
+    HostTensor step = HostTensor::zeros(DType::I32, {});
+    step.setIntAt(0, g.uniform(0, 100));
+    c.inputs.push_back(seed);
+    c.inputs.push_back(step);
+    args.push_back("tensor<i64>");
+    args.push_back("tensor<i32>");
+    operands += " seed %a" + std::to_string(next) + " step %a" +
+                std::to_string(next + 1);
+  }
+  std::string rty[4] = {tensorType({b}, DType::I32), tensorType({b}, t),
+                        tensorType({b, topK}, DType::I32),
+                        tensorType({b, topK}, t)};
+  std::string results = rty[0] + ", " + rty[1] + ", " + rty[2] + ", " + rty[3];
+  c.text =
+      func(name, args, {rty[0], rty[1], rty[2], rty[3]},
+           "  %0, %1, %2, %3 = nova.sample " + operands + " top_k " +
+               std::to_string(topK) + " : (" + llvm::join(args, ", ") +
+               ") -> (" + results + ")\n  return %0, %1, %2, %3 : " + results);
+  return c;
+}
+
+Case arithCase(Gen &g, const std::string &name) {
+  std::vector<int64_t> shape = {g.size(9), g.size()};
+  DType t = g.floatType();
+  static const char *ops[] = {"arith.addf", "arith.subf", "arith.mulf",
+                              "arith.divf", "arith.maximumf"};
+  std::string op = ops[g.rng() % 5];
+  Case c{name};
+  c.inputs = {g.floats(t, shape, 10.0), g.floats(t, shape, 3.0)};
+  std::string ty = tensorType(shape, t);
+  c.text = func(name, {ty, ty}, {ty},
+                "  %0 = " + op + " %a0, %a1 : " + ty + "\n  return %0 : " + ty);
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Comparison
+//===----------------------------------------------------------------------===//
+
+int mantissaBits(DType d) {
+  return d == DType::F32 ? 23 : d == DType::BF16 ? 7 : 10;
+}
+int minExponent(DType d) { return d == DType::F16 ? -14 : -126; }
+
+/// The spacing of `d` values around |v|.
+double ulp(DType d, double v) {
+  v = std::fabs(v);
+  int e = v > 0 ? std::ilogb(v) : minExponent(d);
+  e = std::max(e, minExponent(d));
+  return std::ldexp(1.0, e - mantissaBits(d));
+}
+
+/// Checks one output; returns an empty string or a description of the
+/// first element out of tolerance.
+std::string compare(const HostTensor &ref, const HostTensor &got,
+                    double reduction, double extra) {
+  if (ref.dtype() != got.dtype() || ref.shape() != got.shape())
+    return "type mismatch: " + ref.describe() + " vs " + got.describe();
+  double scale = 0;
+  for (int64_t i = 0; i < ref.numElements(); ++i)
+    if (std::isfinite(ref.floatAt(i)))
+      scale = std::max(scale, std::fabs(ref.floatAt(i)));
+  for (int64_t i = 0; i < ref.numElements(); ++i) {
+    if (!rt::isFloat(ref.dtype())) {
+      if (ref.intAt(i) != got.intAt(i))
+        return "element " + std::to_string(i) + ": " +
+               std::to_string(got.intAt(i)) + ", expected " +
+               std::to_string(ref.intAt(i));
+      continue;
+    }
+    double a = ref.floatAt(i), b = got.floatAt(i);
+    if ((std::isnan(a) && std::isnan(b)) || a == b)
+      continue;
+    // Two ulps of the result type (one rounding plus last-bit differences of
+    // libm/f32 transcendentals) plus the f32 accumulation bound ~K·2^-24
+    // relative to the magnitude of the terms.
+    double tol = 2 * ulp(ref.dtype(), std::max(std::fabs(a), std::fabs(b))) +
+                 4 * reduction * std::ldexp(1.0, -24) * std::max(scale, 1.0) +
+                 extra;
+    if (!(std::fabs(a - b) <= tol))
+      return "element " + std::to_string(i) + ": " + std::to_string(b) +
+             ", expected " + std::to_string(a) + " (tolerance " +
+             std::to_string(tol) + ")";
+  }
+  return "";
+}
+
+//===----------------------------------------------------------------------===//
+// The test
+//===----------------------------------------------------------------------===//
+
+struct FamilySpec {
+  const char *name;
+  Family make;
+  int count;
+};
+
+class DifferentialTest : public ::testing::TestWithParam<FamilySpec> {
+protected:
+  static void SetUpTestSuite() {
+    registerAllPasses();
+    ::mlir::nova::registerNovaPasses();
+  }
+};
+
+TEST_P(DifferentialTest, CompiledMatchesInterpreter) {
+  const FamilySpec &spec = GetParam();
+  int scale = 1;
+  if (const char *s = std::getenv("NOVA_DIFF_SCALE"))
+    scale = std::max(1, std::atoi(s));
+  uint64_t seed = 0x5eed;
+  if (const char *s = std::getenv("NOVA_DIFF_SEED"))
+    seed = std::strtoull(s, nullptr, 0);
+  Gen gen(seed ^ std::hash<std::string>()(spec.name));
+  std::vector<Case> cases;
+  std::string text;
+  for (int i = 0; i < spec.count * scale; ++i) {
+    cases.push_back(
+        spec.make(gen, std::string(spec.name) + "_" + std::to_string(i)));
+    text += cases.back().text;
+  }
+
+  // NOVA_DIFF_DUMP=DIR writes each family's module there, for debugging.
+  if (const char *dir = std::getenv("NOVA_DIFF_DUMP")) {
+    std::string path = std::string(dir) + "/" + spec.name + ".mlir";
+    std::string dumpError;
+    ::nova::rt::writeFileAtomically(path, text, dumpError);
+  }
+
+  DialectRegistry registry;
+  ::mlir::nova::registerNovaCompilerDialects(registry);
+  MLIRContext context(registry);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &context);
+  ASSERT_TRUE(module) << text.substr(0, 2000);
+  ASSERT_TRUE(succeeded(verify(*module)));
+  std::string error;
+  auto interp = ::nova::run::createBackend("interp", *module, error);
+  auto cpu = ::nova::run::createBackend("cpu", *module, error);
+  ASSERT_TRUE(interp && cpu) << error;
+  auto noParams = [](const std::string &n, HostTensor &, std::string &e) {
+    e = "no parameter " + n;
+    return false;
+  };
+  int failures = 0;
+  for (const Case &c : cases) {
+    std::vector<HostTensor> ref, got;
+    ASSERT_TRUE(interp->prepare(c.name, noParams, error) &&
+                interp->run(c.name, c.inputs, ref, error))
+        << c.name << ": " << error;
+    ASSERT_TRUE(cpu->prepare(c.name, noParams, error) &&
+                cpu->run(c.name, c.inputs, got, error))
+        << c.name << ": " << error;
+    ASSERT_EQ(ref.size(), got.size());
+    for (size_t o = 0; o < ref.size(); ++o) {
+      std::string problem = compare(ref[o], got[o], c.reduction, c.extra);
+      if (problem.empty())
+        continue;
+      ++failures;
+      ADD_FAILURE() << c.name << " output " << o << ": " << problem << "\n"
+                    << c.text;
+      break;
+    }
+    if (failures > 5)
+      break;
+  }
+  RecordProperty("cases", static_cast<int>(cases.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ops, DifferentialTest,
+    ::testing::Values(FamilySpec{"dequantize", dequantizeCase, 60},
+                      FamilySpec{"quantize", quantizeCase, 40},
+                      FamilySpec{"matmul", matmulCase, 80},
+                      FamilySpec{"qmatmul", qmatmulCase, 100},
+                      FamilySpec{"expert_qmatmul", expertCase, 80},
+                      FamilySpec{"moe_route", routeCase, 60},
+                      FamilySpec{"moe_combine", combineCase, 40},
+                      FamilySpec{"rms_norm", normCase, 60},
+                      FamilySpec{"activation", activationCase, 60},
+                      FamilySpec{"softmax", softmaxCase, 50},
+                      FamilySpec{"embedding", embeddingCase, 40},
+                      FamilySpec{"rope", ropeCase, 50},
+                      FamilySpec{"kv_cache_update", kvCase, 50},
+                      FamilySpec{"attention", attentionCase, 80},
+                      FamilySpec{"sample", sampleCase, 100},
+                      FamilySpec{"arith", arithCase, 30}),
+    [](const ::testing::TestParamInfo<FamilySpec> &info) {
+      return std::string(info.param.name);
+    });
+
+} // namespace
