@@ -21,6 +21,11 @@ config.substitutions.append(("%shlibext", config.llvm_shlib_ext))
 config.substitutions.append(("%mlir_lib_dir", config.llvm_lib_dir))
 config.substitutions.append(("%nova_src_root", config.nova_src_root))
 config.substitutions.append(("%nova_obj_root", config.nova_obj_root))
+# A C compiler for the AOT tests (LLVM 22's clang) and the runtime library.
+config.substitutions.append(("%cc", os.path.join(config.llvm_tools_dir, "clang")))
+config.substitutions.append(("%nova_runtime_lib",
+                             os.path.join(config.nova_obj_root, "lib",
+                                          "libNovaRuntime.a")))
 
 # Every FileCheck variable is scoped to its CHECK-LABEL block.
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope"

@@ -29,6 +29,10 @@ struct ParamsToArgsPass : nova::impl::ParamsToArgsPassBase<ParamsToArgsPass> {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
+      // Inputs are read only in the ABI (docs/abi.md): bufferization copies
+      // before updating one in place.
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+        func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
       // Sorted by path: a stable, documented argument order.
       std::map<std::string, SmallVector<ParamOp>> byPath;
       func.walk([&](ParamOp op) { byPath[op.getPath().str()].push_back(op); });

@@ -56,7 +56,9 @@ def ParamsToArgsPass : Pass<"nova-params-to-args", "::mlir::ModuleOp"> {
     trailing arguments (`<path>` then `<path>.scales` for a quantized one),
     tagged `{nova.param = "<path>"}`; the nova.param ops are replaced by
     them. This is the compiled code's ABI: inputs, then parameters, then
-    (after bufferization) the outputs, all caller-owned.
+    (after bufferization) the outputs, all caller-owned. Inputs and
+    parameters are marked `bufferization.writable = false`: compiled code
+    never writes into the caller's buffers.
   }];
 }
 

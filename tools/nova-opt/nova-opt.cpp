@@ -19,6 +19,11 @@
 #include "dialect/NovaDialect.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Passes.h"
+#include "passes/Pipelines/Emit.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/Path.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -60,6 +65,26 @@ static llvm::cl::opt<bool> allowUnmatched(
                    "with a warning, instead of failing"),
     llvm::cl::init(false), llvm::cl::cat(novaCategory));
 
+static llvm::cl::opt<std::string> emitKind(
+    "emit",
+    llvm::cl::desc("Compile for the CPU and write an artifact instead of IR: "
+                   "mlir (LLVM-dialect MLIR), llvm (LLVM IR), obj (object "
+                   "file), header (C header)"),
+    llvm::cl::value_desc("mlir|llvm|obj|header"), llvm::cl::init(""),
+    llvm::cl::cat(novaCategory));
+
+static llvm::cl::opt<std::string> targetCpu(
+    "target-cpu",
+    llvm::cl::desc("CPU to compile for with --emit=llvm/obj: 'native' (the "
+                   "host CPU and its features) or an LLVM CPU name such as "
+                   "x86-64-v3"),
+    llvm::cl::init("native"), llvm::cl::cat(novaCategory));
+
+static llvm::cl::opt<std::string>
+    emitPrefix("emit-prefix",
+               llvm::cl::desc("Prefix of the generated entry-point symbols"),
+               llvm::cl::init("nova_"), llvm::cl::cat(novaCategory));
+
 static llvm::cl::opt<uint64_t> maxSpecBytes(
     "max-spec-bytes",
     llvm::cl::desc("Refuse YAML specs larger than this many bytes"),
@@ -70,59 +95,135 @@ static bool isYaml(StringRef filename) {
 }
 
 /// Imports or parses the input, attaches partition rules and explains them.
-/// Returns the module re-printed with its (YAML) locations, for MlirOptMain
-/// to run the requested pipeline on.
-static FailureOr<std::unique_ptr<llvm::MemoryBuffer>>
-preprocess(StringRef inputFilename, DialectRegistry &registry) {
-  MLIRContext context(registry);
-  // Diagnostics point at YAML lines; dumping the op as well only adds noise.
-  context.printOpOnDiagnostic(false);
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-
+static OwningOpRef<ModuleOp> loadModule(StringRef inputFilename,
+                                        MLIRContext &context,
+                                        llvm::SourceMgr &sourceMgr) {
   OwningOpRef<ModuleOp> module;
   if (isYaml(inputFilename)) {
     FailureOr<std::string> text =
         nova::readSpecFile(inputFilename, maxSpecBytes, &context);
     if (failed(text))
-      return failure();
+      return nullptr;
     module = nova::importModelSpec(*text, inputFilename, &context);
   } else {
     std::string error;
     auto file = openInputFile(inputFilename, &error);
     if (!file) {
       llvm::errs() << "nova-opt: " << error << "\n";
-      return failure();
+      return nullptr;
     }
     sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
     module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   }
   if (!module)
-    return failure();
+    return nullptr;
 
   if (!rulesFilename.empty()) {
     FailureOr<std::string> rules =
         nova::readSpecFile(rulesFilename, maxSpecBytes, &context);
     if (failed(rules) ||
         failed(nova::importPartitionRules(*rules, rulesFilename, *module)))
-      return failure();
+      return nullptr;
   }
   if (failed(verify(*module)))
-    return failure();
+    return nullptr;
   if (!rulesFilename.empty()) {
     PassManager pm(&context);
     pm.addPass(nova::createApplyPartitionRulesPass(
         nova::ApplyPartitionRulesPassOptions{allowUnmatched}));
     if (failed(pm.run(*module)))
-      return failure();
+      return nullptr;
   }
   if (explainSharding)
     nova::explainSharding(*module, llvm::outs());
+  return module;
+}
 
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  module->print(os, OpPrintingFlags().enableDebugInfo());
-  return llvm::MemoryBuffer::getMemBufferCopy(text, inputFilename);
+/// Loads the input (spec or IR, with --rules applied) in a fresh context whose
+/// diagnostics point at the input's lines, and hands it to `body`.
+static FailureOr<std::string> withLoadedModule(
+    StringRef inputFilename, DialectRegistry &registry,
+    llvm::function_ref<FailureOr<std::string>(ModuleOp, MLIRContext &)> body) {
+  MLIRContext context(registry);
+  // Diagnostics point at YAML lines; dumping the op as well only adds noise.
+  context.printOpOnDiagnostic(false);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = loadModule(inputFilename, context, sourceMgr);
+  if (!module)
+    return failure();
+  return body(*module, context);
+}
+
+/// The module re-printed with its (YAML) locations, for MlirOptMain to run
+/// the requested pipeline on.
+static FailureOr<std::string> preprocess(StringRef inputFilename,
+                                         DialectRegistry &registry) {
+  return withLoadedModule(
+      inputFilename, registry,
+      [](ModuleOp module, MLIRContext &) -> FailureOr<std::string> {
+        std::string text;
+        llvm::raw_string_ostream os(text);
+        module->print(os, OpPrintingFlags().enableDebugInfo());
+        return text;
+      });
+}
+
+/// Writes `text` to `outputFilename` atomically (nothing is left behind on
+/// failure).
+static LogicalResult writeArtifact(StringRef outputFilename, StringRef text) {
+  if (llvm::Error err = llvm::writeToOutput(
+          outputFilename, [&](llvm::raw_ostream &os) -> llvm::Error {
+            os << text;
+            return llvm::Error::success();
+          })) {
+    llvm::errs() << "nova-opt: cannot write '" << outputFilename
+                 << "': " << llvm::toString(std::move(err)) << "\n";
+    return failure();
+  }
+  return success();
+}
+
+/// --emit: compiles for the CPU and produces the requested artifact.
+static FailureOr<std::string>
+emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
+  std::string out, error;
+  llvm::raw_string_ostream os(out);
+  FailureOr<std::vector<nova::EntryAbi>> abi = nova::describeAbi(module);
+  if (failed(abi))
+    return failure();
+  if (emitKind == "header") {
+    nova::emitHeader(*abi, emitPrefix, llvm::sys::path::filename(inputFilename),
+                     os);
+    return out;
+  }
+  nova::prefixEntryPoints(module, emitPrefix);
+  if (emitKind == "mlir") {
+    PassManager pm(&context);
+    if (failed(nova::buildNovaCpuPipeline(pm, nova::CpuPipelineOptions())) ||
+        failed(pm.run(module)))
+      return failure();
+    module->print(os);
+    return out;
+  }
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = nova::lowerToLLVMIR(module, llvmContext, targetCpu, error);
+  if (failed(llvmModule)) {
+    llvm::errs() << "nova-opt: " << error << "\n";
+    return failure();
+  }
+  nova::addPackedEntryPoints(**llvmModule, *abi, emitPrefix);
+  if (emitKind == "llvm") {
+    (*llvmModule)->print(os, nullptr);
+    return out;
+  }
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream objectStream(object);
+  if (failed(nova::emitObject(**llvmModule, targetCpu, objectStream, error))) {
+    llvm::errs() << "nova-opt: " << error << "\n";
+    return failure();
+  }
+  return std::string(object.begin(), object.end());
 }
 
 int main(int argc, char **argv) {
@@ -137,6 +238,27 @@ int main(int argc, char **argv) {
       argc, argv, "Nova compile driver (MLIR 22)\n", registry);
   MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
 
+  if (!emitKind.empty()) {
+    if (emitKind != "mlir" && emitKind != "llvm" && emitKind != "obj" &&
+        emitKind != "header") {
+      llvm::errs() << "nova-opt: --emit expects mlir, llvm, obj or header, "
+                      "got '"
+                   << emitKind << "'\n";
+      return EXIT_FAILURE;
+    }
+    if (emitKind == "obj" && outputFilename == "-") {
+      llvm::errs() << "nova-opt: --emit=obj needs -o FILE\n";
+      return EXIT_FAILURE;
+    }
+    FailureOr<std::string> artifact = withLoadedModule(
+        inputFilename, registry,
+        [input = inputFilename](ModuleOp module, MLIRContext &context) {
+          return emitArtifact(module, context, input);
+        });
+    if (failed(artifact) || failed(writeArtifact(outputFilename, *artifact)))
+      return EXIT_FAILURE;
+    return EXIT_SUCCESS;
+  }
   if (explainSharding && rulesFilename.empty()) {
     llvm::errs() << "nova-opt: --explain-sharding needs --rules RULES.yaml\n";
     return EXIT_FAILURE;
@@ -153,11 +275,10 @@ int main(int argc, char **argv) {
                       "YAML spec or --rules\n";
       return EXIT_FAILURE;
     }
-    FailureOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-        preprocess(inputFilename, registry);
-    if (failed(buffer))
+    FailureOr<std::string> text = preprocess(inputFilename, registry);
+    if (failed(text))
       return EXIT_FAILURE;
-    input = std::move(*buffer);
+    input = llvm::MemoryBuffer::getMemBufferCopy(*text, inputFilename);
   } else {
     std::string error;
     input = openInputFile(inputFilename, &error);
@@ -176,14 +297,6 @@ int main(int argc, char **argv) {
   // only to an explicit -o file.
   if (explainSharding && outputFilename == "-")
     return EXIT_SUCCESS;
-  if (llvm::Error err = llvm::writeToOutput(
-          outputFilename, [&](llvm::raw_ostream &os) -> llvm::Error {
-            os << result;
-            return llvm::Error::success();
-          })) {
-    llvm::errs() << "nova-opt: cannot write '" << outputFilename
-                 << "': " << llvm::toString(std::move(err)) << "\n";
-    return EXIT_FAILURE;
-  }
-  return EXIT_SUCCESS;
+  return failed(writeArtifact(outputFilename, result)) ? EXIT_FAILURE
+                                                       : EXIT_SUCCESS;
 }
