@@ -25,8 +25,11 @@ namespace mlir::nova {
 #include "passes/Conversion/Passes.h.inc"
 
 /// Patterns lowering Nova compute ops to linalg/tensor/arith/math/scf.
+/// `parallelTiles`: column tiles per large contraction (0: the host's
+/// hardware threads, at least 2).
 void populateNovaToLinalgConversionPatterns(TypeConverter &converter,
-                                            RewritePatternSet &patterns);
+                                            RewritePatternSet &patterns,
+                                            int64_t parallelTiles = 0);
 
 } // namespace mlir::nova
 

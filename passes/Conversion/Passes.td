@@ -38,6 +38,11 @@ def ConvertNovaToLinalgPass : Pass<"convert-nova-to-linalg"> {
     Preconditions: parameters are function arguments (run
     `nova-params-to-args` first); `nova.shard` annotations are dropped.
   }];
+  let options = [
+    Option<"parallelTiles", "parallel-tiles", "int64_t", /*default=*/"0",
+           "Column tiles a large contraction is split into, one per thread "
+           "(0: the compiling machine's hardware threads, at least 2)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",

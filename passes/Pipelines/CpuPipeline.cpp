@@ -10,13 +10,17 @@
 #include "passes/Pipelines/Pipelines.h"
 
 #include "dialect/NovaDialect.h"
+#include "passes/Conversion/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+
+#include <mutex>
 
 using namespace mlir;
 using namespace mlir::nova;
@@ -26,12 +30,14 @@ static constexpr const char *kToLoops =
     "nova-params-to-args,"
     "func.func(convert-nova-to-linalg,convert-elementwise-to-linalg,"
     "canonicalize,cse,linalg-fuse-elementwise-ops,canonicalize),"
+    "eliminate-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{hoist-static-allocs "
     "modify-public-functions},"
     "buffer-deallocation-pipeline,"
-    "func.func(convert-linalg-to-loops),canonicalize,cse";
+    "func.func(convert-linalg-to-loops,scf-forall-to-parallel),"
+    "convert-scf-to-openmp,canonicalize,cse";
 
 /// Loops on buffers to the LLVM dialect.
 static constexpr const char *kToLLVM =
@@ -41,10 +47,18 @@ static constexpr const char *kToLLVM =
     "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
     "convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-    "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
+    "convert-cf-to-llvm,convert-ub-to-llvm,convert-openmp-to-llvm,"
+    "reconcile-unrealized-casts";
 
 LogicalResult mlir::nova::buildNovaCpuPipeline(OpPassManager &pm,
                                                const CpuPipelineOptions &) {
+  // The textual pipeline names registered passes: register them once, so
+  // that every client (tools, tests, benchmarks, embedders) can build it.
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    registerAllPasses();
+    registerNovaConversionPasses();
+  });
   std::string pipeline = std::string(kToLoops) + "," + kToLLVM;
   return parsePassPipeline(pipeline, pm);
 }

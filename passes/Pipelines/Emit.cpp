@@ -295,6 +295,7 @@ mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
     error = "cannot add the bf16 conversion helpers";
     return failure();
   }
+  tuneForTarget(*llvmModule, *tm);
   // -O3 for the target.
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;

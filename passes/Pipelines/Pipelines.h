@@ -13,6 +13,7 @@
 
 namespace llvm {
 class Module;
+class TargetMachine;
 } // namespace llvm
 
 namespace mlir::nova {
@@ -34,6 +35,11 @@ void stripNovaAbiAttributes(ModuleOp module);
 /// Adds weak definitions of the bf16 conversion builtins LLVM may call
 /// (__truncsfbf2, __truncdfbf2) to a translated module.
 LogicalResult addSoftFloatHelpers(llvm::Module &module);
+
+/// Tunes a translated module's functions for the target's vector ISA: with
+/// AVX-512, kernels use 512-bit vectors (LLVM's default for server x86 tuning
+/// is 256 bits; Nova's kernels are throughput-bound and gain from 512).
+void tuneForTarget(llvm::Module &module, const llvm::TargetMachine &tm);
 
 /// Registers `nova-cpu-pipeline`.
 void registerNovaPipelines();

@@ -1,4 +1,4 @@
-//===- SoftFloat.cpp - bf16 conversion helpers for generated code ---------===//
+//===- SoftFloat.cpp - bf16 helpers and target tuning for LLVM IR ---------===//
 //
 // SPDX-License-Identifier: Apache-2.0
 //
@@ -18,6 +18,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Linker/Linker.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Target/TargetMachine.h"
 
 using namespace mlir;
 
@@ -72,4 +73,13 @@ LogicalResult mlir::nova::addSoftFloatHelpers(llvm::Module &module) {
   helpers->setDataLayout(module.getDataLayout());
   helpers->setTargetTriple(module.getTargetTriple());
   return failure(llvm::Linker::linkModules(module, std::move(helpers)));
+}
+
+void mlir::nova::tuneForTarget(llvm::Module &module,
+                               const llvm::TargetMachine &tm) {
+  if (!tm.getTargetFeatureString().contains("+avx512f"))
+    return;
+  for (llvm::Function &f : module)
+    if (!f.isDeclaration())
+      f.addFnAttr("prefer-vector-width", "512");
 }

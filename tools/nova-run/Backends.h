@@ -34,6 +34,23 @@ public:
                    std::string &error) = 0;
 };
 
+/// A module JIT-compiled for the host CPU, called through its C ABI with the
+/// caller's buffers: the inputs, then the parameters sorted by path (each
+/// quantized one followed by its scales), then the outputs (docs/abi.md).
+/// Nothing is copied; for benchmarks and embedders.
+class CompiledCpuModule {
+public:
+  virtual ~CompiledCpuModule() = default;
+  /// The number of buffers `entry` takes, or -1 when there is no such entry.
+  virtual int numBuffers(const std::string &entry) const = 0;
+  virtual bool call(const std::string &entry, llvm::ArrayRef<void *> buffers,
+                    std::string &error) = 0;
+};
+
+/// Compiles `module` (nova-cpu-pipeline + LLVM ORC at -O3 for the host).
+std::unique_ptr<CompiledCpuModule> compileForCpu(mlir::ModuleOp module,
+                                                 std::string &error);
+
 /// The JIT-compiled CPU backend (nova-cpu-pipeline + LLVM ORC); compiles a
 /// clone of `module` up front.
 std::unique_ptr<Backend> createCpuBackend(mlir::ModuleOp module,

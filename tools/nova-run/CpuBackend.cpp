@@ -45,9 +45,38 @@ struct AbiArg {
   std::vector<int64_t> shape;
 };
 
-class CpuBackend : public Backend {
+class CpuBackend : public Backend, public CompiledCpuModule {
 public:
   const char *name() const override { return "cpu"; }
+
+  int numBuffers(const std::string &entry) const override {
+    auto it = abis.find(entry);
+    return it == abis.end() ? -1 : static_cast<int>(it->second.size());
+  }
+
+  bool call(const std::string &entry, llvm::ArrayRef<void *> buffers,
+            std::string &error) override {
+    int expected = numBuffers(entry);
+    if (expected < 0) {
+      error = "no entry point '" + entry + "'";
+      return false;
+    }
+    if (static_cast<size_t>(expected) != buffers.size()) {
+      error = "entry '" + entry + "' takes " + std::to_string(expected) +
+              " buffers, got " + std::to_string(buffers.size());
+      return false;
+    }
+    // invokePacked wants a pointer to each argument (here: to each pointer).
+    SmallVector<void *> pointers(buffers.begin(), buffers.end());
+    SmallVector<void *> args;
+    for (void *&p : pointers)
+      args.push_back(&p);
+    if (llvm::Error err = engine->invokePacked(entry, args)) {
+      error = "calling '" + entry + "': " + llvm::toString(std::move(err));
+      return false;
+    }
+    return true;
+  }
 
   bool compile(ModuleOp source, std::string &error) {
     module = OwningOpRef<ModuleOp>(cast<ModuleOp>(source->clone()));
@@ -119,16 +148,21 @@ public:
               llvm::toString(tm.takeError());
       return false;
     }
-    auto optimize = makeOptimizingTransformer(3, 0, tm->get());
+    llvm::TargetMachine *target = tm->get();
+    auto optimize = makeOptimizingTransformer(3, 0, target);
     auto transformer = [&](llvm::Module *m) -> llvm::Error {
       if (failed(::mlir::nova::addSoftFloatHelpers(*m)))
         return llvm::make_error<llvm::StringError>(
             "cannot add the bf16 conversion helpers",
             llvm::inconvertibleErrorCode());
+      ::mlir::nova::tuneForTarget(*m, *target);
       return optimize(m);
     };
+    // The OpenMP runtime the parallel loops call into.
+    static const StringRef sharedLibs[] = {NOVA_LIBOMP_PATH};
     ExecutionEngineOptions options;
     options.transformer = transformer;
+    options.sharedLibPaths = sharedLibs;
     options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
     auto engineOrError =
         ExecutionEngine::create(*module, options, std::move(*tm));
@@ -209,15 +243,7 @@ public:
               " inputs, got " + std::to_string(inputs.size());
       return false;
     }
-    // invokePacked wants a pointer to each argument (here: to each pointer).
-    std::vector<void *> args;
-    for (void *&p : pointers)
-      args.push_back(&p);
-    if (llvm::Error err = engine->invokePacked(entry, args)) {
-      error = "calling '" + entry + "': " + llvm::toString(std::move(err));
-      return false;
-    }
-    return true;
+    return call(entry, pointers, error);
   }
 
 private:
@@ -231,6 +257,14 @@ private:
 
 namespace nova::run {
 std::unique_ptr<Backend> createCpuBackend(ModuleOp module, std::string &error) {
+  auto backend = std::make_unique<CpuBackend>();
+  if (!backend->compile(module, error))
+    return nullptr;
+  return backend;
+}
+
+std::unique_ptr<CompiledCpuModule> compileForCpu(ModuleOp module,
+                                                 std::string &error) {
   auto backend = std::make_unique<CpuBackend>();
   if (!backend->compile(module, error))
     return nullptr;

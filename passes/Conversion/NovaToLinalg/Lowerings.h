@@ -28,7 +28,10 @@ Value buildGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
 
 /// round_S(int8 · scale) as an f32 value: the dequantized weight element of
 /// §1.3, with S the scale's element type.
-Value dequantizeScalar(KernelBuilder &kb, Value q, Value scale);
+/// `scale` may already be widened to f32, with `scaleType` its type in the
+/// IR (the type the product is rounded to).
+Value dequantizeScalar(KernelBuilder &kb, Value q, Value scale,
+                       Type scaleType = Type());
 
 /// Lowerings with data-dependent loops: moe_route, attention, sample.
 void populateNovaLoopKernelPatterns(TypeConverter &converter,

@@ -18,7 +18,9 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 
+#include <algorithm>
 #include <cmath>
+#include <thread>
 
 namespace mlir::nova {
 #define GEN_PASS_DEF_CONVERTNOVATOLINALGPASS
@@ -85,10 +87,27 @@ static AffineMap scalesMap(MLIRContext *ctx, unsigned numDims,
   return AffineMap::get(numDims, 0, exprs, ctx);
 }
 
-Value mlir::nova::dequantizeScalar(KernelBuilder &kb, Value q, Value scale) {
+Value mlir::nova::dequantizeScalar(KernelBuilder &kb, Value q, Value scale,
+                                   Type scaleType) {
+  if (!scaleType)
+    scaleType = scale.getType();
   // int8 x scale is exact in f32; one rounding to the scale's type (§1.3).
   Value product = kb.mul(kb.toF32(q), kb.toF32(scale));
-  return kb.roundTo(product, scale.getType());
+  if (!scaleType.isBF16())
+    return kb.roundTo(product, scaleType);
+  // RNE to bf16 on the bits: add 0x7fff plus the lowest kept bit, clear the
+  // low half. Exact for every int8 x bf16 product: finite ones round as
+  // truncf does (overflow to inf included), and a NaN product has a zero low
+  // half (the bf16 scale's payload, or the default NaN of 0 x inf), so it
+  // stays the same NaN. Cheaper than truncf's general NaN handling in the
+  // innermost loop of every quantized matmul.
+  OpBuilder &b = kb.builder();
+  Type i32 = b.getI32Type();
+  Value bits = kb.bitcast(product, i32);
+  Value lsb = kb.andi(kb.shrui(bits, kb.i32(16)), kb.i32(1));
+  Value rounded = kb.andi(kb.addi(kb.addi(bits, kb.i32(0x7fff)), lsb),
+                          kb.i32(static_cast<int32_t>(0xffff0000u)));
+  return kb.bitcast(rounded, b.getF32Type());
 }
 
 /// A float tensor of `shape` holding `value` (an f32 accumulator init).
@@ -98,8 +117,10 @@ static Value filledF32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
   return kb.filled(shape, kb.f32(value));
 }
 
-/// Elementwise cast of an f32 tensor to `element` (a no-op for f32).
-static Value castTensor(OpBuilder &b, Location loc, Value v, Type element) {
+/// Elementwise cast of an f32 tensor to `element` (a no-op for f32), written
+/// into `dest` when given.
+static Value castTensor(OpBuilder &b, Location loc, Value v, Type element,
+                        Value dest = Value()) {
   RankedTensorType type = tensorTypeOf(v);
   if (type.getElementType() == element)
     return v;
@@ -107,8 +128,9 @@ static Value castTensor(OpBuilder &b, Location loc, Value v, Type element) {
   KernelBuilder kb(b, loc);
   unsigned rank = type.getRank();
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
-  return buildGeneric(b, loc, result, {v}, kb.empty(type.getShape(), element),
-                      {id, id},
+  if (!dest)
+    dest = kb.empty(type.getShape(), element);
+  return buildGeneric(b, loc, result, {v}, dest, {id, id},
                       SmallVector<IteratorType>(rank, IteratorType::parallel),
                       [&](KernelBuilder &k, ValueRange args) {
                         return k.castFloat(args[0], element);
@@ -190,67 +212,196 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
 // Matmuls
 //===----------------------------------------------------------------------===//
 
-/// y[..., n] = round_R(Σ_k x[..., k] · w[k, n]) with w read through
-/// `weightAt(k, args)` inside the reduction (so a quantized weight is
-/// dequantized in the loop and never materialized).
+/// Multiply-adds below which a contraction stays on one thread: a parallel
+/// region costs a few microseconds to open.
+static constexpr int64_t kParallelWork = int64_t(1) << 18;
+/// Column tiles per contraction when it is split across threads (several per
+/// thread, so that a static schedule balances on any core count).
+static constexpr int64_t kColumnTiles = 4;
+
+/// The width of the column tiles a [M, K] x [K, N] contraction is split into
+/// across threads, or 0 to run it whole: a multiple of 16 columns (one
+/// 64-byte line of int8 weights per 4 rows) that divides N, so every tile has
+/// the same static shape.
+static int64_t columnTileWidth(int64_t m, int64_t n, int64_t k, int64_t tiles) {
+  if (m * n * k < kParallelWork)
+    return 0;
+  for (int64_t align : {64, 16}) {
+    if (n % align != 0 || n < 2 * align)
+      continue;
+    // The widest tile of at most n / tiles columns (rounded to the
+    // alignment) that divides n: one wide tile per thread streams the longest
+    // contiguous runs of each weight row, which the hardware prefetchers need.
+    int64_t width = std::max(align, (n / tiles) / align * align);
+    while (n % width != 0)
+      width -= align;
+    return width < n ? width : 0;
+  }
+  return 0;
+}
+
+/// y[..., n] = round_R(Σ_k x[..., k] · w[k, n]) with w[k, n] (or w[n, k] when
+/// `transpose`) dequantized inside the reduction when `scales` is given, so a
+/// quantized weight is never materialized.
+///
+/// Schedule: the iteration space is (lead..., k, n) with the output columns
+/// innermost, so each step streams a contiguous row of the weight into a row
+/// of f32 accumulators (vectorized along n by LLVM for the host's vector
+/// width) and the sum over k keeps its sequential order. Large contractions
+/// are split into column tiles under an scf.forall, which becomes an OpenMP
+/// work-sharing loop.
 static Value contraction(ConversionPatternRewriter &rewriter, Location loc,
                          Value x, Value weight, Value scales, bool transpose,
-                         RankedTensorType resultType) {
+                         RankedTensorType resultType, int64_t tiles) {
   MLIRContext *ctx = rewriter.getContext();
   auto xType = tensorTypeOf(x);
   auto wType = tensorTypeOf(weight);
   unsigned lead = xType.getRank() - 1;
-  unsigned nDim = lead, kDim = lead + 1, numDims = lead + 2;
+  // Dims: lead..., then k and n (n innermost) or n and k (transposed weight:
+  // k is the contiguous dimension there).
+  unsigned kDim = transpose ? lead + 1 : lead,
+           nDim = transpose ? lead : lead + 1;
+  unsigned numDims = lead + 2;
   SmallVector<unsigned> xDims = range(0, lead);
   xDims.push_back(kDim);
   SmallVector<unsigned> outDims = range(0, lead);
   outDims.push_back(nDim);
-  SmallVector<AffineMap> maps = {projection(ctx, numDims, xDims)};
-  maps.push_back(transpose ? projection(ctx, numDims, {nDim, kDim})
-                           : projection(ctx, numDims, {kDim, nDim}));
-  SmallVector<Value> inputs = {x, weight};
-  if (scales) {
-    maps.push_back(
-        scalesMap(ctx, numDims, {}, kDim, nDim, wType, tensorTypeOf(scales)));
-    inputs.push_back(scales);
-  }
-  maps.push_back(projection(ctx, numDims, outDims));
-  SmallVector<IteratorType> iterators(numDims - 1, IteratorType::parallel);
-  iterators.push_back(IteratorType::reduction);
-  auto accType =
-      RankedTensorType::get(resultType.getShape(), rewriter.getF32Type());
-  Value acc = buildGeneric(
-      rewriter, loc, accType, inputs,
-      filledF32(rewriter, loc, resultType.getShape(), 0.0), maps, iterators,
-      [&](KernelBuilder &k, ValueRange args) {
-        Value w = scales ? dequantizeScalar(k, args[1], args[2]) : args[1];
-        return k.add(args.back(), k.mul(k.toF32(args[0]), k.toF32(w)));
-      });
-  return castTensor(rewriter, loc, acc, resultType.getElementType());
+  SmallVector<IteratorType> iterators(numDims, IteratorType::parallel);
+  iterators[kDim] = IteratorType::reduction;
+
+  // Is x[k] * w[k, n] exact in f32 (both at most 11 significant bits)?
+  auto narrow = [](Type t) { return t.isBF16() || t.isF16(); };
+  Type wElement =
+      scales ? tensorTypeOf(scales).getElementType() : wType.getElementType();
+  bool exactProduct = narrow(xType.getElementType()) && narrow(wElement);
+
+  // The accumulation of one column tile [lead..., width] starting at column
+  // `offset` (the whole output when `width` is N), written into `dest` when
+  // given (the tile's slice of the output).
+  int64_t n = resultType.getShape().back();
+  auto tileAcc = [&](OpBuilder &b, Value offset, int64_t width, Value dest) {
+    SmallVector<int64_t> shape(resultType.getShape());
+    shape.back() = width;
+    Value w = weight, s = scales;
+    auto sType = scales ? tensorTypeOf(scales) : RankedTensorType();
+    if (width != n) {
+      auto slice = [&](Value t, unsigned dim, int64_t size) {
+        auto type = tensorTypeOf(t);
+        SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+        SmallVector<OpFoldResult> sizes,
+            strides(type.getRank(), b.getIndexAttr(1));
+        for (int64_t d : type.getShape())
+          sizes.push_back(b.getIndexAttr(d));
+        offsets[dim] = offset;
+        sizes[dim] = b.getIndexAttr(size);
+        return tensor::ExtractSliceOp::create(b, loc, t, offsets, sizes,
+                                              strides)
+            .getResult();
+      };
+      w = slice(weight, transpose ? 0 : 1, width);
+      if (scales && sType.getShape().back() != 1)
+        s = slice(scales, 1, width);
+    }
+    // The tile's scales widened to f32 once, outside the reduction.
+    if (scales)
+      s = castTensor(b, loc, s, b.getF32Type());
+    SmallVector<AffineMap> maps = {projection(ctx, numDims, xDims)};
+    maps.push_back(transpose ? projection(ctx, numDims, {nDim, kDim})
+                             : projection(ctx, numDims, {kDim, nDim}));
+    SmallVector<Value> inputs = {x, w};
+    if (scales) {
+      maps.push_back(
+          scalesMap(ctx, numDims, {}, kDim, nDim, wType, tensorTypeOf(s)));
+      inputs.push_back(s);
+    }
+    maps.push_back(projection(ctx, numDims, outDims));
+    KernelBuilder kb(b, loc);
+    Type element = resultType.getElementType();
+    Value accInit =
+        dest && element.isF32()
+            ? linalg::FillOp::create(b, loc, kb.f32(0.0), dest).getResult(0)
+            : filledF32(b, loc, shape, 0.0);
+    Value acc = buildGeneric(
+        b, loc, RankedTensorType::get(shape, b.getF32Type()), inputs, accInit,
+        maps, iterators, [&](KernelBuilder &k, ValueRange args) {
+          Value wv = scales ? dequantizeScalar(k, args[1], args[2],
+                                               sType.getElementType())
+                            : args[1];
+          Value xv = k.toF32(args[0]);
+          wv = k.toF32(wv);
+          // A product of two 16-bit floats is exact in f32, so a fused
+          // multiply-add rounds exactly like the multiply and add.
+          if (exactProduct)
+            return math::FmaOp::create(k.builder(), k.location(), xv, wv,
+                                       args.back())
+                .getResult();
+          return k.add(args.back(), k.mul(xv, wv));
+        });
+    return castTensor(b, loc, acc, element, dest);
+  };
+
+  int64_t m = 1;
+  for (int64_t d : resultType.getShape().drop_back())
+    m *= d;
+  int64_t width = columnTileWidth(m, n, xType.getShape().back(), tiles);
+  if (width == 0)
+    return tileAcc(rewriter, Value(), n, Value());
+
+  KernelBuilder kb(rewriter, loc);
+  Value init = kb.empty(resultType.getShape(), resultType.getElementType());
+  auto forall = scf::ForallOp::create(
+      rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(n / width)},
+      ValueRange{init}, std::nullopt);
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(forall.getBody());
+  Value offset = arith::MulIOp::create(rewriter, loc, forall.getInductionVar(0),
+                                       kb.index(width));
+  unsigned rank = resultType.getRank();
+  SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0)), sizes,
+      strides(rank, rewriter.getIndexAttr(1));
+  for (int64_t d : resultType.getShape().drop_back())
+    sizes.push_back(rewriter.getIndexAttr(d));
+  sizes.push_back(rewriter.getIndexAttr(width));
+  offsets.back() = offset;
+  Value out = forall.getRegionIterArgs()[0];
+  Value dest = tensor::ExtractSliceOp::create(rewriter, loc, out, offsets,
+                                              sizes, strides);
+  Value tile = tileAcc(rewriter, offset, width, dest);
+  rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(rewriter, loc, tile, out, offsets,
+                                        sizes, strides);
+  return forall.getResult(0);
 }
 
-struct MatmulLowering : OpConversionPattern<MatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
+/// A lowering that splits large contractions into `tiles` column tiles.
+template <typename Op> struct ScheduledLowering : OpConversionPattern<Op> {
+  ScheduledLowering(TypeConverter &converter, MLIRContext *ctx, int64_t tiles)
+      : OpConversionPattern<Op>(converter, ctx), tiles(tiles) {}
+  int64_t tiles;
+};
+
+struct MatmulLowering : ScheduledLowering<MatmulOp> {
+  using ScheduledLowering::ScheduledLowering;
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     rewriter.replaceOp(op, contraction(rewriter, op.getLoc(), adaptor.getLhs(),
                                        adaptor.getRhs(), Value(),
                                        op.getTransposeRhs(),
-                                       tensorTypeOf(op.getResult())));
+                                       tensorTypeOf(op.getResult()), tiles));
     return success();
   }
 };
 
-struct QMatmulLowering : OpConversionPattern<QMatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
+struct QMatmulLowering : ScheduledLowering<QMatmulOp> {
+  using ScheduledLowering::ScheduledLowering;
   LogicalResult
   matchAndRewrite(QMatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     rewriter.replaceOp(op,
                        contraction(rewriter, op.getLoc(), adaptor.getInput(),
                                    adaptor.getWeight(), adaptor.getScales(),
-                                   false, tensorTypeOf(op.getResult())));
+                                   false, tensorTypeOf(op.getResult()), tiles));
     return success();
   }
 };
@@ -631,7 +782,7 @@ struct ConvertNovaToLinalgPass
     TypeConverter converter;
     converter.addConversion([](Type t) { return t; });
     RewritePatternSet patterns(ctx);
-    populateNovaToLinalgConversionPatterns(converter, patterns);
+    populateNovaToLinalgConversionPatterns(converter, patterns, parallelTiles);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
@@ -641,10 +792,14 @@ struct ConvertNovaToLinalgPass
 } // namespace
 
 void mlir::nova::populateNovaToLinalgConversionPatterns(
-    TypeConverter &converter, RewritePatternSet &patterns) {
-  patterns.add<DequantizeLowering, QuantizeLowering, MatmulLowering,
-               QMatmulLowering, ExpertQMatmulLowering, MoeCombineLowering,
-               RmsNormLowering, ActivationLowering<GeluOp>,
+    TypeConverter &converter, RewritePatternSet &patterns,
+    int64_t parallelTiles) {
+  if (parallelTiles <= 0)
+    parallelTiles = std::max<int64_t>(2, std::thread::hardware_concurrency());
+  patterns.add<MatmulLowering, QMatmulLowering>(
+      converter, patterns.getContext(), parallelTiles);
+  patterns.add<DequantizeLowering, QuantizeLowering, ExpertQMatmulLowering,
+               MoeCombineLowering, RmsNormLowering, ActivationLowering<GeluOp>,
                ActivationLowering<SiluOp>, SoftmaxLowering, EmbeddingLowering,
                RopeLowering, KvCacheUpdateLowering, ShardLowering>(
       converter, patterns.getContext());

@@ -93,6 +93,14 @@ public:
     int64_t s = pick({1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 32, 37, 64, 67});
     return std::min(s, max);
   }
+  /// (k, n) of a contraction: mostly small, one in four large enough to be
+  /// split into column tiles across threads (n a multiple of 16 or 64, and
+  /// odd or prime k).
+  std::pair<int64_t, int64_t> contractionSize() {
+    if (rng() % 4 != 0)
+      return {size(), size()};
+    return {pick({509, 1031, 1536}), pick({256, 528, 1024, 1040})};
+  }
 
   HostTensor floats(DType d, std::vector<int64_t> shape, double scale = 1.0) {
     HostTensor t = HostTensor::zeros(d, shape);
@@ -194,7 +202,8 @@ Case quantizeCase(Gen &g, const std::string &name) {
 }
 
 Case matmulCase(Gen &g, const std::string &name) {
-  int64_t m = g.size(9), k = g.size(), n = g.size();
+  int64_t m = g.size(9);
+  auto [k, n] = g.contractionSize();
   bool transpose = g.rng() % 2;
   std::vector<int64_t> x = {m, k};
   if (g.rng() % 3 == 0)
@@ -217,7 +226,8 @@ Case matmulCase(Gen &g, const std::string &name) {
 }
 
 Case qmatmulCase(Gen &g, const std::string &name) {
-  int64_t m = g.size(9), k = g.size(), n = g.size();
+  int64_t m = g.size(9);
+  auto [k, n] = g.contractionSize();
   std::vector<int64_t> w = {k, n};
   Layout l = randomLayout(g, w);
   DType xt = g.floatType(), st = g.floatType(), rtp = g.floatType();

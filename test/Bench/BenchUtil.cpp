@@ -1,0 +1,177 @@
+//===- BenchUtil.cpp - Machine limits and JIT helpers ---------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/Bench/BenchUtil.h"
+
+#include "passes/Pipelines/Pipelines.h"
+
+#include "nova/runtime/Float.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
+
+using namespace nova::bench;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+/// Runs `work(thread)` on `threads` threads at once; returns the wall time.
+template <typename Fn> double timeOnAllThreads(int threads, Fn work) {
+  std::vector<std::thread> pool;
+  auto start = Clock::now();
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] { work(t); });
+  for (std::thread &th : pool)
+    th.join();
+  return seconds(start, Clock::now());
+}
+
+/// Sum of 64-bit words: a pure read stream the compiler vectorizes.
+__attribute__((noinline)) uint64_t sumWords(const uint64_t *p, size_t n) {
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  for (size_t i = 0; i + 4 <= n; i += 4) {
+    a += p[i];
+    b += p[i + 1];
+    c += p[i + 2];
+    d += p[i + 3];
+  }
+  return a + b + c + d;
+}
+
+double measureReadBandwidth(int threads) {
+  // 1 GiB: far beyond any cache.
+  const size_t bytes = size_t(1) << 30;
+  Buffer buffer(bytes);
+  std::memset(buffer.data, 1, bytes);
+  const size_t words = bytes / 8, perThread = words / threads;
+  volatile uint64_t sink = 0;
+  double best = 1e30;
+  for (int pass = 0; pass < 5; ++pass) {
+    double t = timeOnAllThreads(threads, [&](int th) {
+      sink = sink + sumWords(static_cast<const uint64_t *>(buffer.data) +
+                                 th * perThread,
+                             perThread);
+    });
+    best = std::min(best, t);
+  }
+  return bytes / best;
+}
+
+/// 12 independent chains of 16-lane FMAs (two FMA ports, 4-cycle latency):
+/// the register-resident f32 peak. The lane count follows the build's
+/// -march (the benchmarks are built for the machine they run on).
+typedef float V16 __attribute__((vector_size(64)));
+__attribute__((noinline)) float fmaChains(long iterations) {
+  V16 acc[12], x, y;
+  for (int i = 0; i < 16; ++i) {
+    x[i] = 1.0f + 1e-7f * i;
+    y[i] = 1e-7f;
+  }
+  for (V16 &a : acc)
+    a = y;
+  for (long it = 0; it < iterations; ++it)
+    for (V16 &a : acc)
+      a = __builtin_elementwise_fma(a, x, y);
+  float s = 0;
+  for (V16 &a : acc)
+    for (int i = 0; i < 16; ++i)
+      s += a[i];
+  return s;
+}
+
+double measureFmaPeak(int threads) {
+  const long iterations = 20'000'000;
+  volatile float sink = 0;
+  double best = 1e30;
+  for (int pass = 0; pass < 3; ++pass)
+    best = std::min(best, timeOnAllThreads(threads, [&](int) {
+                      sink = sink + fmaChains(iterations);
+                    }));
+  return 2.0 * 16 * 12 * iterations * threads / best;
+}
+
+} // namespace
+
+Buffer::Buffer(size_t bytes) : data(nullptr), size(bytes) {
+  if (posix_memalign(&data, 64, std::max<size_t>(bytes, 64)) != 0) {
+    std::fprintf(stderr, "bench: cannot allocate %zu bytes\n", bytes);
+    std::abort();
+  }
+}
+
+Buffer::~Buffer() { std::free(data); }
+
+void nova::bench::fillI8(Buffer &b, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  auto *p = static_cast<int8_t *>(b.data);
+  for (size_t i = 0; i < b.size; ++i)
+    p[i] = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+}
+
+void nova::bench::fillBf16(Buffer &b, uint64_t seed, float scale) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  auto *p = static_cast<uint16_t *>(b.data);
+  for (size_t i = 0; i < b.size / 2; ++i)
+    p[i] = rt::floatToBF16Bits(d(rng));
+}
+
+void nova::bench::fillF32(Buffer &b, uint64_t seed, float scale) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  auto *p = static_cast<float *>(b.data);
+  for (size_t i = 0; i < b.size / 4; ++i)
+    p[i] = d(rng);
+}
+
+const Limits &nova::bench::limits() {
+  static const Limits measured = [] {
+    Limits l;
+    l.threads =
+        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    l.readBytesPerSecond = measureReadBandwidth(l.threads);
+    l.fmaFlopsPerSecond = measureFmaPeak(l.threads);
+    return l;
+  }();
+  return measured;
+}
+
+std::unique_ptr<nova::run::CompiledCpuModule>
+nova::bench::compile(const std::string &text) {
+  static mlir::DialectRegistry *registry = [] {
+    auto *r = new mlir::DialectRegistry();
+    mlir::nova::registerNovaCompilerDialects(*r);
+    return r;
+  }();
+  // The compiled module keeps IR in this context: it lives as long as the
+  // process.
+  static mlir::MLIRContext *context = new mlir::MLIRContext(*registry);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(text, context);
+  std::string error;
+  std::unique_ptr<run::CompiledCpuModule> compiled;
+  if (module)
+    compiled = run::compileForCpu(*module, error);
+  if (!compiled) {
+    std::fprintf(stderr, "bench: cannot compile:\n%s\n%s\n", error.c_str(),
+                 text.c_str());
+    std::abort();
+  }
+  return compiled;
+}
