@@ -27,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <random>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -169,6 +170,21 @@ std::string table() {
 // Quantized matmul
 //===----------------------------------------------------------------------===//
 
+/// bf16 bits to f32 (exact), as a hand-written loop would do it.
+inline float bf16ToF32(uint16_t v) {
+  uint32_t bits = uint32_t(v) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// f32 to bf16 bits, round to nearest even (finite values).
+inline uint16_t f32ToBf16(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  return static_cast<uint16_t>((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
+}
+
 /// f32 -> bf16 -> f32 with round-to-nearest-even (finite values), the way
 /// a hand-written dequantization loop would do it (vectorizable).
 inline float roundBf16(float v) {
@@ -187,7 +203,7 @@ void dequantizeF32(const int8_t *q, const uint16_t *s, int64_t k, int64_t n,
   for (int64_t r = 0; r < k; ++r) {
     if (r % rowsPerBlock == 0)
       for (int64_t c = 0; c < n; ++c)
-        scale[c] = rt::bf16BitsToFloat(s[(r / rowsPerBlock) * n + c]);
+        scale[c] = bf16ToF32(s[(r / rowsPerBlock) * n + c]);
     for (int64_t c = 0; c < n; ++c)
       w[r * n + c] = roundBf16(float(q[r * n + c]) * scale[c]);
   }
@@ -230,7 +246,7 @@ struct QWeight {
       dequantizeF32(qData(), sData(), k, n, blocks, w.data());
       bf16 = std::make_unique<Buffer>(k * n * 2);
       for (int64_t i = 0; i < k * n; ++i)
-        static_cast<uint16_t *>(bf16->data)[i] = rt::floatToBF16Bits(w[i]);
+        static_cast<uint16_t *>(bf16->data)[i] = f32ToBf16(w[i]);
     }
     return bf16->data;
   }
@@ -331,7 +347,7 @@ void addQMatmul(int64_t m, int64_t n, int64_t blocks) {
     }
     auto *xf = static_cast<float *>(s.xf->data);
     for (int64_t i = 0; i < m * k; ++i)
-      xf[i] = rt::bf16BitsToFloat(static_cast<uint16_t *>(s.x->data)[i]);
+      xf[i] = bf16ToF32(static_cast<uint16_t *>(s.x->data)[i]);
     float *wf = scratchF32(k * n);
     dequantizeF32(s.w->qData(), s.w->sData(), k, n, blocks, wf);
     auto *yf = static_cast<float *>(s.yf->data);
@@ -343,10 +359,302 @@ void addQMatmul(int64_t m, int64_t n, int64_t blocks) {
                   k, wf, n, 0.0f, yf, n);
     auto *y = static_cast<uint16_t *>(s.y->data);
     for (int64_t i = 0; i < m * n; ++i)
-      y[i] = rt::floatToBF16Bits(yf[i]);
+      y[i] = f32ToBf16(yf[i]);
   };
   addShape(
       std::move(shape), [get] { get(); }, nova, peer);
+}
+
+//===----------------------------------------------------------------------===//
+// Grok-shaped MoE layer: 8 experts, top-2, D = 6144, F = 32768
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kD = 6144, kF = 32768, kE = 8;
+
+std::string moeModule(int64_t t) {
+  auto ty = [](std::vector<int64_t> shape, const char *e) {
+    std::string s = "tensor<";
+    for (int64_t d : shape)
+      s += std::to_string(d) + "x";
+    return s + e + ">";
+  };
+  std::string x = ty({t, kD}, "bf16"), xf = ty({t, kD}, "f32"),
+              r = ty({kD, kE}, "f32"), l = ty({t, kE}, "f32"),
+              g = ty({t, 2}, "f32"), i = ty({t, 2}, "i32"),
+              wu = ty({kE, kD, kF}, "i8"), su = ty({kE, 1, kF}, "bf16"),
+              wd = ty({kE, kF, kD}, "i8"), sd = ty({kE, 8, kD}, "bf16"),
+              h = ty({t, 2, kF}, "bf16"), hf = ty({t, 2, kF}, "f32"),
+              o = ty({t, 2, kD}, "f32");
+  return "func.func @moe(%x: " + x + ", %router: " + r + ", %wv: " + wu +
+         ", %sv: " + su + ", %wg: " + wu + ", %sg: " + su + ", %w1: " + wd +
+         ", %s1: " + sd + ") -> " + x + " {\n" +
+         "  %xf = arith.extf %x : " + x + " to " + xf + "\n" +
+         "  %logits = nova.matmul %xf, %router : " + xf + ", " + r + " -> " +
+         l + "\n" + "  %g, %i = nova.moe_route %logits top 2 : " + l + " -> " +
+         g + ", " + i + "\n" +
+         "  %hv = nova.expert_qmatmul %x, %i, %wv, %sv layout <per_column> "
+         ": " +
+         x + ", " + i + ", " + wu + ", " + su + " -> " + h + "\n" +
+         "  %hg = nova.expert_qmatmul %x, %i, %wg, %sg layout <per_column> "
+         ": " +
+         x + ", " + i + ", " + wu + ", " + su + " -> " + h + "\n" +
+         "  %hvf = arith.extf %hv : " + h + " to " + hf + "\n" +
+         "  %hgf = arith.extf %hg : " + h + " to " + hf + "\n" +
+         "  %a = nova.gelu %hgf : " + hf + "\n" +
+         "  %z = arith.mulf %hvf, %a : " + hf + "\n" +
+         "  %o = nova.expert_qmatmul %z, %i, %w1, %s1 layout <row_blocks = 8> "
+         ": " +
+         hf + ", " + i + ", " + wd + ", " + sd + " -> " + o + "\n" +
+         "  %y = nova.moe_combine %o, %g : " + o + ", " + g + " -> " + x +
+         "\n  return %y : " + x + "\n}\n";
+}
+
+struct MoeWeights {
+  Buffer router, wv, sv, wg, sg, w1, s1;
+  MoeWeights()
+      : router(kD * kE * 4), wv(kE * kD * kF), sv(kE * kF * 2),
+        wg(kE * kD * kF), sg(kE * kF * 2), w1(kE * kF * kD),
+        s1(kE * 8 * kD * 2) {
+    fillF32(router, 11, 0.05f);
+    fillI8(wv, 12);
+    fillBf16(sv, 13, 0.01f);
+    fillI8(wg, 14);
+    fillBf16(sg, 15, 0.01f);
+    fillI8(w1, 16);
+    fillBf16(s1, 17, 0.01f);
+  }
+};
+
+MoeWeights &moeWeights() {
+  static MoeWeights w;
+  return w;
+}
+
+float gelu(float v) {
+  // Grok-1's tanh approximation.
+  return 0.5f * v *
+         (1.0f + std::tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
+}
+
+/// What a user without Nova would write: route in f32, then per expert that
+/// has tokens, dequantize its three weights to f32 and run OpenBLAS sgemm on
+/// the gathered rows; combine with the gates.
+void moePeer(const uint16_t *x, int64_t t, uint16_t *y) {
+  MoeWeights &w = moeWeights();
+  std::vector<float> xf(t * kD), logits(t * kE);
+  for (int64_t i = 0; i < t * kD; ++i)
+    xf[i] = bf16ToF32(x[i]);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, kE, kD, 1.0f,
+              xf.data(), kD, static_cast<float *>(w.router.data), kE, 0.0f,
+              logits.data(), kE);
+  std::vector<std::vector<std::pair<int64_t, float>>> byExpert(kE);
+  for (int64_t i = 0; i < t; ++i) {
+    float *row = &logits[i * kE];
+    float mx = *std::max_element(row, row + kE), sum = 0;
+    std::vector<float> p(kE);
+    for (int64_t e = 0; e < kE; ++e)
+      sum += p[e] = std::exp(row[e] - mx);
+    std::vector<int64_t> idx(kE);
+    std::iota(idx.begin(), idx.end(), 0);
+    std::sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) {
+      return p[a] > p[b] || (p[a] == p[b] && a < b);
+    });
+    for (int j = 0; j < 2; ++j)
+      byExpert[idx[j]].push_back({i, p[idx[j]] / sum});
+  }
+  std::vector<float> out(t * kD, 0.0f);
+  float *wf = scratchF32(kD * kF);
+  for (int64_t e = 0; e < kE; ++e) {
+    auto &slots = byExpert[e];
+    int64_t rows = static_cast<int64_t>(slots.size());
+    if (rows == 0)
+      continue;
+    std::vector<float> xe(rows * kD), hv(rows * kF), hg(rows * kF),
+        o(rows * kD);
+    for (int64_t r = 0; r < rows; ++r)
+      std::copy_n(&xf[slots[r].first * kD], kD, &xe[r * kD]);
+    auto up = [&](Buffer &q, Buffer &s, std::vector<float> &h) {
+      dequantizeF32(static_cast<int8_t *>(q.data) + e * kD * kF,
+                    static_cast<uint16_t *>(s.data) + e * kF, kD, kF, 1, wf);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, kF, kD, 1.0f,
+                  xe.data(), kD, wf, kF, 0.0f, h.data(), kF);
+    };
+    up(w.wv, w.sv, hv);
+    up(w.wg, w.sg, hg);
+    for (int64_t i = 0; i < rows * kF; ++i)
+      hv[i] *= gelu(hg[i]);
+    dequantizeF32(static_cast<int8_t *>(w.w1.data) + e * kF * kD,
+                  static_cast<uint16_t *>(w.s1.data) + e * 8 * kD, kF, kD, 8,
+                  wf);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, kD, kF, 1.0f,
+                hv.data(), kF, wf, kD, 0.0f, o.data(), kD);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t d = 0; d < kD; ++d)
+        out[slots[r].first * kD + d] += slots[r].second * o[r * kD + d];
+  }
+  for (int64_t i = 0; i < t * kD; ++i)
+    y[i] = f32ToBf16(out[i]);
+}
+
+void addMoe(int64_t t) {
+  struct State {
+    std::unique_ptr<Buffer> x, y;
+    std::unique_ptr<run::CompiledCpuModule> kernel;
+  };
+  auto st = std::make_shared<State>();
+  auto get = [st, t]() -> State & {
+    if (!st->kernel) {
+      moeWeights();
+      st->x = std::make_unique<Buffer>(t * kD * 2);
+      fillBf16(*st->x, 21, 1.0f);
+      st->y = std::make_unique<Buffer>(t * kD * 2);
+      st->kernel = compile(moeModule(t));
+    }
+    return *st;
+  };
+  // Expert weight bytes read: the selected experts' three matrices (int8).
+  // At one token that is two experts; at 64 tokens every expert is
+  // (practically) selected, and the layer is compute-bound.
+  double expertBytes = 3.0 * kD * kF;
+  bool one = t == 1;
+  Shape shape{"MoE layer T=" + std::to_string(t) +
+                  " (8 experts, top-2, D=6144, F=32768)",
+              one ? LimitKind::ReadBandwidth : LimitKind::FmaPeak,
+              one ? 2 * expertBytes : 2.0 * t * 2 * 3 * kD * kF,
+              one ? "of DRAM read (2 selected experts' weights)"
+                  : "of f32 FMA peak",
+              "route + dequantize selected experts + OpenBLAS sgemm"};
+  auto nova = [get] {
+    State &s = get();
+    MoeWeights &w = moeWeights();
+    callOrDie(*s.kernel, "moe",
+              {s.x->data, w.router.data, w.wv.data, w.sv.data, w.wg.data,
+               w.sg.data, w.w1.data, w.s1.data, s.y->data});
+  };
+  auto peer = [get, t] {
+    State &s = get();
+    moePeer(static_cast<uint16_t *>(s.x->data), t,
+            static_cast<uint16_t *>(s.y->data));
+  };
+  addShape(
+      std::move(shape), [get] { get(); }, nova, peer);
+}
+
+//===----------------------------------------------------------------------===//
+// Top-p sampling over V = 131072
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kV = 131072;
+
+std::string sampleModule(int64_t b) {
+  std::string bs = std::to_string(b), v = std::to_string(kV);
+  std::string l = "tensor<" + bs + "x" + v + "xbf16>",
+              f = "tensor<" + bs + "xf32>", tok = "tensor<" + bs + "xi32>",
+              p = "tensor<" + bs + "xbf16>", ids = "tensor<" + bs + "x8xi32>",
+              ps = "tensor<" + bs + "x8xbf16>";
+  return "func.func @sample(%l: " + l + ", %t: " + f + ", %p: " + f +
+         ", %seed: tensor<i64>, %step: tensor<i32>) -> (" + tok + ", " + p +
+         ", " + ids + ", " + ps +
+         ") {\n  %tok, %prob, %ids, %probs = nova.sample %l, %t, %p seed "
+         "%seed step %step top_k 8 : (" +
+         l + ", " + f + ", " + f + ", tensor<i64>, tensor<i32>) -> (" + tok +
+         ", " + p + ", " + ids + ", " + ps + ")\n  return %tok, %prob, %ids, " +
+         "%probs : " + tok + ", " + p + ", " + ids + ", " + ps + "\n}\n";
+}
+
+/// What a user without Nova would write: softmax, sort by probability,
+/// cut at the nucleus, draw.
+int64_t sortSample(const uint16_t *logits, float temperature, float topP,
+                   std::mt19937 &rng) {
+  std::vector<float> p(kV);
+  float mx = -INFINITY;
+  for (int64_t i = 0; i < kV; ++i)
+    mx = std::max(mx, p[i] = bf16ToF32(logits[i]) / temperature);
+  float sum = 0;
+  for (float &v : p)
+    sum += v = std::exp(v - mx);
+  std::vector<int32_t> idx(kV);
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(),
+            [&](int32_t a, int32_t b) { return p[a] > p[b]; });
+  float cut = topP * sum, acc = 0;
+  int64_t keep = 0;
+  while (keep < kV && acc < cut)
+    acc += p[idx[keep++]];
+  float u = std::uniform_real_distribution<float>(0, acc)(rng);
+  for (int64_t i = 0; i < keep; ++i)
+    if ((u -= p[idx[i]]) <= 0)
+      return idx[i];
+  return idx[keep - 1];
+}
+
+/// One read pass over the logits: max and sum of exp (the reference the
+/// sampling target is stated against).
+float maxSumExp(const uint16_t *logits) {
+  float mx = -INFINITY, sum = 0;
+  for (int64_t i = 0; i < kV; ++i)
+    mx = std::max(mx, bf16ToF32(logits[i]));
+  for (int64_t i = 0; i < kV; ++i)
+    sum += std::exp(bf16ToF32(logits[i]) - mx);
+  return sum;
+}
+
+void addSample(int64_t b) {
+  struct State {
+    std::unique_ptr<Buffer> logits, temperature, topP, seed, step, tok, prob,
+        ids, probs;
+    std::unique_ptr<run::CompiledCpuModule> kernel;
+    std::mt19937 rng{7};
+  };
+  auto st = std::make_shared<State>();
+  auto get = [st, b]() -> State & {
+    if (!st->kernel) {
+      st->logits = std::make_unique<Buffer>(b * kV * 2);
+      fillBf16(*st->logits, 31, 8.0f);
+      st->temperature = std::make_unique<Buffer>(b * 4);
+      st->topP = std::make_unique<Buffer>(b * 4);
+      for (int64_t i = 0; i < b; ++i) {
+        static_cast<float *>(st->temperature->data)[i] = 0.8f;
+        static_cast<float *>(st->topP->data)[i] = 0.95f;
+      }
+      st->seed = std::make_unique<Buffer>(8);
+      *static_cast<int64_t *>(st->seed->data) = 42;
+      st->step = std::make_unique<Buffer>(4);
+      *static_cast<int32_t *>(st->step->data) = 0;
+      st->tok = std::make_unique<Buffer>(b * 4);
+      st->prob = std::make_unique<Buffer>(b * 2);
+      st->ids = std::make_unique<Buffer>(b * 8 * 4);
+      st->probs = std::make_unique<Buffer>(b * 8 * 2);
+      st->kernel = compile(sampleModule(b));
+    }
+    return *st;
+  };
+  Shape shape{"top-p sample V=131072 batch " + std::to_string(b),
+              LimitKind::ReadBandwidth, double(b * kV * 2),
+              "of DRAM read (logits)", "softmax + std::sort + cumulative cut"};
+  shape.referenceNote = "one max+sum-exp pass";
+  auto nova = [get] {
+    State &s = get();
+    callOrDie(*s.kernel, "sample",
+              {s.logits->data, s.temperature->data, s.topP->data, s.seed->data,
+               s.step->data, s.tok->data, s.prob->data, s.ids->data,
+               s.probs->data});
+  };
+  auto peer = [get, b] {
+    State &s = get();
+    for (int64_t i = 0; i < b; ++i)
+      benchmark::DoNotOptimize(
+          sortSample(static_cast<uint16_t *>(s.logits->data) + i * kV, 0.8f,
+                     0.95f, s.rng));
+  };
+  auto reference = [get, b] {
+    State &s = get();
+    for (int64_t i = 0; i < b; ++i)
+      benchmark::DoNotOptimize(
+          maxSumExp(static_cast<uint16_t *>(s.logits->data) + i * kV));
+  };
+  addShape(
+      std::move(shape), [get] { get(); }, nova, peer, reference);
 }
 
 void registerAll() {
@@ -354,6 +662,10 @@ void registerAll() {
     for (int64_t n : {6144, 32768})
       for (int64_t blocks : {1, 8})
         addQMatmul(m, n, blocks);
+  for (int64_t t : {1, 64})
+    addMoe(t);
+  for (int64_t b : {1, 32})
+    addSample(b);
 }
 
 } // namespace

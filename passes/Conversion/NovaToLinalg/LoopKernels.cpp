@@ -334,6 +334,20 @@ Value gumbel(KernelBuilder &k, Value word, Type elem) {
   return k.castFloat(g, b.getF32Type());
 }
 
+/// The largest value gumbel() can return for `elem` (as f32).
+float maxGumbel(Type elem) {
+  if (elem.isBF16() || elem.isF16()) {
+    int m = elem.isBF16() ? 7 : 10, e = elem.isBF16() ? 8 : 5;
+    double g = -INFINITY;
+    for (uint32_t i = 0; i < (1u << m); ++i)
+      g = std::max(g, ::nova::rt::gumbelNoise(i << (32 - m), m, e));
+    return static_cast<float>(g);
+  }
+  // The f32 path: u = (word >> 9) * 2^-23 is largest for an all-ones word.
+  double u = std::ldexp(double((1u << 23) - 1), -23);
+  return static_cast<float>(-std::log(-std::log(u)));
+}
+
 /// Order-preserving unsigned key of an f32 value (-0 folded into +0).
 Value sortKey(KernelBuilder &k, Value x) {
   Type i32 = k.builder().getI32Type();
@@ -384,7 +398,7 @@ struct SampleLowering : OpConversionPattern<SampleOp> {
           // 1-2. Temperature in the logits' type, mask after it; max.
           Value t = roundElem(kr, kr.extract(a.getTemperature(), {row}));
           SmallVector<Value> pa = kr.forLoop(
-              0, v, {s[4], kr.f32(-INFINITY), kr.boolean(false)},
+              0, v, {s[4], kr.f32(-INFINITY), kr.boolean(false), kr.index(0)},
               [&](KernelBuilder &k, Value i, ValueRange st) {
                 Value x = roundElem(
                     k, k.div(k.toF32(k.extract(logits, {row, i})), t));
@@ -394,10 +408,11 @@ struct SampleLowering : OpConversionPattern<SampleOp> {
                       masked, x);
                 Value m = arith::MaxNumFOp::create(k.builder(), k.location(),
                                                    st[1], x);
-                return SmallVector<Value>{k.insert(x, st[0], {i}), m,
-                                          k.ori(st[2], k.isNaN(x))};
+                return SmallVector<Value>{
+                    k.insert(x, st[0], {i}), m, k.ori(st[2], k.isNaN(x)),
+                    k.select(k.cmpf(Pred::OGT, x, st[1]), i, st[3])};
               });
-          Value xs = pa[0], m = pa[1], anyNaN = pa[2];
+          Value xs = pa[0], m = pa[1], anyNaN = pa[2], argmax = pa[3];
           // 3. Nucleus filter threshold.
           Value p = roundElem(kr, kr.extract(a.getTopP(), {row}));
           Value greedy =
@@ -422,39 +437,87 @@ struct SampleLowering : OpConversionPattern<SampleOp> {
             return k.select(drop, masked, x);
           };
           // 4. Gumbel argmax (first maximum, NaN skipped), and the max of
-          //    the filtered logits for step 5.
+          //    the filtered logits for step 5. The draw is seeded with the
+          //    largest logit's z; an element whose z cannot reach the best
+          //    so far even with the largest possible noise is skipped without
+          //    generating its noise (with the lower index winning ties, the
+          //    result is the sequential first maximum).
+          auto zAt = [&](KernelBuilder &k, Value i, Value x) {
+            Value g = noise
+                          ? k.toF32(k.extract(noise, {row, i}))
+                          : gumbel(k, philoxWord(k, seed, row, step, i), elem);
+            return roundElem(k, k.add(x, g));
+          };
+          Value gMax = noise ? Value() : kr.f32(maxGumbel(elem));
           SmallVector<Value> draw = kr.forLoop(
               0, v,
-              {kr.f32(NAN), kr.index(0), kr.f32(-INFINITY), kr.boolean(false)},
+              {zAt(kr, argmax, filtered(kr, argmax)), argmax, kr.f32(-INFINITY),
+               kr.boolean(false)},
               [&](KernelBuilder &k, Value i, ValueRange st) {
                 Value x = filtered(k, i);
-                Value g =
-                    noise ? k.toF32(k.extract(noise, {row, i}))
-                          : gumbel(k, philoxWord(k, seed, row, step, i), elem);
-                Value z = roundElem(k, k.add(x, g));
-                Value better =
-                    k.andi(k.notI1(k.isNaN(z)),
-                           k.ori(k.isNaN(st[0]), k.cmpf(Pred::OGT, z, st[0])));
+                auto tryElement = [&](KernelBuilder &kz) {
+                  Value z = zAt(kz, i, x);
+                  Value wins = kz.ori(kz.cmpf(Pred::OGT, z, st[0]),
+                                      kz.andi(kz.cmpf(Pred::OEQ, z, st[0]),
+                                              kz.cmpi(IPred::ult, i, st[1])));
+                  Value better = kz.andi(kz.notI1(kz.isNaN(z)),
+                                         kz.ori(kz.isNaN(st[0]), wins));
+                  return SmallVector<Value>{kz.select(better, z, st[0]),
+                                            kz.select(better, i, st[1])};
+                };
+                SmallVector<Value> best;
+                if (gMax) {
+                  Value hopeless =
+                      k.cmpf(Pred::OLT, roundElem(k, k.add(x, gMax)), st[0]);
+                  best = k.ifThenElse(
+                      hopeless, {st[0].getType(), st[1].getType()},
+                      [&](KernelBuilder &) {
+                        return SmallVector<Value>{st[0], st[1]};
+                      },
+                      tryElement);
+                } else {
+                  best = tryElement(k);
+                }
                 Value m2 = arith::MaxNumFOp::create(k.builder(), k.location(),
                                                     st[2], x);
-                return SmallVector<Value>{k.select(better, z, st[0]),
-                                          k.select(better, i, st[1]), m2,
+                return SmallVector<Value>{best[0], best[1], m2,
                                           k.ori(st[3], k.isNaN(x))};
               });
           Value token = draw[1];
           Value m2 = kr.toF64(kr.select(draw[3], kr.f32(NAN), draw[2]));
           // 5. Probabilities of the filtered logits (sum in f64), the
           //    sampled token's, and the top-k by one insertion pass.
-          Value z2 = kr.forLoop(
-              0, v, {kr.f64(0)}, [&](KernelBuilder &k, Value i, ValueRange st) {
-                Value x = k.toF64(filtered(k, i));
-                return SmallVector<Value>{k.add(st[0], k.exp(k.sub(x, m2)))};
-              })[0];
+          // exp(d) is exactly 0 in f64 for d < -746: such terms (the
+          // filtered-out logits) are skipped without calling exp.
+          auto expOrZero = [&](KernelBuilder &k, Value d,
+                               function_ref<Value(KernelBuilder &, Value)> use,
+                               Value zero) {
+            return k.ifThenElse(
+                k.cmpf(Pred::OLT, d, k.f64(-746.0)), {zero.getType()},
+                [&](KernelBuilder &) { return SmallVector<Value>{zero}; },
+                [&](KernelBuilder &ke) {
+                  return SmallVector<Value>{use(ke, ke.exp(d))};
+                })[0];
+          };
+          Value z2 = kr.forLoop(0, v, {kr.f64(0)},
+                                [&](KernelBuilder &k, Value i, ValueRange st) {
+                                  Value d = k.sub(k.toF64(filtered(k, i)), m2);
+                                  return SmallVector<Value>{expOrZero(
+                                      k, d,
+                                      [&](KernelBuilder &ke, Value e) {
+                                        return ke.add(st[0], e);
+                                      },
+                                      st[0])};
+                                })[0];
           // round_T of the f64 probability in one step, held in f32.
           auto roundedProb = [&](KernelBuilder &k, Value i) {
-            Value x = k.toF64(filtered(k, i));
-            Value pr = k.div(k.exp(k.sub(x, m2)), z2);
-            return k.toF32(k.castFloat(pr, elem));
+            Value d = k.sub(k.toF64(filtered(k, i)), m2);
+            return expOrZero(
+                k, d,
+                [&](KernelBuilder &ke, Value e) {
+                  return ke.toF32(ke.castFloat(ke.div(e, z2), elem));
+                },
+                k.f32(0));
           };
           Value prob = roundedProb(kr, token);
           SmallVector<Value> best = kr.forLoop(
@@ -535,20 +598,26 @@ struct SampleLowering : OpConversionPattern<SampleOp> {
                                            Value p, Value scratch, int64_t v,
                                            Type elem) {
     Value m64 = k.toF64(m);
-    Value z = k.forLoop(
-        0, v, {k.f64(0)}, [&](KernelBuilder &ki, Value i, ValueRange st) {
-          Value x = ki.toF64(ki.extract(xs, {i}));
-          return SmallVector<Value>{ki.add(st[0], ki.exp(ki.sub(x, m64)))};
-        })[0];
+    // exp(x_i - m) once, kept in the scratch for the division pass.
+    SmallVector<Value> sum = k.forLoop(
+        0, v, {k.f64(0), scratch},
+        [&](KernelBuilder &ki, Value i, ValueRange st) {
+          Value e = ki.exp(ki.sub(ki.toF64(ki.extract(xs, {i})), m64));
+          return SmallVector<Value>{ki.add(st[0], e), ki.insert(e, st[1], {i})};
+        });
+    Value z = sum[0];
     Value pi = k.forLoop(
-        0, v, {scratch}, [&](KernelBuilder &ki, Value i, ValueRange st) {
-          Value x = ki.toF64(ki.extract(xs, {i}));
-          Value e = ki.div(ki.exp(ki.sub(x, m64)), z);
+        0, v, {sum[1]}, [&](KernelBuilder &ki, Value i, ValueRange st) {
+          Value e = ki.div(ki.extract(st[0], {i}), z);
           return SmallVector<Value>{ki.insert(ki.roundTo(e, elem), st[0], {i})};
         })[0];
     Value need = k.roundTo(k.sub(k.f64(1), k.toF64(p)), elem);
     Value prefix = k.i32(0), below = k.f64(0), found = k.boolean(true);
-    for (int level = 3; level >= 0; --level) {
+    // bf16 values have a zero low half, so the keys' low 16 bits are fixed
+    // by the sign (the top key bit, chosen at level 3): each of the two low
+    // levels has a single non-empty bucket, the one the descent would pick.
+    int lowestLevel = elem.isBF16() ? 2 : 0;
+    for (int level = 3; level >= lowestLevel; --level) {
       int shift = 8 * level;
       Value hist = k.forLoop(
           0, v, {k.filled({256}, k.f64(0))},
@@ -594,6 +663,10 @@ struct SampleLowering : OpConversionPattern<SampleOp> {
           k.select(k.cmpi(IPred::sge, scan[0], k.index(0)), scan[1], scan[3]);
       Value bucket = k.indexTo(chosen, k.builder().getI32Type());
       prefix = k.ori(prefix, k.shli(k.andi(bucket, k.i32(255)), k.i32(shift)));
+    }
+    if (lowestLevel == 2) {
+      Value positive = k.cmpi(IPred::slt, prefix, k.i32(0));
+      prefix = k.ori(prefix, k.select(positive, k.i32(0), k.i32(0xffff)));
     }
     return {fromSortKey(k, prefix), found, pi};
   }

@@ -215,9 +215,6 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
 /// Multiply-adds below which a contraction stays on one thread: a parallel
 /// region costs a few microseconds to open.
 static constexpr int64_t kParallelWork = int64_t(1) << 18;
-/// Column tiles per contraction when it is split across threads (several per
-/// thread, so that a static schedule balances on any core count).
-static constexpr int64_t kColumnTiles = 4;
 
 /// The width of the column tiles a [M, K] x [K, N] contraction is split into
 /// across threads, or 0 to run it whole: a multiple of 16 columns (one
@@ -238,6 +235,42 @@ static int64_t columnTileWidth(int64_t m, int64_t n, int64_t k, int64_t tiles) {
     return width < n ? width : 0;
   }
   return 0;
+}
+
+/// Computes `init` ([..., N]) in N / width column tiles of `width` columns,
+/// in parallel (an scf.forall, which becomes an OpenMP work-sharing loop):
+/// `tile(b, offset, slice)` returns the value of the tile at column `offset`
+/// given its slice of `init` to write into.
+static Value
+parallelColumnTiles(OpBuilder &b, Location loc, Value init, int64_t width,
+                    function_ref<Value(OpBuilder &, Value, Value)> tile) {
+  RankedTensorType type = tensorTypeOf(init);
+  int64_t n = type.getShape().back();
+  KernelBuilder kb(b, loc);
+  if (width == n)
+    return tile(b, kb.index(0), init);
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(n / width)},
+      ValueRange{init}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value offset =
+      arith::MulIOp::create(b, loc, forall.getInductionVar(0), kb.index(width));
+  unsigned rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
+      strides(rank, b.getIndexAttr(1));
+  for (int64_t d : type.getShape().drop_back())
+    sizes.push_back(b.getIndexAttr(d));
+  sizes.push_back(b.getIndexAttr(width));
+  offsets.back() = offset;
+  Value out = forall.getRegionIterArgs()[0];
+  Value slice =
+      tensor::ExtractSliceOp::create(b, loc, out, offsets, sizes, strides);
+  Value value = tile(b, offset, slice);
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, value, out, offsets, sizes,
+                                        strides);
+  return forall.getResult(0);
 }
 
 /// y[..., n] = round_R(Σ_k x[..., k] · w[k, n]) with w[k, n] (or w[n, k] when
@@ -348,29 +381,12 @@ static Value contraction(ConversionPatternRewriter &rewriter, Location loc,
     return tileAcc(rewriter, Value(), n, Value());
 
   KernelBuilder kb(rewriter, loc);
-  Value init = kb.empty(resultType.getShape(), resultType.getElementType());
-  auto forall = scf::ForallOp::create(
-      rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(n / width)},
-      ValueRange{init}, std::nullopt);
-  OpBuilder::InsertionGuard guard(rewriter);
-  rewriter.setInsertionPointToStart(forall.getBody());
-  Value offset = arith::MulIOp::create(rewriter, loc, forall.getInductionVar(0),
-                                       kb.index(width));
-  unsigned rank = resultType.getRank();
-  SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0)), sizes,
-      strides(rank, rewriter.getIndexAttr(1));
-  for (int64_t d : resultType.getShape().drop_back())
-    sizes.push_back(rewriter.getIndexAttr(d));
-  sizes.push_back(rewriter.getIndexAttr(width));
-  offsets.back() = offset;
-  Value out = forall.getRegionIterArgs()[0];
-  Value dest = tensor::ExtractSliceOp::create(rewriter, loc, out, offsets,
-                                              sizes, strides);
-  Value tile = tileAcc(rewriter, offset, width, dest);
-  rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(rewriter, loc, tile, out, offsets,
-                                        sizes, strides);
-  return forall.getResult(0);
+  return parallelColumnTiles(
+      rewriter, loc,
+      kb.empty(resultType.getShape(), resultType.getElementType()), width,
+      [&](OpBuilder &b, Value offset, Value dest) {
+        return tileAcc(b, offset, width, dest);
+      });
 }
 
 /// A lowering that splits large contractions into `tiles` column tiles.
@@ -406,53 +422,197 @@ struct QMatmulLowering : ScheduledLowering<QMatmulOp> {
   }
 };
 
-struct ExpertQMatmulLowering : OpConversionPattern<ExpertQMatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
+/// The 1-D slice t[offsets..., offset + 0 .. size) of the innermost
+/// dimension of `t` (all other dimensions dropped).
+static Value rowOf(OpBuilder &b, Location loc, Value t,
+                   ArrayRef<OpFoldResult> offsets, int64_t size) {
+  auto type = tensorTypeOf(t);
+  SmallVector<OpFoldResult> sizes(type.getRank() - 1, b.getIndexAttr(1)),
+      strides(type.getRank(), b.getIndexAttr(1));
+  sizes.push_back(b.getIndexAttr(size));
+  auto resultType = RankedTensorType::get({size}, type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, resultType, t, offsets, sizes,
+                                        strides);
+}
+
+/// y[m, j, :] = x[m, (j,) :] · W[experts[m, j]], tokens grouped by expert:
+///
+///   1. a stable counting sort of the M·k slots by expert index gives, for
+///      each expert, the list of slots that selected it;
+///   2. for each expert with at least one slot, and each weight row kk, the
+///      row is dequantized once into an f32 vector of the column tile, and
+///      every slot of the expert accumulates x[slot, kk] times it.
+///
+/// So only the selected experts' weights are read, each once per call, and
+/// the sum over kk keeps its sequential order. Column tiles run on threads
+/// (an scf.forall) when the work is large enough.
+struct ExpertQMatmulLowering : ScheduledLowering<ExpertQMatmulOp> {
+  using ScheduledLowering::ScheduledLowering;
   LogicalResult
   matchAndRewrite(ExpertQMatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
     auto xType = tensorTypeOf(op.getInput());
+    auto eType = tensorTypeOf(op.getExperts());
     auto wType = tensorTypeOf(op.getWeight());
     auto sType = tensorTypeOf(op.getScales());
     auto resultType = tensorTypeOf(op.getResult());
-    int64_t numExperts = wType.getDimSize(0);
-    int64_t rowsPerBlock = wType.getDimSize(1) / sType.getDimSize(1);
+    int64_t perToken = eType.getDimSize(1);
+    int64_t slots = eType.getDimSize(0) * perToken;
+    int64_t numExperts = wType.getDimSize(0), depth = wType.getDimSize(1),
+            n = wType.getDimSize(2);
+    int64_t rowsPerBlock = depth / sType.getDimSize(1);
     bool perColumn = sType.getDimSize(2) != 1;
-    // Iteration space (m, j, n, kk).
-    SmallVector<AffineMap> maps = {
-        xType.getRank() == 2 ? projection(ctx, 4, {0, 3})
-                             : projection(ctx, 4, {0, 1, 3}),
-        projection(ctx, 4, {0, 1}), projection(ctx, 4, {0, 1, 2})};
-    Value weight = adaptor.getWeight(), scales = adaptor.getScales();
-    auto accType =
-        RankedTensorType::get(resultType.getShape(), rewriter.getF32Type());
-    Value acc = buildGeneric(
-        rewriter, loc, accType, {adaptor.getInput(), adaptor.getExperts()},
-        filledF32(rewriter, loc, resultType.getShape(), 0.0), maps,
-        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
-         IteratorType::reduction},
-        [&](KernelBuilder &k, ValueRange args) {
-          OpBuilder &b = k.builder();
-          Value e = k.toIndex(args[1]);
-          // An index outside [0, E) contributes nothing (row left zero).
-          Value valid =
-              k.andi(k.cmpi(arith::CmpIPredicate::sge, e, k.index(0)),
-                     k.cmpi(arith::CmpIPredicate::slt, e, k.index(numExperts)));
-          Value expert = k.select(valid, e, k.index(0));
-          Value n = linalg::IndexOp::create(b, k.location(), 2);
-          Value kk = linalg::IndexOp::create(b, k.location(), 3);
-          Value block = arith::DivUIOp::create(b, k.location(), kk,
-                                               k.index(rowsPerBlock));
-          Value q = k.extract(weight, {expert, kk, n});
-          Value s =
-              k.extract(scales, {expert, block, perColumn ? n : k.index(0)});
-          Value prod = k.mul(k.toF32(args[0]), dequantizeScalar(k, q, s));
-          return k.add(args[2], k.select(valid, prod, k.f32(0)));
-        });
+    bool sharedInput = xType.getRank() == 2;
+    Value experts = adaptor.getExperts(), x = adaptor.getInput(),
+          weight = adaptor.getWeight(), scales = adaptor.getScales();
+    KernelBuilder kb(rewriter, loc);
+    using P = arith::CmpIPredicate;
+
+    // 1. Group the slots. count[e + 1] counts expert e's slots (slots with
+    // an index outside [0, E) go to bucket E and are never computed: their
+    // rows stay zero); the prefix sums make start[e] .. start[e + 1] the
+    // range of `order` holding expert e's slots, in slot order.
+    auto expertOf = [&](KernelBuilder &k, Value slot) {
+      Value e = k.toIndex(k.extract(
+          experts,
+          {arith::DivUIOp::create(k.builder(), loc, slot, k.index(perToken)),
+           arith::RemUIOp::create(k.builder(), loc, slot, k.index(perToken))}));
+      Value valid = k.andi(k.cmpi(P::sge, e, k.index(0)),
+                           k.cmpi(P::slt, e, k.index(numExperts)));
+      return k.select(valid, e, k.index(numExperts));
+    };
+    Value counts = kb.filled({numExperts + 2}, kb.index(0));
+    counts = kb.forLoop(0, slots, counts,
+                        [&](KernelBuilder &k, Value slot, ValueRange args) {
+                          Value at = k.addi(expertOf(k, slot), k.index(1));
+                          Value c = k.extract(args[0], {at});
+                          return SmallVector<Value>{
+                              k.insert(k.addi(c, k.index(1)), args[0], {at})};
+                        })[0];
+    Value starts =
+        kb.forLoop(0, numExperts + 1, counts,
+                   [&](KernelBuilder &k, Value e, ValueRange args) {
+                     Value next = k.addi(e, k.index(1));
+                     Value sum = k.addi(k.extract(args[0], {e}),
+                                        k.extract(args[0], {next}));
+                     return SmallVector<Value>{k.insert(sum, args[0], {next})};
+                   })[0];
+    Value order = kb.empty({slots}, rewriter.getIndexType());
+    order = kb.forLoop(0, slots, {order, starts},
+                       [&](KernelBuilder &k, Value slot, ValueRange args) {
+                         Value e = expertOf(k, slot);
+                         Value p = k.extract(args[1], {e});
+                         return SmallVector<Value>{
+                             k.insert(slot, args[0], {p}),
+                             k.insert(k.addi(p, k.index(1)), args[1], {e})};
+                       })[0];
+
+    // 2. Accumulate [slots, N] in f32.
+    Type scaleType = sType.getElementType();
+    auto narrow = [](Type t) { return t.isBF16() || t.isF16(); };
+    bool exactProduct = narrow(xType.getElementType()) && narrow(scaleType);
+    MLIRContext *ctx = rewriter.getContext();
+    AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+    auto tile = [&](OpBuilder &b, Value offset, Value slice) -> Value {
+      KernelBuilder t(b, loc);
+      int64_t width = tensorTypeOf(slice).getShape().back();
+      Value acc =
+          linalg::FillOp::create(b, loc, t.f32(0.0), slice).getResult(0);
+      Value row = t.empty({width}, b.getF32Type());
+      return t.forLoop(
+          0, numExperts, acc, [&](KernelBuilder &k, Value e, ValueRange args) {
+            Value lo = k.extract(starts, {e});
+            Value hi = k.extract(starts, {k.addi(e, k.index(1))});
+            // An expert no slot selected is skipped: its weights are not read.
+            return k.ifThenElse(
+                k.cmpi(P::ult, lo, hi), TypeRange{args[0].getType()},
+                [&](KernelBuilder &k) {
+                  return k.forLoop(
+                      0, depth, args[0],
+                      [&](KernelBuilder &k, Value kk, ValueRange accs) {
+                        OpBuilder &ib = k.builder();
+                        Value block = arith::DivUIOp::create(
+                            ib, loc, kk, k.index(rowsPerBlock));
+                        SmallVector<Value> inputs = {
+                            rowOf(ib, loc, weight, {e, kk, offset}, width)};
+                        Value scalar;
+                        if (perColumn) {
+                          inputs.push_back(rowOf(ib, loc, scales,
+                                                 {e, block, offset}, width));
+                        } else {
+                          scalar = k.extract(scales, {e, block, k.index(0)});
+                        }
+                        // The weight row, dequantized once for all the slots (a
+                        // linalg.map, which elementwise fusion leaves alone:
+                        // fused into the per-slot update it would be recomputed
+                        // per slot).
+                        Value dequantized =
+                            linalg::MapOp::create(
+                                ib, loc, inputs, row,
+                                [&](OpBuilder &mb, Location l, ValueRange a) {
+                                  KernelBuilder g(mb, l);
+                                  linalg::YieldOp::create(
+                                      mb, l,
+                                      dequantizeScalar(
+                                          g, a[0], perColumn ? a[1] : scalar,
+                                          scaleType));
+                                })
+                                .getResult()[0];
+                        return k.forLoop(
+                            lo, hi, accs[0],
+                            [&](KernelBuilder &k, Value p, ValueRange accs) {
+                              OpBuilder &pb = k.builder();
+                              Value slot = k.extract(order, {p});
+                              Value token = arith::DivUIOp::create(
+                                  pb, loc, slot, k.index(perToken));
+                              Value xv = k.toF32(
+                                  sharedInput
+                                      ? k.extract(x, {token, kk})
+                                      : k.extract(x, {token,
+                                                      arith::RemUIOp::create(
+                                                          pb, loc, slot,
+                                                          k.index(perToken)),
+                                                      kk}));
+                              SmallVector<OpFoldResult> at = {
+                                  slot, pb.getIndexAttr(0)};
+                              Value accRow = rowOf(pb, loc, accs[0], at, width);
+                              Value updated = buildGeneric(
+                                  pb, loc, tensorTypeOf(accRow), {dequantized},
+                                  accRow, {id1, id1}, {IteratorType::parallel},
+                                  [&](KernelBuilder &g, ValueRange a) {
+                                    if (exactProduct)
+                                      return math::FmaOp::create(g.builder(),
+                                                                 loc, xv, a[0],
+                                                                 a[1])
+                                          .getResult();
+                                    return g.add(a[1], g.mul(xv, a[0]));
+                                  });
+                              return SmallVector<Value>{
+                                  tensor::InsertSliceOp::create(
+                                      pb, loc, updated, accs[0], at,
+                                      ArrayRef<OpFoldResult>{
+                                          pb.getIndexAttr(1),
+                                          pb.getIndexAttr(width)},
+                                      ArrayRef<OpFoldResult>{
+                                          pb.getIndexAttr(1),
+                                          pb.getIndexAttr(1)})};
+                            });
+                      });
+                },
+                [&](KernelBuilder &) { return SmallVector<Value>{args[0]}; });
+          })[0];
+    };
+    int64_t width = columnTileWidth(slots, n, depth, tiles);
+    Value acc = parallelColumnTiles(rewriter, loc,
+                                    kb.empty({slots, n}, rewriter.getF32Type()),
+                                    width == 0 ? n : width, tile);
+    auto expanded = tensor::ExpandShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get(resultType.getShape(), rewriter.getF32Type()),
+        acc, SmallVector<ReassociationIndices>{{0, 1}, {2}});
     rewriter.replaceOp(
-        op, castTensor(rewriter, loc, acc, resultType.getElementType()));
+        op, castTensor(rewriter, loc, expanded, resultType.getElementType()));
     return success();
   }
 };
@@ -796,10 +956,10 @@ void mlir::nova::populateNovaToLinalgConversionPatterns(
     int64_t parallelTiles) {
   if (parallelTiles <= 0)
     parallelTiles = std::max<int64_t>(2, std::thread::hardware_concurrency());
-  patterns.add<MatmulLowering, QMatmulLowering>(
+  patterns.add<MatmulLowering, QMatmulLowering, ExpertQMatmulLowering>(
       converter, patterns.getContext(), parallelTiles);
-  patterns.add<DequantizeLowering, QuantizeLowering, ExpertQMatmulLowering,
-               MoeCombineLowering, RmsNormLowering, ActivationLowering<GeluOp>,
+  patterns.add<DequantizeLowering, QuantizeLowering, MoeCombineLowering,
+               RmsNormLowering, ActivationLowering<GeluOp>,
                ActivationLowering<SiluOp>, SoftmaxLowering, EmbeddingLowering,
                RopeLowering, KvCacheUpdateLowering, ShardLowering>(
       converter, patterns.getContext());

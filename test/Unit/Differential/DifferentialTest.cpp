@@ -247,7 +247,7 @@ Case qmatmulCase(Gen &g, const std::string &name) {
 Case expertCase(Gen &g, const std::string &name) {
   int64_t m = g.size(9), k = g.pick({1, 2, 3}), e = g.pick({2, 3, 4, 8});
   k = std::min(k, e);
-  int64_t kk = g.size(), n = g.size();
+  auto [kk, n] = g.contractionSize();
   std::vector<int64_t> w = {e, kk, n};
   Layout l = randomLayout(g, w);
   DType xt = g.floatType(), st = g.floatType(), rtp = g.floatType();
