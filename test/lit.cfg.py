@@ -26,6 +26,10 @@ config.substitutions.append(("%cc", os.path.join(config.llvm_tools_dir, "clang")
 config.substitutions.append(("%nova_runtime_lib",
                              os.path.join(config.nova_obj_root, "lib",
                                           "libNovaRuntime.a")))
+# Linking the OpenMP runtime that compiled kernels call (docs/abi.md).
+omp_dir = os.path.dirname(config.nova_libomp)
+config.substitutions.append(("%omp_link",
+                             "-L%s -lomp -Wl,-rpath,%s" % (omp_dir, omp_dir)))
 
 # Every FileCheck variable is scoped to its CHECK-LABEL block.
 config.environment["FILECHECK_OPTS"] = "--enable-var-scope"

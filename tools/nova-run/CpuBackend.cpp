@@ -172,6 +172,14 @@ public:
       return false;
     }
     engine = std::move(*engineOrError);
+    // The JIT generates code on first lookup: do it now, so that compile
+    // time is not charged to the first call.
+    for (auto &[entry, abi] : abis)
+      if (auto fn = engine->lookupPacked(entry); !fn) {
+        error = "JIT compilation of '" + entry +
+                "' failed: " + llvm::toString(fn.takeError());
+        return false;
+      }
     return true;
   }
 

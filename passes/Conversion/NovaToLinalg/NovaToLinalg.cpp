@@ -212,6 +212,107 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
 // Matmuls
 //===----------------------------------------------------------------------===//
 
+/// The 1-D slice t[offsets..., offset + 0 .. size) of the innermost
+/// dimension of `t` (all other dimensions dropped).
+static Value rowOf(OpBuilder &b, Location loc, Value t,
+                   ArrayRef<OpFoldResult> offsets, int64_t size) {
+  auto type = tensorTypeOf(t);
+  SmallVector<OpFoldResult> sizes(type.getRank() - 1, b.getIndexAttr(1)),
+      strides(type.getRank(), b.getIndexAttr(1));
+  sizes.push_back(b.getIndexAttr(size));
+  auto resultType = RankedTensorType::get({size}, type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, resultType, t, offsets, sizes,
+                                        strides);
+}
+
+/// The weight row W[lead..., k, offset .. offset + width) of a quantized
+/// weight [lead..., K, N] with scales [lead..., G, C], dequantized to f32
+/// into `init` ([width]). A linalg.map, which elementwise fusion leaves
+/// alone: fused into its consumers it would be recomputed for every row of
+/// x that uses it.
+static Value dequantizedRow(OpBuilder &b, Location loc, Value weight,
+                            Value scales, ArrayRef<Value> lead, Value k,
+                            Value offset, int64_t width, Value init) {
+  KernelBuilder kb(b, loc);
+  auto wType = tensorTypeOf(weight), sType = tensorTypeOf(scales);
+  int64_t rows = wType.getShape()[wType.getRank() - 2];
+  int64_t rowsPerBlock = rows / sType.getShape()[sType.getRank() - 2];
+  bool perColumn = sType.getShape().back() != 1;
+  Value block = arith::DivUIOp::create(b, loc, k, kb.index(rowsPerBlock));
+  SmallVector<OpFoldResult> at(lead.begin(), lead.end());
+  at.push_back(k);
+  at.push_back(offset);
+  SmallVector<Value> inputs = {rowOf(b, loc, weight, at, width)};
+  Value scalar;
+  at[at.size() - 2] = block;
+  if (perColumn) {
+    inputs.push_back(rowOf(b, loc, scales, at, width));
+  } else {
+    SmallVector<Value> idx(lead.begin(), lead.end());
+    idx.push_back(block);
+    idx.push_back(kb.index(0));
+    scalar = kb.extract(scales, idx);
+  }
+  Type scaleType = sType.getElementType();
+  return linalg::MapOp::create(b, loc, inputs, init,
+                               [&](OpBuilder &mb, Location l, ValueRange a) {
+                                 KernelBuilder g(mb, l);
+                                 linalg::YieldOp::create(
+                                     mb, l,
+                                     dequantizeScalar(g, a[0],
+                                                      perColumn ? a[1] : scalar,
+                                                      scaleType));
+                               })
+      .getResult()[0];
+}
+
+/// acc[r(p), :] += Σ_j x_j(p) · vecs[j] for p in [lo, hi), the terms added
+/// in order j = 0, 1, ... (as a sequential sum over the rows of a weight
+/// would), with (r(p), [x_j(p)]) = `rowAndX(p)` (x as f32). Several vectors
+/// per pass load and store each accumulator once for all of them. Fused
+/// multiply-adds when the products are exact in f32 (`exactProduct`), so the
+/// result is the same either way.
+static Value accumulateRows(
+    KernelBuilder &kb, Value acc, ArrayRef<Value> vecs, Value lo, Value hi,
+    bool exactProduct,
+    function_ref<std::pair<Value, SmallVector<Value>>(KernelBuilder &, Value)>
+        rowAndX) {
+  Location loc = kb.location();
+  int64_t width = tensorTypeOf(vecs.front()).getShape().back();
+  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, acc.getContext());
+  SmallVector<AffineMap> maps(vecs.size() + 1, id1);
+  return kb.forLoop(
+      lo, hi, acc, [&](KernelBuilder &k, Value p, ValueRange accs) {
+        OpBuilder &b = k.builder();
+        std::pair<Value, SmallVector<Value>> rx = rowAndX(k, p);
+        SmallVector<OpFoldResult> at = {rx.first, b.getIndexAttr(0)};
+        Value accRow = rowOf(b, loc, accs[0], at, width);
+        Value updated = buildGeneric(
+            b, loc, tensorTypeOf(accRow), vecs, accRow, maps,
+            {IteratorType::parallel}, [&](KernelBuilder &g, ValueRange a) {
+              Value sum = a.back();
+              for (auto [xv, v] : llvm::zip(rx.second, a.drop_back()))
+                sum = exactProduct
+                          ? math::FmaOp::create(g.builder(), loc, xv, v, sum)
+                                .getResult()
+                          : g.add(sum, g.mul(xv, v));
+              return sum;
+            });
+        return SmallVector<Value>{tensor::InsertSliceOp::create(
+            b, loc, updated, accs[0], at,
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(width)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)})};
+      })[0];
+}
+
+/// Is the product of an `a` and a `b` value exact in f32? True for two
+/// 16-bit floats (at most 11 + 11 significant bits), so that a fused
+/// multiply-add rounds exactly like the separate multiply and add.
+static bool exactProductInF32(Type a, Type b) {
+  auto narrow = [](Type t) { return t.isBF16() || t.isF16(); };
+  return narrow(a) && narrow(b);
+}
+
 /// Multiply-adds below which a contraction stays on one thread: a parallel
 /// region costs a few microseconds to open.
 static constexpr int64_t kParallelWork = int64_t(1) << 18;
@@ -271,6 +372,107 @@ parallelColumnTiles(OpBuilder &b, Location loc, Value init, int64_t width,
   tensor::ParallelInsertSliceOp::create(b, loc, value, out, offsets, sizes,
                                         strides);
   return forall.getResult(0);
+}
+
+/// Rows of x per block of the multi-row quantized schedule (each dequantized
+/// weight row is reused for all of them).
+static constexpr int64_t kRowBlock = 64;
+/// f32 accumulators of one block and column tile (block x width), sized for
+/// L2, and the widest tile (wide tiles stream long runs of each weight row).
+static constexpr int64_t kRowReuseAccumulators = 64 * 1024;
+static constexpr int64_t kRowReuseMaxTile = 4096;
+/// Weight rows applied per pass over a block's accumulators.
+static constexpr int64_t kRowUnroll = 4;
+
+/// The largest divisor of `n` that is at most `limit` and a multiple of
+/// `align` (0 if there is none).
+static int64_t divisorAtMost(int64_t n, int64_t limit, int64_t align) {
+  for (int64_t d = limit / align * align; d >= align; d -= align)
+    if (n % d == 0)
+      return d;
+  return 0;
+}
+
+/// A quantized x [M, K] · W [K, N] for M > 1: each weight row of a column
+/// tile is dequantized once (into an f32 row) and applied to a block of up
+/// to 64 rows of x, four weight rows per pass over the block's accumulators
+/// (which stay in L2); the sum over k keeps its sequential order. Column
+/// tiles run on threads. (Tile sizes chosen by measurement on AVX-512:
+/// docs/performance.md.)
+static Value rowReuseQMatmul(OpBuilder &b, Location loc, Value x, Value weight,
+                             Value scales, RankedTensorType resultType) {
+  KernelBuilder kb(b, loc);
+  auto xType = tensorTypeOf(x);
+  int64_t k = xType.getShape().back(), n = resultType.getShape().back();
+  int64_t m = xType.getNumElements() / k;
+  // x and the result as matrices.
+  SmallVector<ReassociationIndices> rows(1);
+  for (unsigned d = 0; d + 1 < xType.getRank(); ++d)
+    rows[0].push_back(d);
+  rows.push_back({static_cast<int64_t>(xType.getRank() - 1)});
+  Value x2 = xType.getRank() == 2
+                 ? x
+                 : tensor::CollapseShapeOp::create(b, loc, x, rows).getResult();
+  int64_t block = std::max<int64_t>(1, divisorAtMost(m, kRowBlock, 1));
+  int64_t width =
+      m * n * k >= kParallelWork
+          ? divisorAtMost(
+                n, std::min(kRowReuseMaxTile, kRowReuseAccumulators / block),
+                16)
+          : 0;
+  if (width == 0 || width == n)
+    width = n;
+  bool exactProduct = exactProductInF32(xType.getElementType(),
+                                        tensorTypeOf(scales).getElementType());
+  Type element = resultType.getElementType();
+  auto tile = [&](OpBuilder &tb, Value offset, Value dest) -> Value {
+    KernelBuilder t(tb, loc);
+    Value acc = t.filled({m, width}, t.f32(0.0));
+    // kRowUnroll weight rows per pass over the accumulators (the remainder
+    // of K one row at a time).
+    SmallVector<Value> scratch;
+    for (int64_t u = 0; u < kRowUnroll; ++u)
+      scratch.push_back(t.empty({width}, tb.getF32Type()));
+    auto rowsFrom = [&](KernelBuilder &kk, Value k0, int64_t count, Value lo,
+                        Value hi, Value a) {
+      SmallVector<Value> vecs, ks;
+      for (int64_t u = 0; u < count; ++u) {
+        ks.push_back(kk.addi(k0, kk.index(u)));
+        vecs.push_back(dequantizedRow(kk.builder(), loc, weight, scales, {},
+                                      ks.back(), offset, width, scratch[u]));
+      }
+      return accumulateRows(
+          kk, a, vecs, lo, hi, exactProduct, [&](KernelBuilder &kr, Value p) {
+            SmallVector<Value> xs;
+            for (Value kIdx : ks)
+              xs.push_back(kr.toF32(kr.extract(x2, {p, kIdx})));
+            return std::make_pair(p, xs);
+          });
+    };
+    int64_t mainK = k / kRowUnroll * kRowUnroll;
+    acc = t.forLoop(
+        0, m / block, acc, [&](KernelBuilder &kbl, Value blk, ValueRange accs) {
+          Value lo = kbl.muli(blk, kbl.index(block));
+          Value hi = kbl.addi(lo, kbl.index(block));
+          Value a =
+              kbl.forLoop(0, mainK / kRowUnroll, accs[0],
+                          [&](KernelBuilder &kk, Value step, ValueRange a) {
+                            Value k0 = kk.muli(step, kk.index(kRowUnroll));
+                            return SmallVector<Value>{
+                                rowsFrom(kk, k0, kRowUnroll, lo, hi, a[0])};
+                          })[0];
+          return kbl.forLoop(
+              mainK, k, a, [&](KernelBuilder &kk, Value k0, ValueRange a) {
+                return SmallVector<Value>{rowsFrom(kk, k0, 1, lo, hi, a[0])};
+              });
+        })[0];
+    return castTensor(tb, loc, acc, element, dest);
+  };
+  Value result =
+      parallelColumnTiles(b, loc, kb.empty({m, n}, element), width, tile);
+  if (resultType.getRank() == 2)
+    return result;
+  return tensor::ExpandShapeOp::create(b, loc, resultType, result, rows);
 }
 
 /// y[..., n] = round_R(Σ_k x[..., k] · w[k, n]) with w[k, n] (or w[n, k] when
@@ -376,6 +578,8 @@ static Value contraction(ConversionPatternRewriter &rewriter, Location loc,
   int64_t m = 1;
   for (int64_t d : resultType.getShape().drop_back())
     m *= d;
+  if (scales && m > 1)
+    return rowReuseQMatmul(rewriter, loc, x, weight, scales, resultType);
   int64_t width = columnTileWidth(m, n, xType.getShape().back(), tiles);
   if (width == 0)
     return tileAcc(rewriter, Value(), n, Value());
@@ -422,19 +626,6 @@ struct QMatmulLowering : ScheduledLowering<QMatmulOp> {
   }
 };
 
-/// The 1-D slice t[offsets..., offset + 0 .. size) of the innermost
-/// dimension of `t` (all other dimensions dropped).
-static Value rowOf(OpBuilder &b, Location loc, Value t,
-                   ArrayRef<OpFoldResult> offsets, int64_t size) {
-  auto type = tensorTypeOf(t);
-  SmallVector<OpFoldResult> sizes(type.getRank() - 1, b.getIndexAttr(1)),
-      strides(type.getRank(), b.getIndexAttr(1));
-  sizes.push_back(b.getIndexAttr(size));
-  auto resultType = RankedTensorType::get({size}, type.getElementType());
-  return tensor::ExtractSliceOp::create(b, loc, resultType, t, offsets, sizes,
-                                        strides);
-}
-
 /// y[m, j, :] = x[m, (j,) :] · W[experts[m, j]], tokens grouped by expert:
 ///
 ///   1. a stable counting sort of the M·k slots by expert index gives, for
@@ -461,8 +652,6 @@ struct ExpertQMatmulLowering : ScheduledLowering<ExpertQMatmulOp> {
     int64_t slots = eType.getDimSize(0) * perToken;
     int64_t numExperts = wType.getDimSize(0), depth = wType.getDimSize(1),
             n = wType.getDimSize(2);
-    int64_t rowsPerBlock = depth / sType.getDimSize(1);
-    bool perColumn = sType.getDimSize(2) != 1;
     bool sharedInput = xType.getRank() == 2;
     Value experts = adaptor.getExperts(), x = adaptor.getInput(),
           weight = adaptor.getWeight(), scales = adaptor.getScales();
@@ -510,10 +699,7 @@ struct ExpertQMatmulLowering : ScheduledLowering<ExpertQMatmulOp> {
 
     // 2. Accumulate [slots, N] in f32.
     Type scaleType = sType.getElementType();
-    auto narrow = [](Type t) { return t.isBF16() || t.isF16(); };
-    bool exactProduct = narrow(xType.getElementType()) && narrow(scaleType);
-    MLIRContext *ctx = rewriter.getContext();
-    AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+    bool exactProduct = exactProductInF32(xType.getElementType(), scaleType);
     auto tile = [&](OpBuilder &b, Value offset, Value slice) -> Value {
       KernelBuilder t(b, loc);
       int64_t width = tensorTypeOf(slice).getShape().back();
@@ -531,73 +717,28 @@ struct ExpertQMatmulLowering : ScheduledLowering<ExpertQMatmulOp> {
                   return k.forLoop(
                       0, depth, args[0],
                       [&](KernelBuilder &k, Value kk, ValueRange accs) {
-                        OpBuilder &ib = k.builder();
-                        Value block = arith::DivUIOp::create(
-                            ib, loc, kk, k.index(rowsPerBlock));
-                        SmallVector<Value> inputs = {
-                            rowOf(ib, loc, weight, {e, kk, offset}, width)};
-                        Value scalar;
-                        if (perColumn) {
-                          inputs.push_back(rowOf(ib, loc, scales,
-                                                 {e, block, offset}, width));
-                        } else {
-                          scalar = k.extract(scales, {e, block, k.index(0)});
-                        }
-                        // The weight row, dequantized once for all the slots (a
-                        // linalg.map, which elementwise fusion leaves alone:
-                        // fused into the per-slot update it would be recomputed
-                        // per slot).
+                        // The weight row, dequantized once for all the slots.
                         Value dequantized =
-                            linalg::MapOp::create(
-                                ib, loc, inputs, row,
-                                [&](OpBuilder &mb, Location l, ValueRange a) {
-                                  KernelBuilder g(mb, l);
-                                  linalg::YieldOp::create(
-                                      mb, l,
-                                      dequantizeScalar(
-                                          g, a[0], perColumn ? a[1] : scalar,
-                                          scaleType));
-                                })
-                                .getResult()[0];
-                        return k.forLoop(
-                            lo, hi, accs[0],
-                            [&](KernelBuilder &k, Value p, ValueRange accs) {
-                              OpBuilder &pb = k.builder();
+                            dequantizedRow(k.builder(), loc, weight, scales,
+                                           {e}, kk, offset, width, row);
+                        return SmallVector<Value>{accumulateRows(
+                            k, accs[0], {dequantized}, lo, hi, exactProduct,
+                            [&](KernelBuilder &k, Value p) {
                               Value slot = k.extract(order, {p});
                               Value token = arith::DivUIOp::create(
-                                  pb, loc, slot, k.index(perToken));
+                                  k.builder(), loc, slot, k.index(perToken));
                               Value xv = k.toF32(
                                   sharedInput
                                       ? k.extract(x, {token, kk})
-                                      : k.extract(x, {token,
-                                                      arith::RemUIOp::create(
-                                                          pb, loc, slot,
-                                                          k.index(perToken)),
-                                                      kk}));
-                              SmallVector<OpFoldResult> at = {
-                                  slot, pb.getIndexAttr(0)};
-                              Value accRow = rowOf(pb, loc, accs[0], at, width);
-                              Value updated = buildGeneric(
-                                  pb, loc, tensorTypeOf(accRow), {dequantized},
-                                  accRow, {id1, id1}, {IteratorType::parallel},
-                                  [&](KernelBuilder &g, ValueRange a) {
-                                    if (exactProduct)
-                                      return math::FmaOp::create(g.builder(),
-                                                                 loc, xv, a[0],
-                                                                 a[1])
-                                          .getResult();
-                                    return g.add(a[1], g.mul(xv, a[0]));
-                                  });
-                              return SmallVector<Value>{
-                                  tensor::InsertSliceOp::create(
-                                      pb, loc, updated, accs[0], at,
-                                      ArrayRef<OpFoldResult>{
-                                          pb.getIndexAttr(1),
-                                          pb.getIndexAttr(width)},
-                                      ArrayRef<OpFoldResult>{
-                                          pb.getIndexAttr(1),
-                                          pb.getIndexAttr(1)})};
-                            });
+                                      : k.extract(x,
+                                                  {token,
+                                                   arith::RemUIOp::create(
+                                                       k.builder(), loc, slot,
+                                                       k.index(perToken)),
+                                                   kk}));
+                              return std::make_pair(slot,
+                                                    SmallVector<Value>{xv});
+                            })};
                       });
                 },
                 [&](KernelBuilder &) { return SmallVector<Value>{args[0]}; });

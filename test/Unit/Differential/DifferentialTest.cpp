@@ -51,8 +51,8 @@ int mantissaBits(DType d);
 
 struct Case {
   std::string name;
-  std::string text; // one func.func
-  std::vector<HostTensor> inputs;
+  std::string text = ""; // one func.func
+  std::vector<HostTensor> inputs = {};
   /// Longest reduction feeding the outputs (for the f32 accumulation bound).
   double reduction = 1;
   /// An extra absolute tolerance for documented approximations (see the

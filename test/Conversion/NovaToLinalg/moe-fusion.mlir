@@ -1,0 +1,73 @@
+// RUN: nova-opt %s --split-input-file --convert-nova-to-linalg="parallel-tiles=2" | FileCheck %s
+
+// Routing: softmax, top-k and gates in one loop over the tokens; the
+// probabilities live in one row-sized scratch, never an [M, E] tensor.
+
+// CHECK-LABEL: func.func @route
+// CHECK-NOT: nova.
+// CHECK: scf.for %[[T:.+]] = %{{.+}} to %c6{{(_[0-9]+)?}} step
+// CHECK: math.exp
+// CHECK: arith.divf
+// The top-2 selection, inside the same token loop.
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c2{{(_[0-9]+)?}} step
+// CHECK: tensor.insert %{{.+}} into %{{.+}}[%[[T]], %{{.+}}] : tensor<6x2xf32>
+// CHECK: tensor.insert %{{.+}} into %{{.+}}[%[[T]], %{{.+}}] : tensor<6x2xi32>
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: linalg.softmax
+// CHECK: return
+func.func @route(%router: tensor<6x8xf32>) -> (tensor<6x2xf32>, tensor<6x2xi32>) {
+  %g, %i = nova.moe_route %router top 2 : tensor<6x8xf32> -> tensor<6x2xf32>, tensor<6x2xi32>
+  return %g, %i : tensor<6x2xf32>, tensor<6x2xi32>
+}
+
+// -----
+
+// Experts: the 12 slots are grouped by expert (counting sort: counts,
+// prefix sums, placement); each expert's weight is read only under an
+// scf.if that its slot range is non-empty, one row at a time, dequantized
+// once (linalg.map) and applied to every slot of the expert. No
+// [E, K, N]-sized tensor of any other type exists.
+
+// CHECK-LABEL: func.func @experts
+// CHECK-NOT: nova.
+// Counting sort of the slots by expert index.
+// CHECK: linalg.fill ins(%{{.+}} : index) outs(%{{.+}} : tensor<6xindex>)
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c12{{(_[0-9]+)?}} step
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c5{{(_[0-9]+)?}} step
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c12{{(_[0-9]+)?}} step {{.+}} -> (tensor<12xindex>, tensor<6xindex>)
+// The expert loop; weights are touched only for experts with slots.
+// CHECK: scf.for %[[E:.+]] = %{{.+}} to %c4{{(_[0-9]+)?}} step
+// CHECK: %[[LO:.+]] = tensor.extract %{{.+}}[%[[E]]] : tensor<6xindex>
+// CHECK: %[[HI:.+]] = tensor.extract %{{.+}}[%{{.+}}] : tensor<6xindex>
+// CHECK: %[[ANY:.+]] = arith.cmpi ult, %[[LO]], %[[HI]] : index
+// CHECK: scf.if %[[ANY]]
+// CHECK: scf.for %[[K:.+]] = %{{.+}} to %c64{{(_[0-9]+)?}} step
+// CHECK: tensor.extract_slice %{{.+}}[%[[E]], %[[K]], %{{.+}}] [1, 1, 128] [1, 1, 1] : tensor<4x64x128xi8> to tensor<128xi8>
+// CHECK: %[[ROW:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// CHECK: scf.for %{{.+}} = %[[LO]] to %[[HI]] step
+// CHECK: linalg.generic {{.+}} ins(%[[ROW]] : tensor<128xf32>)
+// CHECK: math.fma
+// CHECK-NOT: tensor<4x64x128xf32>
+// CHECK-NOT: tensor<4x64x128xbf16>
+// CHECK: return
+func.func @experts(%x: tensor<6x64xbf16>, %i: tensor<6x2xi32>, %wq: tensor<4x64x128xi8>, %ws: tensor<4x1x128xbf16>) -> tensor<6x2x128xbf16> {
+  %h = nova.expert_qmatmul %x, %i, %wq, %ws layout <per_column>
+      : tensor<6x64xbf16>, tensor<6x2xi32>, tensor<4x64x128xi8>, tensor<4x1x128xbf16> -> tensor<6x2x128xbf16>
+  return %h : tensor<6x2x128xbf16>
+}
+
+// -----
+
+// Combine: the gated sum over the k slots is one reduction that writes each
+// output element once.
+
+// CHECK-LABEL: func.func @combine
+// CHECK: %[[SUM:.+]] = linalg.generic {{.+}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: outs(%{{.+}} : tensor<6x64xf32>)
+// CHECK: linalg.generic {{.+}} ins(%[[SUM]] : tensor<6x64xf32>) outs(%{{.+}} : tensor<6x64xbf16>)
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @combine(%o: tensor<6x2x64xf32>, %g: tensor<6x2xf32>) -> tensor<6x64xbf16> {
+  %y = nova.moe_combine %o, %g : tensor<6x2x64xf32>, tensor<6x2xf32> -> tensor<6x64xbf16>
+  return %y : tensor<6x64xbf16>
+}
