@@ -40,7 +40,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.nova_tools_dir, append_path=True)
 llvm_config.with_system_environment(["HOME", "TMPDIR", "TMP", "TEMP"])
 
-tools = ["nova-opt", "nova-run", "split-file", "mlir-opt", "mlir-runner"]
+tools = ["nova-opt", "nova-run", "nova-ckpt", "split-file", "mlir-opt", "mlir-runner"]
 tool_dirs = [config.nova_tools_dir, config.llvm_tools_dir]
 
 # NOVA_VERIFY_ROUNDTRIP=1 turns every nova-opt into nova-opt --verify-roundtrip.

@@ -32,6 +32,12 @@ struct Driver {
   CUresult (*memFree)(CUdeviceptr);
   CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*memcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*memHostAlloc)(void **, size_t, unsigned);
+  CUresult (*memFreeHost)(void *);
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamDestroy)(CUstream);
+  CUresult (*streamSynchronize)(CUstream);
+  CUresult (*memcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
   CUresult (*moduleLoadData)(CUmodule *, const void *);
   CUresult (*moduleUnload)(CUmodule);
   CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
@@ -76,6 +82,12 @@ const Driver *driver(std::string &error) {
     sym(d.memFree, "cuMemFree_v2");
     sym(d.memcpyHtoD, "cuMemcpyHtoD_v2");
     sym(d.memcpyDtoH, "cuMemcpyDtoH_v2");
+    sym(d.memHostAlloc, "cuMemHostAlloc");
+    sym(d.memFreeHost, "cuMemFreeHost");
+    sym(d.streamCreate, "cuStreamCreate");
+    sym(d.streamDestroy, "cuStreamDestroy_v2");
+    sym(d.streamSynchronize, "cuStreamSynchronize");
+    sym(d.memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
     sym(d.moduleLoadData, "cuModuleLoadData");
     sym(d.moduleUnload, "cuModuleUnload");
     sym(d.moduleGetFunction, "cuModuleGetFunction");
@@ -253,4 +265,78 @@ bool Module::launch(const std::string &name, const unsigned grid[3],
                                block[1], block[2], sharedBytes, nullptr,
                                args.data(), nullptr),
                ("cuLaunchKernel(" + name + ")").c_str(), error);
+}
+
+//===----------------------------------------------------------------------===//
+// Pinned staging for checkpoint loads
+//===----------------------------------------------------------------------===//
+
+PinnedStaging::PinnedStaging(Device &device) : device(device) {}
+
+PinnedStaging::~PinnedStaging() {
+  std::vector<void *> none;
+  freeSlots(none);
+}
+
+bool PinnedStaging::allocateSlots(unsigned count, uint64_t bytes,
+                                  std::vector<void *> &slots,
+                                  std::string &error) {
+  const Driver *d = driver(error);
+  if (!d || !check(d->ctxSetCurrent(static_cast<CUcontext>(device.context)),
+                   "cuCtxSetCurrent", error))
+    return false;
+  for (unsigned i = 0; i < count; ++i) {
+    void *host = nullptr;
+    CUstream stream = nullptr;
+    if (!check(d->memHostAlloc(&host, bytes, 0), "cuMemHostAlloc", error) ||
+        !check(d->streamCreate(&stream, CU_STREAM_NON_BLOCKING),
+               "cuStreamCreate", error)) {
+      if (host)
+        d->memFreeHost(host);
+      freeSlots(slots);
+      return false;
+    }
+    slots.push_back(host);
+    pinned.push_back(host);
+    streams.push_back(stream);
+  }
+  return true;
+}
+
+void PinnedStaging::freeSlots(std::vector<void *> &slots) {
+  std::string error;
+  const Driver *d = driver(error);
+  if (d) {
+    d->ctxSetCurrent(static_cast<CUcontext>(device.context));
+    for (void *s : streams) {
+      d->streamSynchronize(static_cast<CUstream>(s));
+      d->streamDestroy(static_cast<CUstream>(s));
+    }
+    for (void *h : pinned)
+      d->memFreeHost(h);
+  }
+  streams.clear();
+  pinned.clear();
+  slots.clear();
+}
+
+bool PinnedStaging::copyAsync(unsigned slot, uint64_t dst, const void *src,
+                              uint64_t bytes, std::string &error) {
+  const Driver *d = driver(error);
+  // The context is current per thread: reader threads make it theirs.
+  return d && slot < streams.size() &&
+         check(d->ctxSetCurrent(static_cast<CUcontext>(device.context)),
+               "cuCtxSetCurrent", error) &&
+         check(d->memcpyHtoDAsync(static_cast<CUdeviceptr>(dst), src, bytes,
+                                  static_cast<CUstream>(streams[slot])),
+               "cuMemcpyHtoDAsync", error);
+}
+
+bool PinnedStaging::wait(unsigned slot, std::string &error) {
+  const Driver *d = driver(error);
+  return d && slot < streams.size() &&
+         check(d->ctxSetCurrent(static_cast<CUcontext>(device.context)),
+               "cuCtxSetCurrent", error) &&
+         check(d->streamSynchronize(static_cast<CUstream>(streams[slot])),
+               "cuStreamSynchronize", error);
 }

@@ -6,6 +6,7 @@
 
 #include "io/Json.h"
 
+#include <cstdio>
 #include <set>
 
 using namespace nova::rt;
@@ -308,4 +309,21 @@ bool nova::rt::json::parse(std::string_view text, const Limits &limits,
                            Value &out, std::string &error) {
   Parser parser(text, limits, error);
   return parser.parseDocument(out);
+}
+
+std::string nova::rt::json::quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
 }

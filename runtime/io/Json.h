@@ -48,6 +48,10 @@ struct Limits {
 bool parse(std::string_view text, const Limits &limits, Value &out,
            std::string &error);
 
+/// `s` as a JSON string literal (quotes, backslashes and control
+/// characters escaped).
+std::string quote(std::string_view s);
+
 } // namespace nova::rt::json
 
 #endif // NOVA_RUNTIME_IO_JSON_H

@@ -224,6 +224,7 @@ std::unique_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string &path,
   for (size_t i = 0; i < file->entries.size(); ++i)
     file->byName[file->entries[i].name] = i;
   file->dataStart = bytes + 8 + headerSize;
+  file->dataStartOffset = 8 + headerSize;
   file->mapping = std::move(mapping);
   return file;
 }
@@ -249,22 +250,7 @@ bool nova::rt::writeSafeTensors(
     const std::string &path,
     const std::vector<std::pair<std::string, HostTensor>> &tensors,
     const std::map<std::string, std::string> &metadata, std::string &error) {
-  auto quote = [](const std::string &s) {
-    std::string out = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += c;
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-    return out + "\"";
-  };
+  using json::quote;
   std::string header = "{";
   if (!metadata.empty()) {
     header += "\"__metadata__\":{";

@@ -8,6 +8,7 @@
 
 #include "passes/Pipelines/Pipelines.h"
 
+#include "nova/runtime/AtomicFile.h"
 #include "nova/runtime/Float.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -70,6 +71,25 @@ double measureReadBandwidth(int threads) {
     });
     best = std::min(best, t);
   }
+  return bytes / best;
+}
+
+double measureMemcpyBandwidth(int threads) {
+  // 1 GiB to 1 GiB, both pre-faulted: bytes copied per second, which is
+  // what reading a file from the page cache into a buffer costs at best.
+  const size_t bytes = size_t(1) << 30;
+  Buffer src(bytes), dst(bytes);
+  std::memset(src.data, 1, bytes);
+  std::memset(dst.data, 2, bytes);
+  const size_t perThread = bytes / threads;
+  double best = 1e30;
+  for (int pass = 0; pass < 5; ++pass)
+    best = std::min(best, timeOnAllThreads(threads, [&](int th) {
+                      std::memcpy(
+                          static_cast<char *>(dst.data) + th * perThread,
+                          static_cast<const char *>(src.data) + th * perThread,
+                          perThread);
+                    }));
   return bytes / best;
 }
 
@@ -157,6 +177,7 @@ const Limits &nova::bench::limits() {
         static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     l.readBytesPerSecond = measureReadBandwidth(l.threads);
     l.fmaFlopsPerSecond = measureFmaPeak(l.threads);
+    l.memcpyBytesPerSecond = measureMemcpyBandwidth(l.threads);
     return l;
   }();
   return measured;
@@ -184,4 +205,45 @@ nova::bench::compile(const std::string &text) {
     std::abort();
   }
   return compiled;
+}
+
+std::string nova::bench::fmt(const char *f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string nova::bench::formatTime(double s) {
+  if (s <= 0)
+    return "-";
+  if (s < 1e-3)
+    return fmt("%.1f us", s * 1e6);
+  return fmt("%.2f ms", s * 1e3);
+}
+
+void nova::bench::MedianReporter::ReportRuns(const std::vector<Run> &runs) {
+  for (const Run &run : runs)
+    if (run.aggregate_name == "median") {
+      // Names carry suffixes ("/min_time:0.200/repeats:5"): key on the
+      // function name, in milliseconds as the benchmarks report.
+      medians[run.run_name.function_name] = run.GetAdjustedRealTime() / 1e3;
+    }
+  ConsoleReporter::ReportRuns(runs);
+}
+
+double nova::bench::MedianReporter::median(const std::string &row,
+                                           const std::string &who) const {
+  auto it = medians.find(row + "/" + who);
+  return it == medians.end() ? 0 : it->second;
+}
+
+bool nova::bench::printTable(const std::string &table,
+                             const std::string &markdown, const char *tool) {
+  std::printf("\n%s", table.c_str());
+  std::string error;
+  if (!markdown.empty() && !rt::writeFileAtomically(markdown, table, error)) {
+    std::fprintf(stderr, "%s: %s\n", tool, error.c_str());
+    return false;
+  }
+  return true;
 }

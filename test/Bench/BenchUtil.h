@@ -13,7 +13,10 @@
 
 #include "tools/nova-run/Backends.h"
 
+#include <benchmark/benchmark.h>
+
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,8 +24,9 @@
 namespace nova::bench {
 
 struct Limits {
-  double readBytesPerSecond; // DRAM read, all cores, best of several passes
-  double fmaFlopsPerSecond;  // f32 FMA, all cores, register-resident
+  double readBytesPerSecond;   // DRAM read, all cores, best of several passes
+  double fmaFlopsPerSecond;    // f32 FMA, all cores, register-resident
+  double memcpyBytesPerSecond; // memcpy between DRAM buffers, all cores
   int threads;
 };
 
@@ -48,6 +52,28 @@ struct Buffer {
 void fillI8(Buffer &b, uint64_t seed);
 void fillBf16(Buffer &b, uint64_t seed, float scale);
 void fillF32(Buffer &b, uint64_t seed, float scale);
+
+/// Google Benchmark's console output, keeping the median real time of every
+/// benchmark "<row>/<who>" (e.g. "qmatmul M=1 .../nova") for the tables.
+class MedianReporter : public benchmark::ConsoleReporter {
+public:
+  void ReportRuns(const std::vector<Run> &runs) override;
+  /// Median seconds of "<row>/<who>", or 0 when it did not run.
+  double median(const std::string &row, const std::string &who) const;
+
+private:
+  std::map<std::string, double> medians;
+};
+
+/// Prints the markdown `table` and, when `markdown` names a file, writes it
+/// there atomically; false (after a message) when the file cannot be written.
+bool printTable(const std::string &table, const std::string &markdown,
+                const char *tool);
+
+/// printf-style formatting of one number.
+std::string fmt(const char *format, double v);
+/// "12.34 ms" / "56.7 us"; "-" for a time that was not measured.
+std::string formatTime(double seconds);
 
 } // namespace nova::bench
 

@@ -61,13 +61,6 @@ std::vector<Shape> &shapes() {
   return all;
 }
 
-Shape *findShape(const std::string &name) {
-  for (Shape &s : shapes())
-    if (s.name == name)
-      return &s;
-  return nullptr;
-}
-
 /// Registers "<shape>/nova" and "<shape>/peer"; the functions time one call.
 /// `setup` (allocation, compilation) runs before the first timed call.
 void addShape(Shape shape, std::function<void()> setup,
@@ -93,44 +86,6 @@ void addShape(Shape shape, std::function<void()> setup,
   reg("peer", std::move(peer));
   if (reference)
     reg("reference", std::move(reference));
-}
-
-class TableReporter : public benchmark::ConsoleReporter {
-public:
-  void ReportRuns(const std::vector<Run> &runs) override {
-    for (const Run &run : runs) {
-      if (run.aggregate_name != "median")
-        continue;
-      std::string full = run.run_name.function_name;
-      size_t slash = full.rfind('/');
-      Shape *shape = findShape(full.substr(0, slash));
-      if (!shape)
-        continue;
-      double secs = run.GetAdjustedRealTime() / 1e3; // reported in ms
-      std::string who = full.substr(slash + 1);
-      if (who == "nova")
-        shape->novaSeconds = secs;
-      else if (who == "peer")
-        shape->peerSeconds = secs;
-      else
-        shape->referenceSeconds = secs;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
-
-std::string fmt(const char *f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-std::string formatTime(double s) {
-  if (s <= 0)
-    return "-";
-  if (s < 1e-3)
-    return fmt("%.1f us", s * 1e6);
-  return fmt("%.2f ms", s * 1e3);
 }
 
 /// The summary as a markdown table.
@@ -690,17 +645,15 @@ int main(int argc, char **argv) {
   benchmark::AddCustomContext("nova_f32_fma_peak_GFLOPs",
                               fmt("%.0f", l.fmaFlopsPerSecond / 1e9));
   registerAll();
-  TableReporter reporter;
+  MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  std::string summary = table();
-  std::printf("\n%s", summary.c_str());
-  if (!markdown.empty()) {
-    std::string error;
-    if (!rt::writeFileAtomically(markdown, summary, error)) {
-      std::fprintf(stderr, "nova-bench: %s\n", error.c_str());
-      return 1;
-    }
+  for (Shape &s : shapes()) {
+    s.novaSeconds = reporter.median(s.name, "nova");
+    s.peerSeconds = reporter.median(s.name, "peer");
+    s.referenceSeconds = reporter.median(s.name, "reference");
   }
+  if (!printTable(table(), markdown, "nova-bench"))
+    return 1;
   // The compiled kernels go before LLVM's statics do.
   benchmark::ClearRegisteredBenchmarks();
   benchmark::Shutdown();

@@ -9,9 +9,12 @@
 
 #include "runtime/interpreter/Interpreter.h"
 
+#include "nova/runtime/Checkpoint.h"
 #include "nova/runtime/HostTensor.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/SourceMgr.h"
 
 #include <memory>
 #include <string>
@@ -61,6 +64,31 @@ std::unique_ptr<Backend> createCpuBackend(mlir::ModuleOp module,
 std::unique_ptr<Backend> createBackend(const std::string &name,
                                        mlir::ModuleOp module,
                                        std::string &error);
+
+/// Reads a module: a `.yaml`/`.yml` model spec is imported (at most
+/// `maxSpecBytes`), anything else parsed as MLIR through `sourceMgr` (whose
+/// handler reports diagnostics). Returns null after reporting an error.
+mlir::OwningOpRef<mlir::ModuleOp> loadModuleFile(mlir::MLIRContext &context,
+                                                 llvm::SourceMgr &sourceMgr,
+                                                 const std::string &path,
+                                                 uint64_t maxSpecBytes,
+                                                 const char *tool);
+
+/// A parameter of a module as checkpoint tensors: its value and, for a
+/// quantized weight, its scales ("<path>.scales", with the scale layout as
+/// recorded under "<path>.scales.layout" in a checkpoint's metadata).
+struct DeclaredParameter {
+  rt::DeclaredTensor value;
+  bool quantized = false;
+  rt::DeclaredTensor scales;
+};
+
+/// The module's parameters (nova.param ops, each path once), by path.
+std::vector<DeclaredParameter> declaredParameters(mlir::ModuleOp module);
+
+/// The same as a flat list of tensors, for rt::checkDeclared.
+std::vector<rt::DeclaredTensor>
+declaredTensors(const std::vector<DeclaredParameter> &params);
 
 } // namespace nova::run
 

@@ -13,9 +13,9 @@
 
 #include "mlir/InitAllPasses.h"
 
+#include "nova/runtime/Checkpoint.h"
 #include "nova/runtime/Float.h"
 #include "nova/runtime/Npy.h"
-#include "nova/runtime/SafeTensors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -132,23 +132,8 @@ int fail(const std::string &message) {
 
 OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
                                  llvm::SourceMgr &sourceMgr) {
-  if (StringRef(moduleFile).ends_with(".yaml") ||
-      StringRef(moduleFile).ends_with(".yml")) {
-    FailureOr<std::string> text =
-        ::mlir::nova::readSpecFile(moduleFile, maxSpecBytes, &context);
-    if (failed(text))
-      return nullptr;
-    return ::mlir::nova::importModelSpec(*text, moduleFile, &context);
-  }
-  std::string error;
-  auto file = llvm::MemoryBuffer::getFileOrSTDIN(moduleFile);
-  if (!file) {
-    llvm::errs() << "nova-run: error: cannot read '" << moduleFile
-                 << "': " << file.getError().message() << "\n";
-    return nullptr;
-  }
-  sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
-  return parseSourceFile<ModuleOp>(sourceMgr, &context);
+  return ::nova::run::loadModuleFile(context, sourceMgr, moduleFile,
+                                     maxSpecBytes, "nova-run");
 }
 
 /// One argument or result of an entry point.
@@ -284,12 +269,15 @@ int writeRandomParams(ModuleOp module) {
   return EXIT_SUCCESS;
 }
 
-/// Opens the checkpoint and returns a lookup that names the module's
-/// declaration on failure; checks recorded scale layouts.
-bool openParams(ModuleOp module, std::shared_ptr<rt::SafeTensorsFile> &file,
+/// Opens the checkpoint (a file, an index or a directory), checks every
+/// declared parameter's dtype, shape and scale layout against it, and
+/// returns a zero-copy lookup.
+bool openParams(ModuleOp module, std::shared_ptr<rt::Checkpoint> &ckpt,
                 ::nova::interp::ParamLookup &lookup, std::string &error) {
+  std::vector<::nova::run::DeclaredParameter> declared =
+      ::nova::run::declaredParameters(module);
   if (paramsFile.empty()) {
-    if (paramsOf(module).empty()) {
+    if (declared.empty()) {
       lookup = [](const std::string &name, HostTensor &, std::string &e) {
         e = "no checkpoint for parameter '" + name + "'";
         return false;
@@ -300,23 +288,17 @@ bool openParams(ModuleOp module, std::shared_ptr<rt::SafeTensorsFile> &file,
             "create one with --random-params)";
     return false;
   }
-  file = rt::SafeTensorsFile::open(paramsFile, error);
-  if (!file)
+  ckpt = rt::Checkpoint::open(paramsFile, error);
+  if (!ckpt)
     return false;
-  for (auto &[path, op] : paramsOf(module)) {
-    if (!op.isQuantized())
-      continue;
-    auto it = file->metadata().find(path + ".scales.layout");
-    std::string expected = layoutString(*op.getScaleLayout());
-    if (it != file->metadata().end() && it->second != expected) {
-      error = "'" + paramsFile + "': parameter '" + path +
-              "' has scale layout " + it->second + ", the module expects " +
-              expected;
-      return false;
-    }
+  std::string problems;
+  if (!rt::checkDeclared(*ckpt, ::nova::run::declaredTensors(declared),
+                         problems)) {
+    error = problems;
+    return false;
   }
-  lookup = [file](const std::string &name, HostTensor &out, std::string &e) {
-    return file->load(name, out, e);
+  lookup = [ckpt](const std::string &name, HostTensor &out, std::string &e) {
+    return ckpt->view(name, out, e);
   };
   return true;
 }
@@ -694,7 +676,7 @@ int ::nova::run::novaRunMain(int argc, char **argv) {
   if (!randomParams.empty())
     return writeRandomParams(*module);
 
-  std::shared_ptr<rt::SafeTensorsFile> checkpoint;
+  std::shared_ptr<rt::Checkpoint> checkpoint;
   ::nova::interp::ParamLookup lookup;
   std::string error;
   if (!openParams(*module, checkpoint, lookup, error))

@@ -13,6 +13,8 @@
 #ifndef NOVA_RUNTIME_CUDA_H
 #define NOVA_RUNTIME_CUDA_H
 
+#include "nova/runtime/Checkpoint.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -57,6 +59,7 @@ public:
   bool synchronize(std::string &error);
 
 private:
+  friend class PinnedStaging;
   Device() = default;
   int ordinal = 0; // the CUdevice
   void *context = nullptr;
@@ -79,6 +82,25 @@ public:
 private:
   Module() = default;
   void *module = nullptr;
+};
+
+/// Checkpoint loads to this device (Checkpoint::loadToDevice): page-locked
+/// staging slots, each copied on its own non-blocking stream, so reader
+/// threads fill one slot while the DMA engine drains another.
+class PinnedStaging : public StagingSink {
+public:
+  explicit PinnedStaging(Device &device);
+  ~PinnedStaging() override;
+  bool allocateSlots(unsigned count, uint64_t bytes, std::vector<void *> &slots,
+                     std::string &error) override;
+  void freeSlots(std::vector<void *> &slots) override;
+  bool copyAsync(unsigned slot, uint64_t dst, const void *src, uint64_t bytes,
+                 std::string &error) override;
+  bool wait(unsigned slot, std::string &error) override;
+
+private:
+  Device &device;
+  std::vector<void *> pinned, streams;
 };
 
 } // namespace nova::rt::cuda

@@ -26,6 +26,10 @@ public:
 
   /// A zero-filled tensor (64-byte aligned storage).
   static HostTensor zeros(DType dtype, std::vector<int64_t> shape);
+  /// Storage as zeros() gives, left uninitialized (for loaders that write
+  /// every byte, so pages are first touched by the threads that fill them);
+  /// empty() when the allocation fails.
+  static HostTensor uninitialized(DType dtype, std::vector<int64_t> shape);
   /// A read-only view of `data`, which `owner` keeps alive.
   static HostTensor view(DType dtype, std::vector<int64_t> shape,
                          const void *data, std::shared_ptr<const void> owner);

@@ -54,6 +54,11 @@ public:
   const std::vector<SafeTensorInfo> &tensors() const { return entries; }
   const std::map<std::string, std::string> &metadata() const { return meta; }
   const SafeTensorInfo *find(const std::string &name) const;
+  /// File offset of the data section (8 + header length); tensor offsets
+  /// are relative to it.
+  uint64_t dataOffset() const { return dataStartOffset; }
+  /// The mapped data section.
+  const uint8_t *dataBytes() const { return dataStart; }
 
   /// A zero-copy view of tensor `name` (valid while any copy of the view
   /// lives; the mapping is reference-counted).
@@ -67,6 +72,7 @@ private:
   std::map<std::string, std::string> meta;
   std::shared_ptr<const void> mapping;
   const uint8_t *dataStart = nullptr;
+  uint64_t dataStartOffset = 0;
 };
 
 /// Writes `tensors` (and `metadata`) to `path` atomically: a temporary file

@@ -1,0 +1,1166 @@
+//===- Checkpoint.cpp - Fast, safe checkpoint loading ---------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#include "nova/runtime/Checkpoint.h"
+#include "nova/runtime/AtomicFile.h"
+
+#include "io/Json.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace nova::rt;
+
+std::optional<ReadMode> nova::rt::parseReadMode(std::string_view name) {
+  if (name == "auto")
+    return ReadMode::Auto;
+  if (name == "mmap")
+    return ReadMode::Mmap;
+  if (name == "pread")
+    return ReadMode::Pread;
+  if (name == "shm")
+    return ReadMode::Shm;
+  return std::nullopt;
+}
+
+const char *nova::rt::readModeName(ReadMode mode) {
+  switch (mode) {
+  case ReadMode::Auto:
+    return "auto";
+  case ReadMode::Mmap:
+    return "mmap";
+  case ReadMode::Pread:
+    return "pread";
+  case ReadMode::Shm:
+    return "shm";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr const char *kIndexName = "model.safetensors.index.json";
+
+bool endsWith(const std::string &s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string directoryOf(const std::string &path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos)
+    return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool isDirectory(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool isFile(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/// Reads a whole (small) file, refusing anything over `limit` bytes.
+bool readSmallFile(const std::string &path, uint64_t limit, std::string &out,
+                   std::string &error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = "'" + path + "': cannot open: " + std::strerror(errno);
+    return false;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    error = "'" + path + "': not a regular file";
+    return false;
+  }
+  if (static_cast<uint64_t>(st.st_size) > limit) {
+    ::close(fd);
+    error = "'" + path + "': " + std::to_string(st.st_size) +
+            " bytes exceeds the limit of " + std::to_string(limit) + " bytes";
+    return false;
+  }
+  out.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      ::close(fd);
+      error = "'" + path + "': read failed";
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return true;
+}
+
+/// A shard file name from an index: relative, inside the index's directory.
+bool checkShardName(const std::string &name, std::string &why) {
+  if (name.empty()) {
+    why = "is empty";
+    return false;
+  }
+  if (name[0] == '/') {
+    why = "is an absolute path";
+    return false;
+  }
+  if (name.find('\0') != std::string::npos) {
+    why = "contains a NUL byte";
+    return false;
+  }
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t slash = name.find('/', start);
+    std::string token = name.substr(
+        start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (token == "..") {
+      why = "leaves the index's directory ('..')";
+      return false;
+    }
+    if (slash == std::string::npos)
+      break;
+    start = slash + 1;
+  }
+  return true;
+}
+
+/// Filesystems where Grok-1's staging through /dev/shm pays: remote or
+/// user-space ones, where many concurrent scattered reads are slow.
+bool isRemoteFilesystem(const std::string &path) {
+  struct statfs fs;
+  if (::statfs(path.c_str(), &fs) != 0)
+    return false;
+  switch (static_cast<uint64_t>(fs.f_type)) {
+  case 0x6969:     // NFS
+  case 0x517B:     // SMB
+  case 0xFF534D42: // CIFS
+  case 0xFE534D42: // SMB2
+  case 0x65735546: // FUSE
+  case 0x00C36400: // Ceph
+  case 0x01021997: // 9P
+  case 0x0BD00BD0: // Lustre
+  case 0x47504653: // GPFS
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// Copies `src` to a fresh file in /dev/shm (Grok-1's copy_to_shm); the copy
+/// is deleted when the object dies, even on error.
+class ShmCopy {
+public:
+  ShmCopy() = default;
+  ShmCopy(const ShmCopy &) = delete;
+  ShmCopy &operator=(const ShmCopy &) = delete;
+  ~ShmCopy() {
+    if (!path.empty())
+      ::unlink(path.c_str());
+  }
+
+  bool copy(const std::string &src, uint64_t size, std::string &error) {
+    struct statvfs vfs;
+    if (::statvfs("/dev/shm", &vfs) != 0) {
+      error = "cannot stage '" + src + "' in /dev/shm: " + std::strerror(errno);
+      return false;
+    }
+    uint64_t avail = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    if (avail < size) {
+      error = "cannot stage '" + src + "' in /dev/shm: it needs " +
+              std::to_string(size) + " bytes, " + std::to_string(avail) +
+              " are free";
+      return false;
+    }
+    char name[] = "/dev/shm/nova-ckpt-XXXXXX";
+    int out = ::mkstemp(name);
+    if (out < 0) {
+      error = std::string("cannot create a file in /dev/shm: ") +
+              std::strerror(errno);
+      return false;
+    }
+    path = name;
+    int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+      ::close(out);
+      error = "'" + src + "': cannot open: " + std::strerror(errno);
+      return false;
+    }
+    uint64_t done = 0;
+    bool ok = true;
+    while (done < size) {
+      // A kernel-side copy, as Python's shutil.copyfile does on Linux.
+      ssize_t n = ::sendfile(out, in, nullptr,
+                             std::min<uint64_t>(size - done, 1u << 30));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        error = "cannot stage '" + src + "' in /dev/shm: " +
+                (n < 0 ? std::strerror(errno) : "file shrank while copying");
+        ok = false;
+        break;
+      }
+      done += static_cast<uint64_t>(n);
+    }
+    ::close(in);
+    ::close(out);
+    return ok;
+  }
+
+  std::string path;
+};
+
+/// One contiguous copy: `len` bytes at `src` (relative to the file's data
+/// section) to destination address `dst` (host or device).
+struct Piece {
+  uint32_t file;
+  bool viaMapping;
+  uint64_t src;
+  uint64_t dst;
+  uint64_t len;
+};
+
+/// Reads piece `p` into `to`: a memcpy from the file's mapping or positioned
+/// reads from `fd`. On failure returns false with `error` set.
+bool readPiece(const Piece &p, const SafeTensorsFile &file, int fd, uint8_t *to,
+               std::string &error) {
+  if (p.viaMapping) {
+    std::memcpy(to, file.dataBytes() + p.src, p.len);
+    return true;
+  }
+  uint64_t got = 0;
+  while (got < p.len) {
+    ssize_t n = ::pread(fd, to + got, p.len - got,
+                        static_cast<off_t>(file.dataOffset() + p.src + got));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      error = "'" + file.path() + "': read failed at byte " +
+              std::to_string(file.dataOffset() + p.src + got) + ": " +
+              (n < 0 ? std::strerror(errno)
+                     : "the file was truncated after it was opened");
+      return false;
+    }
+    got += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+/// Appends the pieces that copy box `box` of a row-major tensor (element
+/// size `es`, data at `base`) into `dst`, densely.
+void slicePieces(uint32_t file, const std::vector<int64_t> &shape,
+                 const std::vector<DimRange> &box, uint64_t es, uint64_t base,
+                 uint64_t dst, std::vector<Piece> &pieces) {
+  size_t rank = shape.size();
+  // Trailing dimensions taken whole merge into one contiguous run.
+  size_t k = rank;
+  uint64_t inner = es;
+  while (k > 0 && box[k - 1].begin == 0 && box[k - 1].end == shape[k - 1]) {
+    inner *= static_cast<uint64_t>(shape[k - 1]);
+    --k;
+  }
+  if (k == 0) {
+    pieces.push_back({file, false, base, dst, inner});
+    return;
+  }
+  // Dimension k-1 is cut: each run is its range times the full inner block.
+  uint64_t run =
+      inner * static_cast<uint64_t>(box[k - 1].end - box[k - 1].begin);
+  if (run == 0)
+    return;
+  std::vector<uint64_t> strides(rank);
+  uint64_t s = es;
+  for (size_t d = rank; d-- > 0;) {
+    strides[d] = s;
+    s *= static_cast<uint64_t>(shape[d]);
+  }
+  for (size_t d = 0; d + 1 < k; ++d)
+    if (box[d].begin == box[d].end)
+      return;
+  std::vector<int64_t> idx(k - 1);
+  for (size_t d = 0; d + 1 < k; ++d)
+    idx[d] = box[d].begin;
+  while (true) {
+    uint64_t off =
+        base + static_cast<uint64_t>(box[k - 1].begin) * strides[k - 1];
+    for (size_t d = 0; d + 1 < k; ++d)
+      off += static_cast<uint64_t>(idx[d]) * strides[d];
+    pieces.push_back({file, false, off, dst, run});
+    dst += run;
+    // Odometer over the cut outer dimensions, last fastest.
+    bool advanced = false;
+    for (size_t d = k - 1; d-- > 0;) {
+      if (++idx[d] < box[d].end) {
+        advanced = true;
+        break;
+      }
+      idx[d] = box[d].begin;
+    }
+    if (!advanced)
+      return;
+  }
+}
+
+/// The progress bar: after a second, redraws one stderr line ten times a
+/// second with bytes, rate and ETA; clears nothing on a quiet load.
+class ProgressBar {
+public:
+  ProgressBar(bool enabled, uint64_t total, const std::atomic<uint64_t> &done)
+      : total(total), done(done) {
+    if (enabled)
+      thread = std::thread([this] { run(); });
+  }
+  ~ProgressBar() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      finished = true;
+    }
+    cv.notify_all();
+    if (thread.joinable())
+      thread.join();
+  }
+
+private:
+  void run() {
+    auto start = std::chrono::steady_clock::now();
+    bool shown = false;
+    std::unique_lock<std::mutex> lock(mutex);
+    while (true) {
+      bool stop = cv.wait_for(lock, std::chrono::milliseconds(100),
+                              [this] { return finished; });
+      double elapsed = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      if (elapsed >= 1.0 || (stop && shown)) {
+        draw(elapsed);
+        shown = true;
+      }
+      if (stop)
+        break;
+    }
+    if (shown)
+      std::fputc('\n', stderr);
+  }
+
+  void draw(double elapsed) {
+    uint64_t now = done.load(std::memory_order_relaxed);
+    double fraction = total ? static_cast<double>(now) / total : 1.0;
+    double rate = elapsed > 0 ? now / elapsed : 0;
+    constexpr int kWidth = 30;
+    int filled = static_cast<int>(fraction * kWidth);
+    char bar[kWidth + 1];
+    for (int i = 0; i < kWidth; ++i)
+      bar[i] = i < filled ? '#' : '.';
+    bar[kWidth] = '\0';
+    double eta = rate > 0 ? (total - now) / rate : 0;
+    std::fprintf(stderr,
+                 "\rloading checkpoint [%s] %3d%%  %.2f / %.2f GB  %.2f GB/s  "
+                 "ETA %.1f s ",
+                 bar, static_cast<int>(fraction * 100), now / 1e9, total / 1e9,
+                 rate / 1e9, eta);
+    std::fflush(stderr);
+  }
+
+  uint64_t total;
+  const std::atomic<uint64_t> &done;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread thread;
+};
+
+/// Appends the pieces of box `box` of `info` (in file `file`) copied densely
+/// to address `dst`. Short runs (a column shard of a row-major matrix) would
+/// cost a syscall each: those are copied from the mapping instead.
+void addPieces(uint32_t file, const SafeTensorInfo &info,
+               const std::vector<DimRange> &box, uint64_t dst,
+               std::vector<Piece> &pieces, std::vector<bool> &fileUsed) {
+  size_t before = pieces.size();
+  slicePieces(file, info.shape, box, dtypeSize(*info.dtype), info.begin, dst,
+              pieces);
+  if (pieces.size() > before && pieces[before].len < (64u << 10))
+    for (size_t p = before; p < pieces.size(); ++p)
+      pieces[p].viaMapping = true;
+  fileUsed[file] = fileUsed[file] || pieces.size() > before;
+}
+
+/// Runs `worker(t)` for t in [0, threads) (0 on the calling thread) under
+/// the progress bar.
+void runReaders(unsigned threads, const LoadOptions &options, uint64_t total,
+                const std::atomic<uint64_t> &done,
+                const std::function<void(unsigned)> &worker) {
+  bool show = options.progress == Progress::Always ||
+              (options.progress == Progress::Auto && ::isatty(2));
+  ProgressBar bar(show, total, done);
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back(worker, t);
+  worker(0);
+  for (std::thread &t : pool)
+    t.join();
+}
+
+void fillStats(LoadStats *stats, std::chrono::steady_clock::time_point start,
+               uint64_t bytes, unsigned threads, std::vector<ReadMode> modes) {
+  if (!stats)
+    return;
+  stats->bytes = bytes;
+  stats->seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  stats->threads = threads;
+  stats->fileModes = std::move(modes);
+}
+
+unsigned threadCount(const LoadOptions &options) {
+  if (options.threads)
+    return options.threads;
+  unsigned hw = std::thread::hardware_concurrency();
+  return std::max(4u, hw);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Opening
+//===----------------------------------------------------------------------===//
+
+std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
+                                             std::string &error) {
+  std::string single, index;
+  if (isDirectory(path)) {
+    std::string candidate = path + "/" + kIndexName;
+    if (isFile(candidate)) {
+      index = candidate;
+    } else {
+      DIR *dir = ::opendir(path.c_str());
+      if (!dir) {
+        error = "'" + path + "': cannot list: " + std::strerror(errno);
+        return nullptr;
+      }
+      std::vector<std::string> found;
+      while (dirent *e = ::readdir(dir))
+        if (endsWith(e->d_name, ".safetensors"))
+          found.push_back(path + "/" + e->d_name);
+      ::closedir(dir);
+      if (found.size() != 1) {
+        error = "'" + path + "': a checkpoint directory needs " + kIndexName +
+                " or exactly one .safetensors file, found " +
+                std::to_string(found.size());
+        return nullptr;
+      }
+      single = found[0];
+    }
+  } else if (endsWith(path, ".json")) {
+    index = path;
+  } else {
+    single = path;
+  }
+
+  std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
+  std::map<std::string, std::string> weightMap;
+  std::optional<uint64_t> totalSize;
+  if (!index.empty()) {
+    auto fail = [&](const std::string &message) {
+      error = "'" + index + "': " + message;
+      return nullptr;
+    };
+    std::string text;
+    if (!readSmallFile(index, kMaxSafeTensorsHeader, text, error))
+      return nullptr;
+    json::Value root;
+    std::string jsonError;
+    if (!json::parse(text, json::Limits(), root, jsonError))
+      return fail("invalid JSON: " + jsonError);
+    if (root.kind != json::Value::Kind::Object)
+      return fail("the index is not a JSON object");
+    for (const auto &[key, value] : root.members) {
+      if (key == "metadata") {
+        if (value.kind != json::Value::Kind::Object)
+          return fail("\"metadata\" is not an object");
+        if (const json::Value *t = value.get("total_size")) {
+          totalSize = t->asUInt64();
+          if (!totalSize)
+            return fail("\"metadata.total_size\" is not a non-negative "
+                        "integer");
+        }
+      } else if (key == "weight_map") {
+        if (value.kind != json::Value::Kind::Object)
+          return fail("\"weight_map\" is not an object");
+        for (const auto &[name, file] : value.members) {
+          if (file.kind != json::Value::Kind::String)
+            return fail("\"weight_map\" entry \"" + name +
+                        "\" is not a file name string");
+          std::string why;
+          if (!checkShardName(file.text, why))
+            return fail("file name \"" + file.text + "\" of tensor \"" + name +
+                        "\" " + why);
+          weightMap[name] = file.text;
+        }
+      } else {
+        return fail("unknown key \"" + key +
+                    "\" (an index has \"metadata\" and \"weight_map\")");
+      }
+    }
+    if (!root.get("weight_map"))
+      return fail("missing \"weight_map\"");
+    // Files in name order: deterministic, and the order they were written.
+    std::set<std::string> names;
+    for (const auto &[name, file] : weightMap)
+      names.insert(file);
+    std::string dir = directoryOf(index);
+    for (const std::string &file : names) {
+      std::unique_ptr<SafeTensorsFile> shard =
+          SafeTensorsFile::open(dir + "/" + file, error);
+      if (!shard)
+        return nullptr;
+      ckpt->shards.push_back(std::move(shard));
+    }
+  } else {
+    std::unique_ptr<SafeTensorsFile> file =
+        SafeTensorsFile::open(single, error);
+    if (!file)
+      return nullptr;
+    ckpt->shards.push_back(std::move(file));
+  }
+
+  for (size_t f = 0; f < ckpt->shards.size(); ++f) {
+    const SafeTensorsFile &file = *ckpt->shards[f];
+    std::string base = file.path().substr(file.path().rfind('/') + 1);
+    for (const SafeTensorInfo &info : file.tensors()) {
+      if (!index.empty()) {
+        auto it = weightMap.find(info.name);
+        if (it == weightMap.end()) {
+          error = "'" + index + "': tensor \"" + info.name + "\" of '" +
+                  file.path() + "' is not listed in \"weight_map\"";
+          return nullptr;
+        }
+        // Compare against the index's name relative to its directory.
+        std::string expected = directoryOf(index) + "/" + it->second;
+        if (expected != file.path()) {
+          error = "'" + index + "': tensor \"" + info.name + "\" is in '" +
+                  file.path() + "' but the index maps it to '" + it->second +
+                  "'";
+          return nullptr;
+        }
+      }
+      ckpt->byName[info.name] = {f, &info};
+      ckpt->all.push_back(&info);
+      ckpt->total += info.end - info.begin;
+    }
+    for (const auto &[key, value] : file.metadata()) {
+      auto [it, inserted] = ckpt->meta.emplace(key, value);
+      if (!inserted && it->second != value) {
+        error = "'" + file.path() + "': __metadata__ \"" + key + "\" is \"" +
+                value + "\", an earlier file of the checkpoint says \"" +
+                it->second + "\"";
+        return nullptr;
+      }
+    }
+  }
+  if (!index.empty()) {
+    for (const auto &[name, file] : weightMap)
+      if (!ckpt->byName.count(name)) {
+        error = "'" + index + "': tensor \"" + name + "\" is mapped to '" +
+                file + "', which does not contain it";
+        return nullptr;
+      }
+    if (totalSize && *totalSize != ckpt->total) {
+      error = "'" + index + "': \"metadata.total_size\" is " +
+              std::to_string(*totalSize) + " but the files hold " +
+              std::to_string(ckpt->total) + " bytes of tensors";
+      return nullptr;
+    }
+  }
+  return ckpt;
+}
+
+const SafeTensorInfo *Checkpoint::find(const std::string &name) const {
+  auto it = byName.find(name);
+  return it == byName.end() ? nullptr : it->second.second;
+}
+
+const SafeTensorsFile *Checkpoint::fileOf(const std::string &name) const {
+  auto it = byName.find(name);
+  return it == byName.end() ? nullptr : shards[it->second.first].get();
+}
+
+bool Checkpoint::view(const std::string &name, HostTensor &out,
+                      std::string &error) const {
+  const SafeTensorsFile *file = fileOf(name);
+  if (!file) {
+    error = "the checkpoint has no tensor \"" + name + "\"";
+    return false;
+  }
+  return file->load(name, out, error);
+}
+
+//===----------------------------------------------------------------------===//
+// Loading
+//===----------------------------------------------------------------------===//
+
+bool Checkpoint::resolve(const std::string &name,
+                         const std::vector<DimRange> &slice, size_t &file,
+                         const SafeTensorInfo *&info,
+                         std::vector<DimRange> &box, uint64_t &bytes,
+                         std::string &error) const {
+  auto it = byName.find(name);
+  if (it == byName.end()) {
+    error = "the checkpoint has no tensor \"" + name + "\"";
+    return false;
+  }
+  file = it->second.first;
+  info = it->second.second;
+  if (!info->dtype) {
+    error = "'" + shards[file]->path() + "': tensor \"" + name +
+            "\" has dtype " + info->dtypeName + ", which Nova does not load";
+    return false;
+  }
+  box = slice;
+  if (box.empty())
+    for (int64_t d : info->shape)
+      box.push_back({0, d});
+  if (box.size() != info->shape.size()) {
+    error = "tensor \"" + name + "\" has rank " +
+            std::to_string(info->shape.size()) + ", the slice has " +
+            std::to_string(box.size()) + " ranges";
+    return false;
+  }
+  bytes = dtypeSize(*info->dtype);
+  for (size_t d = 0; d < box.size(); ++d) {
+    if (box[d].begin < 0 || box[d].begin > box[d].end ||
+        box[d].end > info->shape[d]) {
+      error = "tensor \"" + name + "\" " + formatShape(info->shape) +
+              ": slice [" + std::to_string(box[d].begin) + ", " +
+              std::to_string(box[d].end) + ") of dimension " +
+              std::to_string(d) + " is out of range";
+      return false;
+    }
+    bytes *= static_cast<uint64_t>(box[d].end - box[d].begin);
+  }
+  return true;
+}
+
+bool Checkpoint::load(const std::vector<LoadRequest> &requests,
+                      std::vector<HostTensor> &out, const LoadOptions &options,
+                      std::string &error, LoadStats *stats) const {
+  auto start = std::chrono::steady_clock::now();
+  // 1. Validate every request and allocate; nothing is written yet.
+  std::vector<HostTensor> results(requests.size());
+  std::vector<Piece> pieces;
+  std::vector<bool> fileUsed(shards.size(), false);
+  uint64_t totalBytes = 0;
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const LoadRequest &req = requests[r];
+    size_t f;
+    const SafeTensorInfo *info;
+    std::vector<DimRange> box;
+    uint64_t bytes;
+    if (!resolve(req.name, req.slice, f, info, box, bytes, error))
+      return false;
+    std::vector<int64_t> shape;
+    for (const DimRange &range : box)
+      shape.push_back(range.end - range.begin);
+    HostTensor &result = results[r];
+    uint8_t *dst;
+    if (req.dest || req.destBytes) {
+      if (!req.dest || req.destBytes != bytes) {
+        error = "tensor \"" + req.name + "\": the destination buffer has " +
+                std::to_string(req.destBytes) + " bytes, the " +
+                (req.slice.empty() ? "tensor" : "slice") + " needs " +
+                std::to_string(bytes);
+        return false;
+      }
+      dst = static_cast<uint8_t *>(req.dest);
+      result = HostTensor::view(*info->dtype, shape, req.dest, nullptr);
+    } else {
+      result = HostTensor::uninitialized(*info->dtype, shape);
+      if (result.empty()) {
+        error = "cannot allocate " + std::to_string(bytes) +
+                " bytes for tensor \"" + req.name + "\"";
+        return false;
+      }
+      dst = result.mutableBytes();
+    }
+    addPieces(static_cast<uint32_t>(f), *info, box,
+              reinterpret_cast<uint64_t>(dst), pieces, fileUsed);
+    totalBytes += bytes;
+  }
+
+  // 2. Per-file mode; stage through /dev/shm where that was chosen.
+  std::vector<ReadMode> modes(shards.size(), options.mode);
+  std::vector<std::unique_ptr<ShmCopy>> staged(shards.size());
+  std::vector<int> fds(shards.size(), -1);
+  auto closeAll = [&] {
+    for (int &fd : fds)
+      if (fd >= 0) {
+        ::close(fd);
+        fd = -1;
+      }
+  };
+  for (size_t f = 0; f < shards.size(); ++f) {
+    if (!fileUsed[f])
+      continue;
+    if (modes[f] == ReadMode::Auto)
+      modes[f] = isRemoteFilesystem(shards[f]->path()) ? ReadMode::Shm
+                                                       : ReadMode::Pread;
+  }
+  {
+    // Staging copies run in parallel, one file per thread (as Grok-1's
+    // ThreadPoolExecutor does).
+    std::vector<std::string> stageErrors(shards.size());
+    std::vector<std::thread> copiers;
+    for (size_t f = 0; f < shards.size(); ++f) {
+      if (!fileUsed[f] || modes[f] != ReadMode::Shm)
+        continue;
+      staged[f] = std::make_unique<ShmCopy>();
+      uint64_t size = shards[f]->dataOffset();
+      for (const SafeTensorInfo &info : shards[f]->tensors())
+        size = std::max(size, shards[f]->dataOffset() + info.end);
+      copiers.emplace_back([&, f, size] {
+        staged[f]->copy(shards[f]->path(), size, stageErrors[f]);
+      });
+    }
+    for (std::thread &t : copiers)
+      t.join();
+    for (size_t f = 0; f < shards.size(); ++f)
+      if (!stageErrors[f].empty()) {
+        if (options.mode == ReadMode::Shm) {
+          error = stageErrors[f];
+          return false;
+        }
+        staged[f].reset(); // Auto: read the original instead
+        modes[f] = ReadMode::Pread;
+      }
+  }
+  for (size_t f = 0; f < shards.size(); ++f) {
+    if (!fileUsed[f] || modes[f] == ReadMode::Mmap)
+      continue;
+    const std::string &src = staged[f] ? staged[f]->path : shards[f]->path();
+    fds[f] = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fds[f] < 0) {
+      error = "'" + src + "': cannot open: " + std::strerror(errno);
+      closeAll();
+      return false;
+    }
+    ::posix_fadvise(fds[f], 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  for (Piece &p : pieces)
+    if (modes[p.file] == ReadMode::Mmap)
+      p.viaMapping = true;
+
+  // 3. Split long runs; group short ones; threads take groups in order.
+  std::vector<Piece> work;
+  std::vector<size_t> groupEnd;
+  uint64_t chunk = std::max<uint64_t>(options.chunkBytes, 4096);
+  uint64_t groupBytes = 0;
+  for (const Piece &p : pieces) {
+    for (uint64_t off = 0; off < p.len; off += chunk) {
+      uint64_t len = std::min(chunk, p.len - off);
+      work.push_back({p.file, p.viaMapping, p.src + off, p.dst + off, len});
+      groupBytes += len;
+      if (groupBytes >= chunk) {
+        groupEnd.push_back(work.size());
+        groupBytes = 0;
+      }
+    }
+  }
+  if (groupEnd.empty() || groupEnd.back() != work.size())
+    groupEnd.push_back(work.size());
+
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> done{0};
+  std::atomic<bool> failed{false};
+  std::mutex errorMutex;
+  std::string readError;
+  auto worker = [&](unsigned) {
+    while (!failed.load(std::memory_order_relaxed)) {
+      size_t g = next.fetch_add(1);
+      if (g >= groupEnd.size())
+        return;
+      for (size_t w = g ? groupEnd[g - 1] : 0; w < groupEnd[g]; ++w) {
+        const Piece &p = work[w];
+        std::string e;
+        if (!readPiece(p, *shards[p.file], fds[p.file],
+                       reinterpret_cast<uint8_t *>(p.dst), e)) {
+          std::lock_guard<std::mutex> lock(errorMutex);
+          if (readError.empty())
+            readError = e;
+          failed = true;
+          return;
+        }
+        done.fetch_add(p.len, std::memory_order_relaxed);
+      }
+    }
+  };
+  unsigned threads = std::min<size_t>(threadCount(options), groupEnd.size());
+  threads = std::max(threads, 1u);
+  runReaders(threads, options, totalBytes, done, worker);
+  closeAll();
+  if (failed) {
+    error = readError;
+    return false;
+  }
+  out = std::move(results);
+  fillStats(stats, start, totalBytes, threads, modes);
+  return true;
+}
+
+bool Checkpoint::loadToDevice(const std::vector<DeviceLoadRequest> &requests,
+                              StagingSink &sink, const LoadOptions &options,
+                              std::string &error, LoadStats *stats) const {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<Piece> pieces;
+  std::vector<bool> fileUsed(shards.size(), false);
+  uint64_t totalBytes = 0;
+  for (const DeviceLoadRequest &req : requests) {
+    size_t f;
+    const SafeTensorInfo *info;
+    std::vector<DimRange> box;
+    uint64_t bytes;
+    if (!resolve(req.name, req.slice, f, info, box, bytes, error))
+      return false;
+    if (!req.address || req.bytes < bytes) {
+      error = "tensor \"" + req.name + "\": the device buffer has " +
+              std::to_string(req.address ? req.bytes : 0) + " bytes, the " +
+              (req.slice.empty() ? "tensor" : "slice") + " needs " +
+              std::to_string(bytes);
+      return false;
+    }
+    addPieces(static_cast<uint32_t>(f), *info, box, req.address, pieces,
+              fileUsed);
+    totalBytes += bytes;
+  }
+  // Host reads as load() does them (no /dev/shm staging: the pinned slots
+  // are the staging).
+  bool mapped = options.mode == ReadMode::Mmap;
+  std::vector<int> fds(shards.size(), -1);
+  auto closeAll = [&] {
+    for (int &fd : fds)
+      if (fd >= 0)
+        ::close(fd);
+  };
+  for (size_t f = 0; f < shards.size(); ++f) {
+    if (!fileUsed[f] || mapped)
+      continue;
+    fds[f] = ::open(shards[f]->path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fds[f] < 0) {
+      error =
+          "'" + shards[f]->path() + "': cannot open: " + std::strerror(errno);
+      closeAll();
+      return false;
+    }
+  }
+  // Batches of at most one slot: long pieces split, short ones packed.
+  uint64_t slotBytes = std::max<uint64_t>(options.chunkBytes, 4096);
+  std::vector<Piece> work;
+  std::vector<size_t> batchEnd;
+  uint64_t inBatch = 0;
+  for (Piece p : pieces) {
+    p.viaMapping = p.viaMapping || mapped;
+    for (uint64_t off = 0; off < p.len; off += slotBytes) {
+      uint64_t len = std::min(slotBytes, p.len - off);
+      if (inBatch + len > slotBytes) {
+        batchEnd.push_back(work.size());
+        inBatch = 0;
+      }
+      work.push_back({p.file, p.viaMapping, p.src + off, p.dst + off, len});
+      inBatch += len;
+    }
+  }
+  if (!work.empty())
+    batchEnd.push_back(work.size());
+
+  unsigned threads = static_cast<unsigned>(std::max<size_t>(
+      1, std::min<size_t>(threadCount(options), batchEnd.size())));
+  // Two slots per thread: one is read into while the other is copied.
+  std::vector<void *> slots;
+  if (!batchEnd.empty() &&
+      !sink.allocateSlots(2 * threads, slotBytes, slots, error)) {
+    closeAll();
+    return false;
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> done{0};
+  std::atomic<bool> failed{false};
+  std::mutex errorMutex;
+  std::string firstError;
+  auto report = [&](const std::string &e) {
+    std::lock_guard<std::mutex> lock(errorMutex);
+    if (firstError.empty())
+      firstError = e;
+    failed = true;
+  };
+  auto worker = [&](unsigned t) {
+    unsigned turn = 0;
+    while (!failed.load(std::memory_order_relaxed)) {
+      size_t b = next.fetch_add(1);
+      if (b >= batchEnd.size())
+        return;
+      unsigned slot = 2 * t + (turn++ & 1);
+      std::string e;
+      if (!sink.wait(slot, e))
+        return report(e);
+      auto *base = static_cast<uint8_t *>(slots[slot]);
+      uint64_t offset = 0;
+      for (size_t w = b ? batchEnd[b - 1] : 0; w < batchEnd[b]; ++w) {
+        const Piece &p = work[w];
+        if (!readPiece(p, *shards[p.file], fds[p.file], base + offset, e) ||
+            !sink.copyAsync(slot, p.dst, base + offset, p.len, e))
+          return report(e);
+        offset += p.len;
+        done.fetch_add(p.len, std::memory_order_relaxed);
+      }
+    }
+  };
+  runReaders(threads, options, totalBytes, done, worker);
+  for (unsigned s = 0; s < slots.size(); ++s) {
+    std::string e;
+    if (!sink.wait(s, e))
+      report(e);
+  }
+  if (!slots.empty())
+    sink.freeSlots(slots);
+  closeAll();
+  if (failed) {
+    error = firstError;
+    return false;
+  }
+  fillStats(stats, start, totalBytes, threads,
+            std::vector<ReadMode>(shards.size(),
+                                  mapped ? ReadMode::Mmap : ReadMode::Pread));
+  return true;
+}
+
+bool Checkpoint::loadAll(std::vector<HostTensor> &out,
+                         const LoadOptions &options, std::string &error,
+                         LoadStats *stats) const {
+  std::vector<LoadRequest> requests;
+  for (const SafeTensorInfo *info : all)
+    requests.push_back({info->name, {}, nullptr, 0});
+  return load(requests, out, options, error, stats);
+}
+
+//===----------------------------------------------------------------------===//
+// Shards
+//===----------------------------------------------------------------------===//
+
+std::vector<int64_t>
+nova::rt::meshCoordinates(const std::vector<MeshAxis> &mesh, int64_t device) {
+  std::vector<int64_t> coords(mesh.size());
+  for (size_t a = mesh.size(); a-- > 0;) {
+    coords[a] = device % mesh[a].size;
+    device /= mesh[a].size;
+  }
+  return coords;
+}
+
+bool nova::rt::shardBox(const std::vector<int64_t> &shape,
+                        const PartitionSpec &spec,
+                        const std::vector<MeshAxis> &mesh,
+                        const std::vector<int64_t> &coords,
+                        std::vector<DimRange> &box, std::string &error) {
+  if (coords.size() != mesh.size()) {
+    error = "expected " + std::to_string(mesh.size()) +
+            " mesh coordinates, got " + std::to_string(coords.size());
+    return false;
+  }
+  for (size_t a = 0; a < mesh.size(); ++a)
+    if (coords[a] < 0 || coords[a] >= mesh[a].size) {
+      error = "coordinate " + std::to_string(coords[a]) + " of mesh axis '" +
+              mesh[a].name + "' is outside [0, " +
+              std::to_string(mesh[a].size) + ")";
+      return false;
+    }
+  if (spec.size() > shape.size()) {
+    error = "the partition spec has " + std::to_string(spec.size()) +
+            " entries, the tensor " + formatShape(shape) + " has " +
+            std::to_string(shape.size()) + " dimensions";
+    return false;
+  }
+  std::set<std::string> used;
+  box.clear();
+  for (size_t d = 0; d < shape.size(); ++d) {
+    int64_t parts = 1, block = 0;
+    if (d < spec.size()) {
+      for (const std::string &axis : spec[d]) {
+        auto it =
+            std::find_if(mesh.begin(), mesh.end(),
+                         [&](const MeshAxis &m) { return m.name == axis; });
+        if (it == mesh.end()) {
+          error = "unknown mesh axis '" + axis + "'";
+          return false;
+        }
+        if (!used.insert(axis).second) {
+          error = "mesh axis '" + axis + "' shards two dimensions";
+          return false;
+        }
+        block = block * it->size + coords[it - mesh.begin()];
+        parts *= it->size;
+      }
+    }
+    if (shape[d] % parts != 0) {
+      error = "dimension " + std::to_string(d) + " of " + formatShape(shape) +
+              " (" + std::to_string(shape[d]) + ") is not divisible by " +
+              std::to_string(parts) + " shards";
+      return false;
+    }
+    int64_t size = shape[d] / parts;
+    box.push_back({block * size, (block + 1) * size});
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Declarations
+//===----------------------------------------------------------------------===//
+
+bool nova::rt::checkDeclared(const Checkpoint &ckpt,
+                             const std::vector<DeclaredTensor> &declared,
+                             std::string &error) {
+  std::string problems;
+  auto add = [&](const std::string &line) {
+    problems += (problems.empty() ? "" : "\n") + line;
+  };
+  for (const DeclaredTensor &d : declared) {
+    std::string where = d.location.empty() ? "" : d.location + ": ";
+    std::string want = std::string(dtypeName(d.dtype)) + formatShape(d.shape);
+    const SafeTensorInfo *info = ckpt.find(d.name);
+    if (!info) {
+      add(where + "checkpoint has no tensor '" + d.name + "' (expected " +
+          want + ")");
+      continue;
+    }
+    std::string got =
+        (info->dtype ? std::string(dtypeName(*info->dtype)) : info->dtypeName) +
+        formatShape(info->shape);
+    if (!info->dtype || *info->dtype != d.dtype || info->shape != d.shape)
+      add(where + "checkpoint tensor '" + d.name + "': expected " + want +
+          ", got " + got);
+    if (!d.scaleLayout.empty()) {
+      auto it = ckpt.metadata().find(d.name + ".layout");
+      if (it != ckpt.metadata().end() && it->second != d.scaleLayout)
+        add(where + "checkpoint tensor '" + d.name + "': scale layout " +
+            it->second + ", expected " + d.scaleLayout);
+    }
+  }
+  if (problems.empty())
+    return true;
+  error = problems;
+  return false;
+}
+
+//===----------------------------------------------------------------------===//
+// Writing
+//===----------------------------------------------------------------------===//
+
+bool nova::rt::writeShardedSafeTensors(
+    const std::string &dir, const std::string &stem,
+    const std::vector<std::pair<std::string, uint64_t>> &sizes,
+    const TensorProducer &produce,
+    const std::map<std::string, std::string> &metadata, uint64_t maxFileBytes,
+    std::string &indexPath, std::string &error) {
+  std::vector<std::pair<size_t, size_t>> groups; // [begin, end) of tensors
+  uint64_t bytes = 0, total = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    uint64_t size = sizes[i].second;
+    if (groups.empty() || (bytes > 0 && bytes + size > maxFileBytes)) {
+      groups.push_back({i, i});
+      bytes = 0;
+    }
+    groups.back().second = i + 1;
+    bytes += size;
+    total += size;
+  }
+  if (groups.empty())
+    groups.push_back({0, 0});
+  char suffix[64];
+  std::string weightMap;
+  // On failure, remove the files this call wrote: no stray half of a
+  // checkpoint is left behind.
+  std::vector<std::string> written;
+  auto cleanup = [&] {
+    for (const std::string &f : written)
+      ::unlink(f.c_str());
+    return false;
+  };
+  for (size_t g = 0; g < groups.size(); ++g) {
+    std::snprintf(suffix, sizeof(suffix), "-%05zu-of-%05zu.safetensors", g + 1,
+                  groups.size());
+    std::string name = stem + suffix;
+    std::vector<std::pair<std::string, HostTensor>> part;
+    if (!produce(groups[g].first, groups[g].second, part, error))
+      return cleanup();
+    if (part.size() != groups[g].second - groups[g].first) {
+      error = "internal error: produced " + std::to_string(part.size()) +
+              " tensors for file " + name + ", planned " +
+              std::to_string(groups[g].second - groups[g].first);
+      return cleanup();
+    }
+    for (size_t i = 0; i < part.size(); ++i) {
+      const auto &planned = sizes[groups[g].first + i];
+      if (part[i].first != planned.first ||
+          part[i].second.sizeInBytes() != planned.second) {
+        error = "internal error: tensor \"" + part[i].first +
+                "\" does not match the plan (\"" + planned.first + "\", " +
+                std::to_string(planned.second) + " bytes)";
+        return cleanup();
+      }
+    }
+    if (!writeSafeTensors(dir + "/" + name, part, metadata, error))
+      return cleanup();
+    written.push_back(dir + "/" + name);
+    for (const auto &[tensor, value] : part)
+      weightMap += (weightMap.empty() ? "" : ",\n    ") + json::quote(tensor) +
+                   ": " + json::quote(name);
+  }
+  std::string index =
+      "{\n  \"metadata\": {\"total_size\": " + std::to_string(total) +
+      "},\n  \"weight_map\": {\n    " + weightMap + "\n  }\n}\n";
+  indexPath = dir + "/" + stem + ".safetensors.index.json";
+  if (!writeFileAtomically(indexPath, index, error))
+    return cleanup();
+  return true;
+}
+
+bool nova::rt::writeShardedSafeTensors(
+    const std::string &dir, const std::string &stem,
+    const std::vector<std::pair<std::string, HostTensor>> &tensors,
+    const std::map<std::string, std::string> &metadata, uint64_t maxFileBytes,
+    std::string &indexPath, std::string &error) {
+  std::vector<std::pair<std::string, uint64_t>> sizes;
+  for (const auto &[name, t] : tensors)
+    sizes.push_back({name, t.sizeInBytes()});
+  auto produce = [&](size_t begin, size_t end,
+                     std::vector<std::pair<std::string, HostTensor>> &out,
+                     std::string &) {
+    out.assign(tensors.begin() + begin, tensors.begin() + end);
+    return true;
+  };
+  return writeShardedSafeTensors(dir, stem, sizes, produce, metadata,
+                                 maxFileBytes, indexPath, error);
+}

@@ -1,0 +1,506 @@
+//===- nova-ckpt.cpp - Inspect, load and convert checkpoints --------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//   nova-ckpt inspect CKPT [--model MODULE]
+//   nova-ckpt load CKPT [--mode auto|mmap|pread|shm] [--threads N]
+//                       [--progress auto|always|never]
+//   nova-ckpt grok1-order MODULE
+//   nova-ckpt convert-grok1 MODULE GROK_DIR -o OUT(.safetensors | DIR)
+//                       [--host-shard N] [--max-file-bytes N] [--threads N]
+//
+// CKPT is a .safetensors file, a model.safetensors.index.json, or a
+// directory holding one of them. MODULE is a .yaml spec or a .mlir module.
+// convert-grok1 reads Grok-1's ckpt-0/tensorNNNNN_III pickles with a
+// restricted unpickler that executes nothing (docs/checkpoints.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/nova-run/Backends.h"
+
+#include "dialect/NovaOps.h"
+#include "passes/Import/SpecImport.h"
+#include "passes/Passes.h"
+
+#include "nova/runtime/Checkpoint.h"
+#include "nova/runtime/Pickle.h"
+#ifdef NOVA_HAVE_CUDA
+#include "nova/runtime/Cuda.h"
+#endif
+
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <map>
+#include <mutex>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace mlir;
+using namespace llvm;
+namespace rt = ::nova::rt;
+using ::nova::run::DeclaredParameter;
+
+static cl::SubCommand inspectCmd("inspect",
+                                 "Validate a checkpoint and list its tensors");
+static cl::SubCommand loadCmd("load", "Load every tensor of a checkpoint and "
+                                      "report the rate");
+static cl::SubCommand
+    orderCmd("grok1-order",
+             "Print a module's parameters in Grok-1's checkpoint order");
+static cl::SubCommand convertCmd(
+    "convert-grok1",
+    "Convert a Grok-1 checkpoint (ckpt-0/tensorNNNNN_III pickles) to Nova "
+    "safetensors, executing nothing from the pickles");
+
+static cl::opt<std::string> ckptPath(cl::Positional, cl::desc("<checkpoint>"),
+                                     cl::Required, cl::sub(inspectCmd),
+                                     cl::sub(loadCmd));
+static cl::opt<std::string>
+    inspectModel("model",
+                 cl::desc("Check the tensors against this module's parameters"),
+                 cl::sub(inspectCmd));
+static cl::opt<std::string>
+    readMode("mode", cl::desc("auto, mmap, pread or shm (default auto)"),
+             cl::init("auto"), cl::sub(loadCmd));
+static cl::opt<std::string>
+    progress("progress", cl::desc("auto (on a terminal), always or never"),
+             cl::init("auto"), cl::sub(loadCmd));
+static cl::opt<unsigned>
+    threads("threads",
+            cl::desc("Reader threads (0: one per hardware thread, at least 4)"),
+            cl::init(0), cl::sub(loadCmd), cl::sub(convertCmd));
+static cl::opt<int> toDevice(
+    "to-device",
+    cl::desc("Load into the memory of CUDA device N, staged through pinned "
+             "buffers (builds with CUDA)"),
+    cl::init(-1), cl::sub(loadCmd));
+static cl::opt<std::string> moduleFile(cl::Positional, cl::desc("<module>"),
+                                       cl::Required, cl::sub(orderCmd),
+                                       cl::sub(convertCmd));
+static cl::opt<std::string> grokDir(cl::Positional,
+                                    cl::desc("<grok-1 checkpoint directory>"),
+                                    cl::Required, cl::sub(convertCmd));
+static cl::opt<std::string>
+    outPath("o",
+            cl::desc("Output: a .safetensors file, or a directory for a "
+                     "multi-file checkpoint with an index"),
+            cl::Required, cl::sub(convertCmd));
+static cl::opt<unsigned>
+    hostShard("host-shard",
+              cl::desc("Which host shard's files to read (the _III suffix)"),
+              cl::init(0), cl::sub(convertCmd));
+static cl::opt<uint64_t> maxFileBytes(
+    "max-file-bytes",
+    cl::desc("Most tensor bytes per output file (directory output)"),
+    cl::init(uint64_t(4) << 30), cl::sub(convertCmd));
+
+namespace {
+
+int fail(const std::string &message) {
+  llvm::errs() << "nova-ckpt: error: " << message << "\n";
+  return EXIT_FAILURE;
+}
+
+OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
+                                 llvm::SourceMgr &sourceMgr,
+                                 const std::string &path) {
+  return ::nova::run::loadModuleFile(context, sourceMgr, path,
+                                     ::mlir::nova::kDefaultMaxSpecBytes,
+                                     "nova-ckpt");
+}
+
+/// Grok-1's checkpoint order: JAX flattens the Haiku parameter dict
+/// {module path: {name: array}} with keys sorted as strings at each level,
+/// so layers come lexicographically (decoder_layer_0, 1, 10, 11, ...).
+std::vector<DeclaredParameter>
+grokOrder(std::vector<DeclaredParameter> params) {
+  auto key = [](const std::string &path) {
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos)
+      return std::make_pair(std::string(), path);
+    return std::make_pair(path.substr(0, slash), path.substr(slash + 1));
+  };
+  std::sort(params.begin(), params.end(),
+            [&](const DeclaredParameter &a, const DeclaredParameter &b) {
+              return key(a.value.name) < key(b.value.name);
+            });
+  return params;
+}
+
+/// A whole file mapped read-only.
+class MappedFile {
+public:
+  ~MappedFile() {
+    if (base)
+      ::munmap(base, size);
+  }
+  bool open(const std::string &path, std::string &error) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      error = "'" + path + "': cannot open: " + std::strerror(errno);
+      return false;
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      error = "'" + path + "': not a regular file";
+      return false;
+    }
+    size = static_cast<size_t>(st.st_size);
+    if (size) {
+      base = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (base == MAP_FAILED) {
+        base = nullptr;
+        ::close(fd);
+        error = "'" + path + "': cannot map: " + std::strerror(errno);
+        return false;
+      }
+    }
+    ::close(fd);
+    return true;
+  }
+  const uint8_t *data() const { return static_cast<const uint8_t *>(base); }
+  size_t size = 0;
+
+private:
+  void *base = nullptr;
+};
+
+/// `t` as declared: same shape; the same dtype, or f32 rounded to nearest
+/// even into a declared bf16/f16.
+bool conform(rt::HostTensor &t, const rt::DeclaredTensor &want,
+             const std::string &file, const std::string &what,
+             std::string &error) {
+  std::string expected =
+      std::string(rt::dtypeName(want.dtype)) + rt::formatShape(want.shape);
+  if (t.shape() != want.shape ||
+      (t.dtype() != want.dtype &&
+       !(t.dtype() == rt::DType::F32 &&
+         (want.dtype == rt::DType::BF16 || want.dtype == rt::DType::F16)))) {
+    error = "'" + file + "': " + what + " of parameter '" + want.name +
+            "' is " + t.describe() + ", the module declares " + expected;
+    return false;
+  }
+  if (t.dtype() != want.dtype) {
+    rt::HostTensor cast = rt::HostTensor::zeros(want.dtype, want.shape);
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      cast.setFloatAt(i, t.floatAt(i));
+    t = std::move(cast);
+  }
+  return true;
+}
+
+bool convertOne(const DeclaredParameter &param, const std::string &file,
+                rt::GrokTensor &out, std::string &error) {
+  MappedFile mapped;
+  if (!mapped.open(file, error))
+    return false;
+  rt::GrokTensor value;
+  if (!rt::readGrokPickle(mapped.data(), mapped.size, file, value, error))
+    return false;
+  if (value.quantized != param.quantized) {
+    error = "'" + file + "': parameter '" + param.value.name + "' is " +
+            (param.quantized ? "quantized" : "not quantized") +
+            " in the module, the file holds " +
+            (value.quantized ? "a QuantizedWeight8bit" : "a plain array");
+    return false;
+  }
+  if (!conform(value.value, param.value, file,
+               param.quantized ? "the weight" : "the array", error))
+    return false;
+  if (param.quantized &&
+      !conform(value.scales, param.scales, file, "the scales", error))
+    return false;
+  out = std::move(value);
+  return true;
+}
+
+int runConvert(ModuleOp module) {
+  std::vector<DeclaredParameter> params =
+      grokOrder(::nova::run::declaredParameters(module));
+  std::string dir = grokDir;
+  struct stat st;
+  if (::stat((dir + "/ckpt-0").c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    dir += "/ckpt-0";
+  DIR *d = ::opendir(dir.c_str());
+  if (!d)
+    return fail("'" + dir + "': cannot list: " + std::strerror(errno));
+  std::map<unsigned, std::string> files;
+  std::vector<std::string> unexpected;
+  unsigned otherShards = 0;
+  while (dirent *e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..")
+      continue;
+    unsigned index = 0, shard = 0;
+    bool ok = name.size() == 15 && name.compare(0, 6, "tensor") == 0 &&
+              name[11] == '_';
+    for (size_t i = 6; ok && i < 15; ++i)
+      if (i != 11)
+        ok = std::isdigit(static_cast<unsigned char>(name[i])) != 0;
+    if (!ok) {
+      unexpected.push_back(name);
+      continue;
+    }
+    index = static_cast<unsigned>(std::stoul(name.substr(6, 5)));
+    shard = static_cast<unsigned>(std::stoul(name.substr(12, 3)));
+    if (shard != hostShard) {
+      ++otherShards;
+      continue;
+    }
+    files[index] = dir + "/" + name;
+  }
+  ::closedir(d);
+  std::sort(unexpected.begin(), unexpected.end());
+  if (!unexpected.empty())
+    return fail("'" + dir + "': unexpected entry '" + unexpected.front() +
+                "' (a Grok-1 checkpoint directory holds only "
+                "tensorNNNNN_III files)");
+  char want[32];
+  for (size_t i = 0; i < params.size(); ++i)
+    if (!files.count(static_cast<unsigned>(i))) {
+      std::snprintf(want, sizeof(want), "tensor%05zu_%03u", i,
+                    hostShard.getValue());
+      return fail("'" + dir + "': missing '" + want + "' for parameter '" +
+                  params[i].value.name + "' (position " + std::to_string(i) +
+                  " in Grok-1's order)");
+    }
+  if (files.size() != params.size())
+    return fail("'" + files.rbegin()->second +
+                "' has no parameter: the "
+                "module declares " +
+                std::to_string(params.size()) +
+                " parameters (tensor00000 to tensor" +
+                std::to_string(params.size() - 1) + ")");
+
+  // Planned tensors: each parameter's value, then its scales.
+  std::vector<std::pair<std::string, uint64_t>> sizes;
+  std::vector<std::pair<size_t, bool>> plannedParam; // (param, is scales)
+  std::map<std::string, std::string> metadata = {{"format", "nova"},
+                                                 {"source", "grok-1"}};
+  auto bytesOf = [](const rt::DeclaredTensor &t) {
+    uint64_t n = rt::dtypeSize(t.dtype);
+    for (int64_t s : t.shape)
+      n *= static_cast<uint64_t>(s);
+    return n;
+  };
+  for (size_t i = 0; i < params.size(); ++i) {
+    sizes.push_back({params[i].value.name, bytesOf(params[i].value)});
+    plannedParam.push_back({i, false});
+    if (params[i].quantized) {
+      sizes.push_back({params[i].scales.name, bytesOf(params[i].scales)});
+      plannedParam.push_back({i, true});
+      metadata[params[i].scales.name + ".layout"] =
+          params[i].scales.scaleLayout;
+    }
+  }
+
+  unsigned workers = threads
+                         ? threads.getValue()
+                         : std::max(4u, std::thread::hardware_concurrency());
+  uint64_t converted = 0;
+  auto produce = [&](size_t begin, size_t end,
+                     std::vector<std::pair<std::string, rt::HostTensor>> &out,
+                     std::string &error) {
+    std::vector<size_t> needed;
+    for (size_t i = begin; i < end; ++i)
+      if (needed.empty() || needed.back() != plannedParam[i].first)
+        needed.push_back(plannedParam[i].first);
+    std::vector<rt::GrokTensor> values(needed.size());
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex mutex;
+    auto work = [&] {
+      for (size_t k; !failed && (k = next.fetch_add(1)) < needed.size();) {
+        std::string e;
+        if (!convertOne(params[needed[k]], files[needed[k]], values[k], e)) {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (!failed)
+            error = e;
+          failed = true;
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < std::min<size_t>(workers, needed.size()); ++t)
+      pool.emplace_back(work);
+    work();
+    for (std::thread &t : pool)
+      t.join();
+    if (failed)
+      return false;
+    for (size_t i = begin; i < end; ++i) {
+      auto [p, isScales] = plannedParam[i];
+      size_t k = std::find(needed.begin(), needed.end(), p) - needed.begin();
+      out.push_back(
+          {sizes[i].first, isScales ? values[k].scales : values[k].value});
+      converted += sizes[i].second;
+    }
+    return true;
+  };
+
+  std::string error;
+  std::string written = outPath;
+  if (StringRef(outPath).ends_with(".safetensors")) {
+    std::vector<std::pair<std::string, rt::HostTensor>> tensors;
+    if (!produce(0, sizes.size(), tensors, error) ||
+        !rt::writeSafeTensors(outPath, tensors, metadata, error))
+      return fail(error);
+  } else {
+    if (::mkdir(outPath.c_str(), 0777) != 0 && errno != EEXIST)
+      return fail("cannot create '" + outPath + "': " + std::strerror(errno));
+    if (!rt::writeShardedSafeTensors(outPath, "model", sizes, produce, metadata,
+                                     maxFileBytes, written, error))
+      return fail(error);
+  }
+  llvm::outs() << "converted " << params.size() << " parameters ("
+               << sizes.size() << " tensors, " << converted << " bytes) to "
+               << written << "\n";
+  if (otherShards)
+    llvm::outs() << "note: " << otherShards
+                 << " files of other host shards were not read\n";
+  return EXIT_SUCCESS;
+}
+
+int runInspect(MLIRContext &context, llvm::SourceMgr &sourceMgr) {
+  std::string error;
+  std::unique_ptr<rt::Checkpoint> ckpt = rt::Checkpoint::open(ckptPath, error);
+  if (!ckpt)
+    return fail(error);
+  llvm::outs() << ckptPath << ": " << ckpt->files().size() << " file(s), "
+               << ckpt->tensors().size() << " tensors, " << ckpt->totalBytes()
+               << " bytes\n";
+  for (const rt::SafeTensorInfo *info : ckpt->tensors()) {
+    const std::string &file = ckpt->fileOf(info->name)->path();
+    llvm::outs() << "  " << info->name << " " << info->dtypeName
+                 << rt::formatShape(info->shape) << " "
+                 << file.substr(file.rfind('/') + 1) << "\n";
+  }
+  for (const auto &[key, value] : ckpt->metadata())
+    llvm::outs() << "  metadata " << key << " = " << value << "\n";
+  if (inspectModel.empty())
+    return EXIT_SUCCESS;
+  OwningOpRef<ModuleOp> module = loadModule(context, sourceMgr, inspectModel);
+  if (!module || failed(verify(*module)))
+    return EXIT_FAILURE;
+  if (!rt::checkDeclared(*ckpt,
+                         ::nova::run::declaredTensors(
+                             ::nova::run::declaredParameters(*module)),
+                         error))
+    return fail(error);
+  llvm::outs() << "matches " << inspectModel << "\n";
+  return EXIT_SUCCESS;
+}
+
+int runLoad() {
+  rt::LoadOptions options;
+  std::optional<rt::ReadMode> mode = rt::parseReadMode(readMode);
+  if (!mode)
+    return fail("--mode expects auto, mmap, pread or shm, got '" + readMode +
+                "'");
+  options.mode = *mode;
+  if (progress == "always")
+    options.progress = rt::Progress::Always;
+  else if (progress == "never")
+    options.progress = rt::Progress::Never;
+  else if (progress != "auto")
+    return fail("--progress expects auto, always or never, got '" + progress +
+                "'");
+  options.threads = threads;
+  std::string error;
+  std::unique_ptr<rt::Checkpoint> ckpt = rt::Checkpoint::open(ckptPath, error);
+  if (!ckpt)
+    return fail(error);
+  std::vector<rt::HostTensor> tensors;
+  rt::LoadStats stats;
+  if (toDevice >= 0) {
+#ifdef NOVA_HAVE_CUDA
+    std::unique_ptr<rt::cuda::Device> device =
+        rt::cuda::Device::open(toDevice, error);
+    if (!device)
+      return fail(error);
+    std::vector<rt::cuda::Device::Buffer> buffers(ckpt->tensors().size());
+    std::vector<rt::DeviceLoadRequest> requests;
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      const rt::SafeTensorInfo *info = ckpt->tensors()[i];
+      uint64_t bytes = info->end - info->begin;
+      if (!device->allocate(bytes, buffers[i], error))
+        return fail(error);
+      requests.push_back({info->name, {}, buffers[i].address(), bytes});
+    }
+    rt::cuda::PinnedStaging staging(*device);
+    if (!ckpt->loadToDevice(requests, staging, options, error, &stats))
+      return fail(error);
+    tensors.resize(requests.size());
+    llvm::outs() << "to " << device->name() << ": ";
+#else
+    return fail("--to-device needs a build with CUDA");
+#endif
+  } else if (!ckpt->loadAll(tensors, options, error, &stats)) {
+    return fail(error);
+  }
+  std::string modes;
+  for (rt::ReadMode m : stats.fileModes)
+    if (modes.find(rt::readModeName(m)) == std::string::npos)
+      modes += (modes.empty() ? "" : "+") + std::string(rt::readModeName(m));
+  llvm::outs() << "loaded " << tensors.size() << " tensors, " << stats.bytes
+               << " bytes from " << ckpt->files().size() << " file(s) in "
+               << format("%.3f", stats.seconds) << " s ("
+               << format("%.2f",
+                         stats.bytes / 1e9 / std::max(stats.seconds, 1e-9))
+               << " GB/s, " << modes << ", " << stats.threads << " threads)\n";
+  return EXIT_SUCCESS;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "Inspect, load and convert Nova checkpoints\n");
+  DialectRegistry registry;
+  ::mlir::nova::registerNovaCompilerDialects(registry);
+  MLIRContext context(registry);
+  context.printOpOnDiagnostic(false);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+
+  if (inspectCmd)
+    return runInspect(context, sourceMgr);
+  if (loadCmd)
+    return runLoad();
+  if (!orderCmd && !convertCmd)
+    return fail("expected a command: inspect, load, grok1-order or "
+                "convert-grok1 (see --help)");
+  OwningOpRef<ModuleOp> module = loadModule(context, sourceMgr, moduleFile);
+  if (!module || failed(verify(*module)))
+    return EXIT_FAILURE;
+  if (orderCmd) {
+    std::vector<DeclaredParameter> params =
+        grokOrder(::nova::run::declaredParameters(*module));
+    char name[32];
+    for (size_t i = 0; i < params.size(); ++i) {
+      std::snprintf(name, sizeof(name), "tensor%05zu_000", i);
+      llvm::outs() << name << " " << params[i].value.name
+                   << (params[i].quantized ? " (QuantizedWeight8bit)" : "")
+                   << "\n";
+    }
+    return EXIT_SUCCESS;
+  }
+  return runConvert(*module);
+}
