@@ -329,8 +329,9 @@ void slicePieces(uint32_t file, const std::vector<int64_t> &shape,
 /// second with bytes, rate and ETA; clears nothing on a quiet load.
 class ProgressBar {
 public:
-  ProgressBar(bool enabled, uint64_t total, const std::atomic<uint64_t> &done)
-      : total(total), done(done) {
+  ProgressBar(bool enabled, double after, uint64_t total,
+              const std::atomic<uint64_t> &done)
+      : after(after), total(total), done(done) {
     if (enabled)
       thread = std::thread([this] { run(); });
   }
@@ -355,7 +356,7 @@ private:
       double elapsed = std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - start)
                            .count();
-      if (elapsed >= 1.0 || (stop && shown)) {
+      if (elapsed >= after || (stop && shown)) {
         draw(elapsed);
         shown = true;
       }
@@ -385,6 +386,7 @@ private:
     std::fflush(stderr);
   }
 
+  double after;
   uint64_t total;
   const std::atomic<uint64_t> &done;
   std::mutex mutex;
@@ -415,7 +417,7 @@ void runReaders(unsigned threads, const LoadOptions &options, uint64_t total,
                 const std::function<void(unsigned)> &worker) {
   bool show = options.progress == Progress::Always ||
               (options.progress == Progress::Auto && ::isatty(2));
-  ProgressBar bar(show, total, done);
+  ProgressBar bar(show, options.progressAfterSeconds, total, done);
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t)
     pool.emplace_back(worker, t);
@@ -723,8 +725,6 @@ bool Checkpoint::load(const std::vector<LoadRequest> &requests,
       }
   };
   for (size_t f = 0; f < shards.size(); ++f) {
-    if (!fileUsed[f])
-      continue;
     if (modes[f] == ReadMode::Auto)
       modes[f] = isRemoteFilesystem(shards[f]->path()) ? ReadMode::Shm
                                                        : ReadMode::Pread;
@@ -1023,6 +1023,10 @@ bool nova::rt::shardBox(const std::vector<int64_t> &shape,
         parts *= it->size;
       }
     }
+    if (shape[d] == 1) { // broadcast
+      box.push_back({0, 1});
+      continue;
+    }
     if (shape[d] % parts != 0) {
       error = "dimension " + std::to_string(d) + " of " + formatShape(shape) +
               " (" + std::to_string(shape[d]) + ") is not divisible by " +
@@ -1032,6 +1036,38 @@ bool nova::rt::shardBox(const std::vector<int64_t> &shape,
     int64_t size = shape[d] / parts;
     box.push_back({block * size, (block + 1) * size});
   }
+  return true;
+}
+
+std::vector<LoadRequest> nova::rt::selectTensors(
+    const Checkpoint &ckpt,
+    const std::function<bool(const SafeTensorInfo &)> &keep) {
+  std::vector<LoadRequest> requests;
+  for (const SafeTensorInfo *info : ckpt.tensors())
+    if (keep(*info))
+      requests.push_back({info->name, {}, nullptr, 0});
+  return requests;
+}
+
+bool nova::rt::shardRequests(
+    const Checkpoint &ckpt,
+    const std::function<std::optional<PartitionSpec>(const SafeTensorInfo &)>
+        &specOf,
+    const std::vector<MeshAxis> &mesh, const std::vector<int64_t> &coords,
+    std::vector<LoadRequest> &out, std::string &error) {
+  std::vector<LoadRequest> requests;
+  for (const SafeTensorInfo *info : ckpt.tensors()) {
+    std::optional<PartitionSpec> spec = specOf(*info);
+    if (!spec)
+      continue;
+    LoadRequest req{info->name, {}, nullptr, 0};
+    if (!shardBox(info->shape, *spec, mesh, coords, req.slice, error)) {
+      error = "tensor \"" + info->name + "\": " + error;
+      return false;
+    }
+    requests.push_back(std::move(req));
+  }
+  out = std::move(requests);
   return true;
 }
 

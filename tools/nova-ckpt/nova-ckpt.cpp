@@ -30,10 +30,12 @@
 
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -70,10 +72,31 @@ static cl::SubCommand convertCmd(
 static cl::opt<std::string> ckptPath(cl::Positional, cl::desc("<checkpoint>"),
                                      cl::Required, cl::sub(inspectCmd),
                                      cl::sub(loadCmd));
+static cl::opt<std::string> checkModel(
+    "model",
+    cl::desc("Check the tensors against this module's parameters (load: "
+             "load only those)"),
+    cl::sub(inspectCmd), cl::sub(loadCmd));
 static cl::opt<std::string>
-    inspectModel("model",
-                 cl::desc("Check the tensors against this module's parameters"),
-                 cl::sub(inspectCmd));
+    rulesFile("rules",
+              cl::desc("Partition rules resolving the module's shardings "
+                       "(with --model)"),
+              cl::sub(loadCmd));
+static cl::opt<int64_t>
+    shardOf("device-index",
+            cl::desc("Load only this device's shard of each parameter (a "
+                     "linear index on the rules' mesh, row-major)"),
+            cl::init(-1), cl::sub(loadCmd));
+static cl::opt<std::string>
+    savePath("save",
+             cl::desc("Write what was loaded (e.g. one device's shards) as a "
+                      "checkpoint"),
+             cl::sub(loadCmd));
+static cl::opt<std::string>
+    onlyRegex("only",
+              cl::desc("Load only the tensors whose whole name matches this "
+                       "regular expression"),
+              cl::sub(loadCmd));
 static cl::opt<std::string>
     readMode("mode", cl::desc("auto, mmap, pread or shm (default auto)"),
              cl::init("auto"), cl::sub(loadCmd));
@@ -393,9 +416,9 @@ int runInspect(MLIRContext &context, llvm::SourceMgr &sourceMgr) {
   }
   for (const auto &[key, value] : ckpt->metadata())
     llvm::outs() << "  metadata " << key << " = " << value << "\n";
-  if (inspectModel.empty())
+  if (checkModel.empty())
     return EXIT_SUCCESS;
-  OwningOpRef<ModuleOp> module = loadModule(context, sourceMgr, inspectModel);
+  OwningOpRef<ModuleOp> module = loadModule(context, sourceMgr, checkModel);
   if (!module || failed(verify(*module)))
     return EXIT_FAILURE;
   if (!rt::checkDeclared(*ckpt,
@@ -403,11 +426,130 @@ int runInspect(MLIRContext &context, llvm::SourceMgr &sourceMgr) {
                              ::nova::run::declaredParameters(*module)),
                          error))
     return fail(error);
-  llvm::outs() << "matches " << inspectModel << "\n";
+  llvm::outs() << "matches " << checkModel << "\n";
   return EXIT_SUCCESS;
 }
 
-int runLoad() {
+/// The module of --model with --rules applied (nova-apply-partition-rules).
+OwningOpRef<ModuleOp> loadCheckedModule(MLIRContext &context,
+                                        llvm::SourceMgr &sourceMgr) {
+  OwningOpRef<ModuleOp> module = loadModule(context, sourceMgr, checkModel);
+  if (!module)
+    return nullptr;
+  if (!rulesFile.empty()) {
+    FailureOr<std::string> rules = ::mlir::nova::readSpecFile(
+        rulesFile, ::mlir::nova::kDefaultMaxSpecBytes, &context);
+    if (failed(rules) ||
+        failed(::mlir::nova::importPartitionRules(*rules, rulesFile, *module)))
+      return nullptr;
+  }
+  if (failed(verify(*module)))
+    return nullptr;
+  if (!rulesFile.empty()) {
+    PassManager pm(&context);
+    pm.addPass(::mlir::nova::createApplyPartitionRulesPass());
+    if (failed(pm.run(*module)))
+      return nullptr;
+  }
+  return module;
+}
+
+/// The requests of `nova-ckpt load`: every tensor, or those --only and
+/// --model select, or with --device-index that device's shards.
+bool loadRequests(MLIRContext &context, llvm::SourceMgr &sourceMgr,
+                  const rt::Checkpoint &ckpt,
+                  std::vector<rt::LoadRequest> &requests, std::string &what,
+                  std::string &error) {
+  std::optional<llvm::Regex> only;
+  if (!onlyRegex.empty()) {
+    only.emplace("^(" + onlyRegex + ")$");
+    std::string why;
+    if (!only->isValid(why)) {
+      error = "--only: invalid regular expression '" + onlyRegex + "': " + why;
+      return false;
+    }
+  }
+  auto selected = [&](const std::string &name) {
+    return !only || only->match(name);
+  };
+  if ((!rulesFile.empty() || shardOf >= 0) && checkModel.empty()) {
+    error = "--rules and --device-index need --model";
+    return false;
+  }
+  if (checkModel.empty()) {
+    requests = rt::selectTensors(
+        ckpt, [&](const rt::SafeTensorInfo &t) { return selected(t.name); });
+    return true;
+  }
+  OwningOpRef<ModuleOp> module = loadCheckedModule(context, sourceMgr);
+  if (!module) {
+    error = "cannot load the module";
+    return false;
+  }
+  std::vector<DeclaredParameter> params =
+      ::nova::run::declaredParameters(*module);
+  if (!rt::checkDeclared(ckpt, ::nova::run::declaredTensors(params), error))
+    return false;
+  std::map<std::string, const DeclaredParameter *> byTensor;
+  for (const DeclaredParameter &p : params) {
+    byTensor[p.value.name] = &p;
+    if (p.quantized)
+      byTensor[p.scales.name] = &p;
+  }
+  if (shardOf < 0) {
+    requests = rt::selectTensors(ckpt, [&](const rt::SafeTensorInfo &t) {
+      return byTensor.count(t.name) && selected(t.name);
+    });
+    return true;
+  }
+  // One mesh for the whole module: the one the rules name.
+  const DeclaredParameter *first = nullptr;
+  for (const DeclaredParameter &p : params) {
+    if (!p.spec) {
+      error = "parameter '" + p.value.name +
+              "' has no partition spec (pass --rules RULES.yaml)";
+      return false;
+    }
+    if (!first)
+      first = &p;
+    else if (p.meshName != first->meshName) {
+      error = "parameters are sharded over two meshes, @" + first->meshName +
+              " and @" + p.meshName;
+      return false;
+    }
+  }
+  std::vector<rt::MeshAxis> mesh =
+      first ? first->mesh : std::vector<rt::MeshAxis>{};
+  int64_t devices = 1;
+  std::string axes;
+  for (const rt::MeshAxis &a : mesh) {
+    devices *= a.size;
+    axes += (axes.empty() ? "" : ", ") + a.name + "=" + std::to_string(a.size);
+  }
+  if (shardOf >= devices) {
+    error = "--device-index " + std::to_string(shardOf) + " is outside mesh @" +
+            (first ? first->meshName : std::string("?")) + " (" + axes + ": " +
+            std::to_string(devices) + " devices)";
+    return false;
+  }
+  std::vector<int64_t> coords = rt::meshCoordinates(mesh, shardOf);
+  std::string at;
+  for (int64_t c : coords)
+    at += (at.empty() ? "" : ", ") + std::to_string(c);
+  what = "device " + std::to_string(shardOf) + " of @" + first->meshName +
+         " (" + axes + ") at (" + at + "): ";
+  return rt::shardRequests(
+      ckpt,
+      [&](const rt::SafeTensorInfo &t) -> std::optional<rt::PartitionSpec> {
+        auto it = byTensor.find(t.name);
+        if (it == byTensor.end() || !selected(t.name))
+          return std::nullopt;
+        return it->second->spec;
+      },
+      mesh, coords, requests, error);
+}
+
+int runLoad(MLIRContext &context, llvm::SourceMgr &sourceMgr) {
   rt::LoadOptions options;
   std::optional<rt::ReadMode> mode = rt::parseReadMode(readMode);
   if (!mode)
@@ -426,6 +568,10 @@ int runLoad() {
   std::unique_ptr<rt::Checkpoint> ckpt = rt::Checkpoint::open(ckptPath, error);
   if (!ckpt)
     return fail(error);
+  std::vector<rt::LoadRequest> requests;
+  std::string what;
+  if (!loadRequests(context, sourceMgr, *ckpt, requests, what, error))
+    return fail(error);
   std::vector<rt::HostTensor> tensors;
   rt::LoadStats stats;
   if (toDevice >= 0) {
@@ -434,33 +580,62 @@ int runLoad() {
         rt::cuda::Device::open(toDevice, error);
     if (!device)
       return fail(error);
-    std::vector<rt::cuda::Device::Buffer> buffers(ckpt->tensors().size());
-    std::vector<rt::DeviceLoadRequest> requests;
+    std::vector<rt::cuda::Device::Buffer> buffers(requests.size());
+    std::vector<rt::DeviceLoadRequest> onDevice;
     for (size_t i = 0; i < buffers.size(); ++i) {
-      const rt::SafeTensorInfo *info = ckpt->tensors()[i];
-      uint64_t bytes = info->end - info->begin;
+      const rt::SafeTensorInfo *info = ckpt->find(requests[i].name);
+      uint64_t bytes = rt::dtypeSize(*info->dtype);
+      for (size_t d = 0; d < info->shape.size(); ++d)
+        bytes *= static_cast<uint64_t>(requests[i].slice.empty()
+                                           ? info->shape[d]
+                                           : requests[i].slice[d].end -
+                                                 requests[i].slice[d].begin);
       if (!device->allocate(bytes, buffers[i], error))
         return fail(error);
-      requests.push_back({info->name, {}, buffers[i].address(), bytes});
+      onDevice.push_back(
+          {requests[i].name, requests[i].slice, buffers[i].address(), bytes});
     }
     rt::cuda::PinnedStaging staging(*device);
-    if (!ckpt->loadToDevice(requests, staging, options, error, &stats))
+    if (!ckpt->loadToDevice(onDevice, staging, options, error, &stats))
       return fail(error);
-    tensors.resize(requests.size());
+    tensors.resize(onDevice.size());
     llvm::outs() << "to " << device->name() << ": ";
 #else
     return fail("--to-device needs a build with CUDA");
 #endif
-  } else if (!ckpt->loadAll(tensors, options, error, &stats)) {
+  } else if (!ckpt->load(requests, tensors, options, error, &stats)) {
     return fail(error);
+  }
+  if (!savePath.empty()) {
+    if (toDevice >= 0)
+      return fail("--save reads host memory; it cannot follow --to-device");
+    std::vector<std::pair<std::string, rt::HostTensor>> loaded;
+    std::map<std::string, std::string> metadata = ckpt->metadata();
+    for (size_t i = 0; i < requests.size(); ++i) {
+      loaded.push_back({requests[i].name, tensors[i]});
+      // Where each shard came from: "<name>.box" = "0:4,0:64,48:64".
+      std::string box;
+      for (const rt::DimRange &r : requests[i].slice)
+        box += (box.empty() ? "" : ",") + std::to_string(r.begin) + ":" +
+               std::to_string(r.end);
+      if (!box.empty())
+        metadata[requests[i].name + ".box"] = box;
+    }
+    if (!what.empty())
+      metadata["nova.shard"] = what.substr(0, what.size() - 2);
+    if (!rt::writeSafeTensors(savePath, loaded, metadata, error))
+      return fail(error);
   }
   std::string modes;
   for (rt::ReadMode m : stats.fileModes)
     if (modes.find(rt::readModeName(m)) == std::string::npos)
       modes += (modes.empty() ? "" : "+") + std::string(rt::readModeName(m));
-  llvm::outs() << "loaded " << tensors.size() << " tensors, " << stats.bytes
-               << " bytes from " << ckpt->files().size() << " file(s) in "
-               << format("%.3f", stats.seconds) << " s ("
+  llvm::outs() << what << "loaded " << tensors.size() << " tensors, "
+               << stats.bytes << " bytes ("
+               << format("%.1f", 100.0 * stats.bytes /
+                                     std::max<uint64_t>(ckpt->totalBytes(), 1))
+               << "% of the checkpoint) from " << ckpt->files().size()
+               << " file(s) in " << format("%.3f", stats.seconds) << " s ("
                << format("%.2f",
                          stats.bytes / 1e9 / std::max(stats.seconds, 1e-9))
                << " GB/s, " << modes << ", " << stats.threads << " threads)\n";
@@ -483,7 +658,7 @@ int main(int argc, char **argv) {
   if (inspectCmd)
     return runInspect(context, sourceMgr);
   if (loadCmd)
-    return runLoad();
+    return runLoad(context, sourceMgr);
   if (!orderCmd && !convertCmd)
     return fail("expected a command: inspect, load, grok1-order or "
                 "convert-grok1 (see --help)");

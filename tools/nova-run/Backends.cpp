@@ -80,6 +80,24 @@ nova::run::declaredParameters(mlir::ModuleOp module) {
       llvm::raw_string_ostream os(p.scales.scaleLayout);
       os << *op.getScaleLayout();
     }
+    if (std::optional<::mlir::nova::ShardingAttr> sharding = op.getSharding()) {
+      auto mesh =
+          mlir::SymbolTable::lookupNearestSymbolFrom<::mlir::nova::MeshOp>(
+              op, sharding->getMesh().getAttr());
+      if (mesh) {
+        p.spec.emplace();
+        for (unsigned d = 0; d < p.value.shape.size(); ++d) {
+          p.spec->emplace_back();
+          for (llvm::StringRef axis : sharding->getAxes(d))
+            p.spec->back().push_back(axis.str());
+        }
+        p.meshName = mesh.getSymName().str();
+        for (auto [name, size] :
+             llvm::zip(mesh.getAxisNames(), mesh.getShape()))
+          p.mesh.push_back(
+              {llvm::cast<mlir::StringAttr>(name).getValue().str(), size});
+      }
+    }
     byPath.emplace(path, std::move(p));
   });
   std::vector<DeclaredParameter> params;

@@ -81,6 +81,11 @@ struct DeclaredParameter {
   rt::DeclaredTensor value;
   bool quantized = false;
   rt::DeclaredTensor scales;
+  /// The resolved partition spec (nova-apply-partition-rules) and its mesh,
+  /// when the parameter has one; the scales share it.
+  std::optional<rt::PartitionSpec> spec;
+  std::string meshName;
+  std::vector<rt::MeshAxis> mesh;
 };
 
 /// The module's parameters (nova.param ops, each path once), by path.

@@ -17,6 +17,9 @@ ml_dtypes.bfloat16 for bf16, __main__.QuantizedWeight8bit records).
   grok_pickles.py compare A B
       byte-compares every tensor (and the scale layouts) of two checkpoints
       (a .safetensors file or a directory with model.safetensors.index.json)
+  grok_pickles.py compare-shards REF SHARDS
+      checks that every tensor of SHARDS (nova-ckpt load --save) equals the
+      box of REF its "<name>.box" metadata names
 """
 
 import dataclasses
@@ -217,6 +220,46 @@ def compare(a, b):
     return 0
 
 
+SIZES = {"F32": 4, "BF16": 2, "I8": 1, "I32": 4}
+
+
+def slice_bytes(entry, box):
+    """The row-major bytes of box [(begin, end), ...] of a tensor."""
+    dt, shape, data = entry
+    size = SIZES[dt]
+    out = bytearray()
+    dims = [e - b for b, e in box]
+    count = 1
+    for d in dims:
+        count *= d
+    for i in range(count):
+        rem, src, stride = i, 0, 1
+        for d in reversed(range(len(shape))):
+            idx = rem % dims[d] + box[d][0]
+            rem //= dims[d]
+            src += idx * stride
+            stride *= shape[d]
+        out += data[src * size:(src + 1) * size]
+    return bytes(out)
+
+
+def compare_shards(ref, shards):
+    tr, _ = read_safetensors(ref)
+    ts, meta = read_safetensors(shards)
+    for name, entry in sorted(ts.items()):
+        box = meta.get(name + ".box")
+        if box is None:
+            want = tr[name][2]
+        else:
+            box = [tuple(int(x) for x in r.split(":")) for r in box.split(",")]
+            want = slice_bytes(tr[name], box)
+        if entry[2] != want:
+            print("shard %s differs" % name)
+            return 1
+    print("%d shards match" % len(ts))
+    return 0
+
+
 def main(argv):
     if argv[1] == "write":
         protocol, fortran = 4, []
@@ -234,6 +277,8 @@ def main(argv):
         return 0
     if argv[1] == "compare":
         return compare(argv[2], argv[3])
+    if argv[1] == "compare-shards":
+        return compare_shards(argv[2], argv[3])
     print(__doc__)
     return 2
 

@@ -305,6 +305,11 @@ TEST_F(CheckpointTest, ShardBoxesFollowPartitionSpecs) {
   // Missing trailing entries are replicated; an empty spec replicates all.
   ASSERT_TRUE(shardBox({4, 24, 40}, {{"data"}}, mesh, {1, 0}, box, error));
   EXPECT_EQ(box, (std::vector<DimRange>{{2, 4}, {0, 24}, {0, 40}}));
+  // A dimension of size 1 is broadcast: per-column scales [1, 80] under the
+  // weight's P('model', 'data') are [1, 40] on every row shard.
+  ASSERT_TRUE(
+      shardBox({1, 80}, {{"model"}, {"data"}}, mesh, {1, 3}, box, error));
+  EXPECT_EQ(box, (std::vector<DimRange>{{0, 1}, {40, 80}}));
 
   auto bad = [&](std::vector<int64_t> shape, PartitionSpec spec,
                  std::vector<int64_t> coords) {
@@ -377,6 +382,44 @@ TEST_F(CheckpointTest, ShardLoadsMatchNaiveSlices) {
   }
 }
 
+TEST_F(CheckpointTest, SelectionsByPredicateAndByPartitionSpec) {
+  writeSample();
+  std::string error;
+  auto ckpt = Checkpoint::open(dir, error);
+  ASSERT_TRUE(ckpt) << error;
+  std::vector<LoadRequest> reqs =
+      selectTensors(*ckpt, [](const SafeTensorInfo &t) {
+        return t.name.rfind("layer/", 0) == 0;
+      });
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].name, "layer/w");
+  EXPECT_EQ(reqs[1].name, "layer/w.scales");
+  // Device (1, 2) of a (2, 4) mesh: weight and scales share P(None, 'model')
+  // (scales inherit the weight's spec); the norm is replicated; moe/w is
+  // not loaded.
+  std::vector<MeshAxis> mesh = {{"data", 2}, {"model", 4}};
+  auto specOf = [](const SafeTensorInfo &t) -> std::optional<PartitionSpec> {
+    if (t.name.rfind("layer/w", 0) == 0)
+      return PartitionSpec{{}, {"model"}};
+    if (t.name == "norm")
+      return PartitionSpec{};
+    return std::nullopt;
+  };
+  ASSERT_TRUE(shardRequests(*ckpt, specOf, mesh, {1, 2}, reqs, error)) << error;
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].slice, (std::vector<DimRange>{{0, 96}, {40, 60}}));
+  EXPECT_EQ(reqs[1].slice, (std::vector<DimRange>{{0, 1}, {40, 60}}));
+  EXPECT_EQ(reqs[2].slice, (std::vector<DimRange>{{0, 40}}));
+  std::vector<HostTensor> out;
+  ASSERT_TRUE(ckpt->load(reqs, out, LoadOptions(), error)) << error;
+  EXPECT_TRUE(sameBytes(out[0], naiveSlice(sample()[0].second, reqs[0].slice)));
+  auto bad = [](const SafeTensorInfo &t) -> std::optional<PartitionSpec> {
+    return PartitionSpec{{"tensor"}};
+  };
+  EXPECT_FALSE(shardRequests(*ckpt, bad, mesh, {0, 0}, reqs, error));
+  EXPECT_EQ(error, "tensor \"layer/w\": unknown mesh axis 'tensor'");
+}
+
 TEST_F(CheckpointTest, FileTruncatedAfterOpenIsAnErrorNotACrash) {
   std::string path = dir + "/one.safetensors", error;
   ASSERT_TRUE(writeSafeTensors(
@@ -408,6 +451,33 @@ TEST_F(CheckpointTest, LargeTensorsLoadIntoHugePageAlignedMemory) {
   ASSERT_TRUE(ckpt->loadAll(out, options, error)) << error;
   EXPECT_TRUE(sameBytes(out[0], big));
   EXPECT_EQ(reinterpret_cast<uintptr_t>(out[0].bytes()) % (2 << 20), 0u);
+}
+
+TEST_F(CheckpointTest, ProgressBarShowsBytesRateAndEta) {
+  writeSample();
+  std::string error;
+  auto ckpt = Checkpoint::open(dir, error);
+  ASSERT_TRUE(ckpt) << error;
+  std::vector<HostTensor> out;
+  LoadOptions options;
+  options.progress = Progress::Always;
+  options.progressAfterSeconds = 0; // a small load would never show it
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(ckpt->loadAll(out, options, error)) << error;
+  std::string bar = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(bar.find("\rloading checkpoint [##############################] "
+                     "100%  0.00 / 0.00 GB"),
+            std::string::npos)
+      << bar;
+  EXPECT_NE(bar.find("GB/s  ETA 0.0 s"), std::string::npos) << bar;
+  EXPECT_EQ(bar.back(), '\n');
+  // Quiet by default when stderr is not a terminal, and when asked.
+  for (Progress p : {Progress::Auto, Progress::Never}) {
+    options.progress = p;
+    ::testing::internal::CaptureStderr();
+    ASSERT_TRUE(ckpt->loadAll(out, options, error)) << error;
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  }
 }
 
 TEST_F(CheckpointTest, CheckDeclaredListsEveryProblem) {

@@ -54,6 +54,8 @@ struct LoadOptions {
   /// A progress bar on stderr for loads that take over a second: Auto shows
   /// it only when stderr is a terminal.
   Progress progress = Progress::Auto;
+  /// The bar appears only once a load has run this long.
+  double progressAfterSeconds = 1.0;
   /// Reads are split into pieces of at most this many bytes, which the
   /// threads take in order (large sequential reads, balanced load); at
   /// least 4 KiB.
@@ -198,13 +200,30 @@ std::vector<int64_t> meshCoordinates(const std::vector<MeshAxis> &mesh,
 
 /// The box of a tensor of `shape` that the device at `coords` holds under
 /// `spec`: a dimension split over axes (a, b) is cut into size(a)·size(b)
-/// equal blocks, block index coord(a)·size(b) + coord(b). Errors: unknown
-/// or repeated axis, more spec entries than dimensions, a dimension not
-/// divisible by its axes' product, coordinates out of range.
+/// equal blocks, block index coord(a)·size(b) + coord(b); a dimension of
+/// size 1 is broadcast (every device holds it, as per-column scales [1, N]
+/// following a row-split weight). Errors: unknown or repeated axis, more
+/// spec entries than dimensions, a dimension not divisible by its axes'
+/// product, coordinates out of range.
 bool shardBox(const std::vector<int64_t> &shape, const PartitionSpec &spec,
               const std::vector<MeshAxis> &mesh,
               const std::vector<int64_t> &coords, std::vector<DimRange> &box,
               std::string &error);
+
+/// Requests (whole tensors, runtime-allocated) for every tensor `keep`
+/// accepts, in checkpoint order: a selection by predicate.
+std::vector<LoadRequest>
+selectTensors(const Checkpoint &ckpt,
+              const std::function<bool(const SafeTensorInfo &)> &keep);
+
+/// Requests for the device at `coords`' shard of every tensor for which
+/// `specOf` gives a spec (std::nullopt: not loaded), in checkpoint order.
+bool shardRequests(
+    const Checkpoint &ckpt,
+    const std::function<std::optional<PartitionSpec>(const SafeTensorInfo &)>
+        &specOf,
+    const std::vector<MeshAxis> &mesh, const std::vector<int64_t> &coords,
+    std::vector<LoadRequest> &out, std::string &error);
 
 //===----------------------------------------------------------------------===//
 // Checking against a module's declared parameters
