@@ -225,45 +225,93 @@ static Value rowOf(OpBuilder &b, Location loc, Value t,
                                         strides);
 }
 
-/// The weight row W[lead..., k, offset .. offset + width) of a quantized
-/// weight [lead..., K, N] with scales [lead..., G, C], dequantized to f32
-/// into `init` ([width]). A linalg.map, which elementwise fusion leaves
-/// alone: fused into its consumers it would be recomputed for every row of
-/// x that uses it.
-static Value dequantizedRow(OpBuilder &b, Location loc, Value weight,
-                            Value scales, ArrayRef<Value> lead, Value k,
-                            Value offset, int64_t width, Value init) {
+/// The operands of weight row W[lead..., k, offset .. offset + width) of a
+/// quantized weight [lead..., K, N] with scales [lead..., G, C]: the int8 row
+/// and the scale row (per-column scales) or the one scale of the row's block.
+struct QuantizedRow {
+  SmallVector<Value> inputs;
+  Value scalar;
+  bool perColumn;
+  Type scaleType;
+  /// The dequantized element given the map/generic block arguments.
+  Value dequantize(KernelBuilder &g, ValueRange a) const {
+    return dequantizeScalar(g, a[0], perColumn ? a[1] : scalar, scaleType);
+  }
+};
+
+static QuantizedRow quantizedRow(OpBuilder &b, Location loc, Value weight,
+                                 Value scales, ArrayRef<Value> lead, Value k,
+                                 Value offset, int64_t width) {
   KernelBuilder kb(b, loc);
   auto wType = tensorTypeOf(weight), sType = tensorTypeOf(scales);
   int64_t rows = wType.getShape()[wType.getRank() - 2];
   int64_t rowsPerBlock = rows / sType.getShape()[sType.getRank() - 2];
-  bool perColumn = sType.getShape().back() != 1;
+  QuantizedRow row;
+  row.perColumn = sType.getShape().back() != 1;
+  row.scaleType = sType.getElementType();
   Value block = arith::DivUIOp::create(b, loc, k, kb.index(rowsPerBlock));
   SmallVector<OpFoldResult> at(lead.begin(), lead.end());
   at.push_back(k);
   at.push_back(offset);
-  SmallVector<Value> inputs = {rowOf(b, loc, weight, at, width)};
-  Value scalar;
+  row.inputs.push_back(rowOf(b, loc, weight, at, width));
   at[at.size() - 2] = block;
-  if (perColumn) {
-    inputs.push_back(rowOf(b, loc, scales, at, width));
+  if (row.perColumn) {
+    row.inputs.push_back(rowOf(b, loc, scales, at, width));
   } else {
     SmallVector<Value> idx(lead.begin(), lead.end());
     idx.push_back(block);
     idx.push_back(kb.index(0));
-    scalar = kb.extract(scales, idx);
+    row.scalar = kb.extract(scales, idx);
   }
-  Type scaleType = sType.getElementType();
-  return linalg::MapOp::create(b, loc, inputs, init,
+  return row;
+}
+
+/// That weight row dequantized to f32 into `init` ([width]). A linalg.map,
+/// which elementwise fusion leaves alone: fused into its consumers it would
+/// be recomputed for every row of x that uses it.
+static Value dequantizedRow(OpBuilder &b, Location loc, Value weight,
+                            Value scales, ArrayRef<Value> lead, Value k,
+                            Value offset, int64_t width, Value init) {
+  QuantizedRow row =
+      quantizedRow(b, loc, weight, scales, lead, k, offset, width);
+  return linalg::MapOp::create(b, loc, row.inputs, init,
                                [&](OpBuilder &mb, Location l, ValueRange a) {
                                  KernelBuilder g(mb, l);
-                                 linalg::YieldOp::create(
-                                     mb, l,
-                                     dequantizeScalar(g, a[0],
-                                                      perColumn ? a[1] : scalar,
-                                                      scaleType));
+                                 linalg::YieldOp::create(mb, l,
+                                                         row.dequantize(g, a));
                                })
       .getResult()[0];
+}
+
+/// acc[r, :] += xv · (that weight row), dequantized inside the same loop:
+/// one pass over the row and no scratch, for a row of x used once (an expert
+/// with a single slot). The same arithmetic as dequantizedRow followed by
+/// accumulateRows.
+static Value fusedRowUpdate(KernelBuilder &kb, Value acc, Value r, Value xv,
+                            Value weight, Value scales, ArrayRef<Value> lead,
+                            Value k, Value offset, int64_t width,
+                            bool exactProduct) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.location();
+  QuantizedRow row =
+      quantizedRow(b, loc, weight, scales, lead, k, offset, width);
+  SmallVector<OpFoldResult> at = {r, b.getIndexAttr(0)};
+  Value accRow = rowOf(b, loc, acc, at, width);
+  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, acc.getContext());
+  SmallVector<AffineMap> maps(row.inputs.size() + 1, id1);
+  Value updated = buildGeneric(
+      b, loc, tensorTypeOf(accRow), row.inputs, accRow, maps,
+      {IteratorType::parallel}, [&](KernelBuilder &g, ValueRange a) {
+        Value v = row.dequantize(g, a);
+        Value sum = a.back();
+        return exactProduct ? math::FmaOp::create(g.builder(), loc, xv, v, sum)
+                                  .getResult()
+                            : g.add(sum, g.mul(xv, v));
+      });
+  return tensor::InsertSliceOp::create(
+      b, loc, updated, acc, at,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(width)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
 }
 
 /// acc[r(p), :] += Σ_j x_j(p) · vecs[j] for p in [lo, hi), the terms added
@@ -700,7 +748,87 @@ struct ExpertQMatmulLowering : ScheduledLowering<ExpertQMatmulOp> {
     // 2. Accumulate [slots, N] in f32.
     Type scaleType = sType.getElementType();
     bool exactProduct = exactProductInF32(xType.getElementType(), scaleType);
+    // x of slot `p` of `order` at weight row `kk`, as f32.
+    auto slotX = [&](KernelBuilder &k, Value p, Value kk) {
+      Value slot = k.extract(order, {p});
+      Value token =
+          arith::DivUIOp::create(k.builder(), loc, slot, k.index(perToken));
+      Value xv = k.toF32(
+          sharedInput
+              ? k.extract(x, {token, kk})
+              : k.extract(x, {token,
+                              arith::RemUIOp::create(k.builder(), loc, slot,
+                                                     k.index(perToken)),
+                              kk}));
+      return std::make_pair(slot, xv);
+    };
+    // Many slots (prefill): the dense multi-row schedule per expert. Its
+    // slots go in blocks of up to kRowBlock; kRowUnroll weight rows are
+    // dequantized at a time and applied in one pass over the block's
+    // accumulators, which stay in L2 (the column tile is sized for a full
+    // block). The sum over kk keeps its order, so results are unchanged.
+    bool rowBlocked = slots >= 8;
+    auto blockedTile = [&](OpBuilder &b, Value offset, Value slice) -> Value {
+      KernelBuilder t(b, loc);
+      int64_t width = tensorTypeOf(slice).getShape().back();
+      Value acc =
+          linalg::FillOp::create(b, loc, t.f32(0.0), slice).getResult(0);
+      SmallVector<Value> scratch;
+      for (int64_t u = 0; u < kRowUnroll; ++u)
+        scratch.push_back(t.empty({width}, b.getF32Type()));
+      int64_t mainDepth = depth / kRowUnroll * kRowUnroll;
+      return t.forLoop(
+          0, numExperts, acc, [&](KernelBuilder &k, Value e, ValueRange args) {
+            Value lo = k.extract(starts, {e});
+            Value hi = k.extract(starts, {k.addi(e, k.index(1))});
+            Value blocks = arith::CeilDivUIOp::create(
+                k.builder(), loc, k.subi(hi, lo), k.index(kRowBlock));
+            // An expert no slot selected has no block: its weights are not
+            // read.
+            return k.forLoop(
+                k.index(0), blocks, args[0],
+                [&](KernelBuilder &k, Value blk, ValueRange a) {
+                  Value bLo = k.addi(lo, k.muli(blk, k.index(kRowBlock)));
+                  Value bHi = arith::MinUIOp::create(
+                      k.builder(), loc, k.addi(bLo, k.index(kRowBlock)), hi);
+                  auto rowsFrom = [&](KernelBuilder &kk, Value k0,
+                                      int64_t count, Value accs) {
+                    SmallVector<Value> vecs, ks;
+                    for (int64_t u = 0; u < count; ++u) {
+                      ks.push_back(kk.addi(k0, kk.index(u)));
+                      vecs.push_back(dequantizedRow(kk.builder(), loc, weight,
+                                                    scales, {e}, ks.back(),
+                                                    offset, width, scratch[u]));
+                    }
+                    return accumulateRows(
+                        kk, accs, vecs, bLo, bHi, exactProduct,
+                        [&](KernelBuilder &kr, Value p) {
+                          SmallVector<Value> xs;
+                          Value slot;
+                          for (Value kIdx : ks)
+                            std::tie(slot, xs.emplace_back()) =
+                                slotX(kr, p, kIdx);
+                          return std::make_pair(slot, xs);
+                        });
+                  };
+                  Value accs = k.forLoop(
+                      0, mainDepth / kRowUnroll, a[0],
+                      [&](KernelBuilder &kk, Value step, ValueRange c) {
+                        Value k0 = kk.muli(step, kk.index(kRowUnroll));
+                        return SmallVector<Value>{
+                            rowsFrom(kk, k0, kRowUnroll, c[0])};
+                      })[0];
+                  return k.forLoop(
+                      mainDepth, depth, accs,
+                      [&](KernelBuilder &kk, Value k0, ValueRange c) {
+                        return SmallVector<Value>{rowsFrom(kk, k0, 1, c[0])};
+                      });
+                });
+          })[0];
+    };
     auto tile = [&](OpBuilder &b, Value offset, Value slice) -> Value {
+      if (rowBlocked)
+        return blockedTile(b, offset, slice);
       KernelBuilder t(b, loc);
       int64_t width = tensorTypeOf(slice).getShape().back();
       Value acc =
@@ -711,40 +839,52 @@ struct ExpertQMatmulLowering : ScheduledLowering<ExpertQMatmulOp> {
             Value lo = k.extract(starts, {e});
             Value hi = k.extract(starts, {k.addi(e, k.index(1))});
             // An expert no slot selected is skipped: its weights are not read.
+            // One slot (decode): each row dequantized inside its update.
+            auto single = [&](KernelBuilder &k) {
+              return k.forLoop(
+                  0, depth, args[0],
+                  [&](KernelBuilder &k, Value kk, ValueRange accs) {
+                    auto [slot, xv] = slotX(k, lo, kk);
+                    return SmallVector<Value>{
+                        fusedRowUpdate(k, accs[0], slot, xv, weight, scales,
+                                       {e}, kk, offset, width, exactProduct)};
+                  });
+            };
             return k.ifThenElse(
                 k.cmpi(P::ult, lo, hi), TypeRange{args[0].getType()},
                 [&](KernelBuilder &k) {
-                  return k.forLoop(
-                      0, depth, args[0],
-                      [&](KernelBuilder &k, Value kk, ValueRange accs) {
-                        // The weight row, dequantized once for all the slots.
-                        Value dequantized =
-                            dequantizedRow(k.builder(), loc, weight, scales,
-                                           {e}, kk, offset, width, row);
-                        return SmallVector<Value>{accumulateRows(
-                            k, accs[0], {dequantized}, lo, hi, exactProduct,
-                            [&](KernelBuilder &k, Value p) {
-                              Value slot = k.extract(order, {p});
-                              Value token = arith::DivUIOp::create(
-                                  k.builder(), loc, slot, k.index(perToken));
-                              Value xv = k.toF32(
-                                  sharedInput
-                                      ? k.extract(x, {token, kk})
-                                      : k.extract(x,
-                                                  {token,
-                                                   arith::RemUIOp::create(
-                                                       k.builder(), loc, slot,
-                                                       k.index(perToken)),
-                                                   kk}));
-                              return std::make_pair(slot,
-                                                    SmallVector<Value>{xv});
-                            })};
+                  return k.ifThenElse(
+                      k.cmpi(P::eq, k.addi(lo, k.index(1)), hi),
+                      TypeRange{args[0].getType()}, single,
+                      [&](KernelBuilder &k) {
+                        return k.forLoop(
+                            0, depth, args[0],
+                            [&](KernelBuilder &k, Value kk, ValueRange accs) {
+                              // The weight row, dequantized once for all the
+                              // slots.
+                              Value dequantized = dequantizedRow(
+                                  k.builder(), loc, weight, scales, {e}, kk,
+                                  offset, width, row);
+                              return SmallVector<Value>{accumulateRows(
+                                  k, accs[0], {dequantized}, lo, hi,
+                                  exactProduct, [&](KernelBuilder &k, Value p) {
+                                    auto [slot, xv] = slotX(k, p, kk);
+                                    return std::make_pair(
+                                        slot, SmallVector<Value>{xv});
+                                  })};
+                            });
                       });
                 },
                 [&](KernelBuilder &) { return SmallVector<Value>{args[0]}; });
           })[0];
     };
     int64_t width = columnTileWidth(slots, n, depth, tiles);
+    if (rowBlocked && slots * n * depth >= kParallelWork) {
+      // Accumulators of one full block of slots stay in L2.
+      int64_t block = std::min(kRowBlock, slots);
+      width = divisorAtMost(
+          n, std::min(kRowReuseMaxTile, kRowReuseAccumulators / block), 16);
+    }
     Value acc = parallelColumnTiles(rewriter, loc,
                                     kb.empty({slots, n}, rewriter.getF32Type()),
                                     width == 0 ? n : width, tile);

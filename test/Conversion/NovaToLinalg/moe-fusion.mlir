@@ -22,11 +22,12 @@ func.func @route(%router: tensor<6x8xf32>) -> (tensor<6x2xf32>, tensor<6x2xi32>)
 
 // -----
 
-// Experts: the 12 slots are grouped by expert (counting sort: counts,
-// prefix sums, placement); each expert's weight is read only under an
-// scf.if that its slot range is non-empty, one row at a time, dequantized
-// once (linalg.map) and applied to every slot of the expert. No
-// [E, K, N]-sized tensor of any other type exists.
+// Experts (prefill: 12 slots): the slots are grouped by expert (counting
+// sort: counts, prefix sums, placement); each expert's slots go in blocks of
+// at most 64 — an expert without slots has no block, so its weights are
+// never read. Four weight rows at a time are dequantized once (linalg.map)
+// and applied in one pass over the block's slots. No [E, K, N]-sized tensor
+// of any other type exists.
 
 // CHECK-LABEL: func.func @experts
 // CHECK-NOT: nova.
@@ -35,12 +36,56 @@ func.func @route(%router: tensor<6x8xf32>) -> (tensor<6x2xf32>, tensor<6x2xi32>)
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c12{{(_[0-9]+)?}} step
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c5{{(_[0-9]+)?}} step
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c12{{(_[0-9]+)?}} step {{.+}} -> (tensor<12xindex>, tensor<6xindex>)
-// The expert loop; weights are touched only for experts with slots.
+// The expert loop; an expert's blocks come from its slot count.
+// CHECK: scf.for %[[E:.+]] = %{{.+}} to %c4{{(_[0-9]+)?}} step
+// CHECK: %[[LO:.+]] = tensor.extract %{{.+}}[%[[E]]] : tensor<6xindex>
+// CHECK: %[[HI:.+]] = tensor.extract %{{.+}}[%{{.+}}] : tensor<6xindex>
+// CHECK: %[[N:.+]] = arith.subi %[[HI]], %[[LO]] : index
+// CHECK: %[[BLOCKS:.+]] = arith.ceildivui %[[N]], %c64{{(_[0-9]+)?}} : index
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[BLOCKS]] step
+// CHECK: %[[BHI:.+]] = arith.minui %{{.+}}, %[[HI]] : index
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c16{{(_[0-9]+)?}} step
+// CHECK: tensor.extract_slice %{{.+}}[%[[E]], %{{.+}}, %{{.+}}] [1, 1, 128] [1, 1, 1] : tensor<4x64x128xi8> to tensor<128xi8>
+// CHECK: %[[R0:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// CHECK: %[[R1:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// CHECK: %[[R2:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// CHECK: %[[R3:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[BHI]] step
+// CHECK: linalg.generic {{.+}} ins(%[[R0]], %[[R1]], %[[R2]], %[[R3]] : tensor<128xf32>, tensor<128xf32>, tensor<128xf32>, tensor<128xf32>)
+// CHECK-COUNT-4: math.fma
+// CHECK-NOT: tensor<4x64x128xf32>
+// CHECK-NOT: tensor<4x64x128xbf16>
+// CHECK: return
+func.func @experts(%x: tensor<6x64xbf16>, %i: tensor<6x2xi32>, %wq: tensor<4x64x128xi8>, %ws: tensor<4x1x128xbf16>) -> tensor<6x2x128xbf16> {
+  %h = nova.expert_qmatmul %x, %i, %wq, %ws layout <per_column>
+      : tensor<6x64xbf16>, tensor<6x2xi32>, tensor<4x64x128xi8>, tensor<4x1x128xbf16> -> tensor<6x2x128xbf16>
+  return %h : tensor<6x2x128xbf16>
+}
+
+// -----
+
+// Experts (decode: 2 slots): each expert's weight is read only under an
+// scf.if that its slot range is non-empty, one row at a time. An expert
+// with one slot dequantizes each row inside the update of that slot's
+// accumulators (one linalg.generic reading the int8 row, no scratch row);
+// with several, the row is dequantized once (linalg.map) and applied to
+// each slot.
+
+// CHECK-LABEL: func.func @experts_decode
+// CHECK-NOT: nova.
 // CHECK: scf.for %[[E:.+]] = %{{.+}} to %c4{{(_[0-9]+)?}} step
 // CHECK: %[[LO:.+]] = tensor.extract %{{.+}}[%[[E]]] : tensor<6xindex>
 // CHECK: %[[HI:.+]] = tensor.extract %{{.+}}[%{{.+}}] : tensor<6xindex>
 // CHECK: %[[ANY:.+]] = arith.cmpi ult, %[[LO]], %[[HI]] : index
 // CHECK: scf.if %[[ANY]]
+// CHECK: %[[NEXT:.+]] = arith.addi %[[LO]], %c1{{(_[0-9]+)?}} : index
+// CHECK: %[[ONE:.+]] = arith.cmpi eq, %[[NEXT]], %[[HI]] : index
+// CHECK: scf.if %[[ONE]]
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c64{{(_[0-9]+)?}} step
+// CHECK-NOT: linalg.map
+// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// CHECK: math.fma
+// CHECK: } else {
 // CHECK: scf.for %[[K:.+]] = %{{.+}} to %c64{{(_[0-9]+)?}} step
 // CHECK: tensor.extract_slice %{{.+}}[%[[E]], %[[K]], %{{.+}}] [1, 1, 128] [1, 1, 1] : tensor<4x64x128xi8> to tensor<128xi8>
 // CHECK: %[[ROW:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
@@ -50,10 +95,10 @@ func.func @route(%router: tensor<6x8xf32>) -> (tensor<6x2xf32>, tensor<6x2xi32>)
 // CHECK-NOT: tensor<4x64x128xf32>
 // CHECK-NOT: tensor<4x64x128xbf16>
 // CHECK: return
-func.func @experts(%x: tensor<6x64xbf16>, %i: tensor<6x2xi32>, %wq: tensor<4x64x128xi8>, %ws: tensor<4x1x128xbf16>) -> tensor<6x2x128xbf16> {
+func.func @experts_decode(%x: tensor<1x64xbf16>, %i: tensor<1x2xi32>, %wq: tensor<4x64x128xi8>, %ws: tensor<4x1x128xbf16>) -> tensor<1x2x128xbf16> {
   %h = nova.expert_qmatmul %x, %i, %wq, %ws layout <per_column>
-      : tensor<6x64xbf16>, tensor<6x2xi32>, tensor<4x64x128xi8>, tensor<4x1x128xbf16> -> tensor<6x2x128xbf16>
-  return %h : tensor<6x2x128xbf16>
+      : tensor<1x64xbf16>, tensor<1x2xi32>, tensor<4x64x128xi8>, tensor<4x1x128xbf16> -> tensor<1x2x128xbf16>
+  return %h : tensor<1x2x128xbf16>
 }
 
 // -----

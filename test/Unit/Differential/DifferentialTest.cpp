@@ -245,9 +245,15 @@ Case qmatmulCase(Gen &g, const std::string &name) {
 }
 
 Case expertCase(Gen &g, const std::string &name) {
-  int64_t m = g.size(9), k = g.pick({1, 2, 3}), e = g.pick({2, 3, 4, 8});
+  // One case in four is a prefill: enough slots for the blocked schedule,
+  // some experts with more than one block of 64 slots.
+  bool prefill = g.rng() % 4 == 0;
+  int64_t m = prefill ? g.uniform(40, 90) : g.size(9),
+          k = prefill ? 2 : g.pick({1, 2, 3}),
+          e = prefill ? g.pick({2, 4}) : g.pick({2, 3, 4, 8});
   k = std::min(k, e);
-  auto [kk, n] = g.contractionSize();
+  auto [kk, n] = prefill ? std::make_pair(g.uniform(1, 37), g.uniform(1, 70))
+                         : g.contractionSize();
   std::vector<int64_t> w = {e, kk, n};
   Layout l = randomLayout(g, w);
   DType xt = g.floatType(), st = g.floatType(), rtp = g.floatType();
