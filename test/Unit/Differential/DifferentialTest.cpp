@@ -10,7 +10,8 @@
 // accumulation bound that grows with the reduction length.
 //
 // NOVA_DIFF_SCALE=N runs N times as many cases (the long mode); the default
-// runs over 1,000 cases. NOVA_DIFF_SEED changes the random stream.
+// runs 1,010 cases (16 op families and whole small MoE models).
+// NOVA_DIFF_SEED changes the random stream.
 //
 //===----------------------------------------------------------------------===//
 
@@ -512,6 +513,55 @@ Case arithCase(Gen &g, const std::string &name) {
   return c;
 }
 
+/// A whole small model: a Grok-shaped MoE block with random dimensions and
+/// weights — RMSNorm, router matmul, top-k routing, the gated experts
+/// (int8 weights, random scale layouts), GELU, the combine and the
+/// residual — compiled as one function. Kept in f32 between ops so that the
+/// comparison measures the compiled chain, not bf16 roundings amplified
+/// through it; the expert indices must match exactly.
+Case modelCase(Gen &g, const std::string &name) {
+  int64_t t = g.uniform(1, 12), d = g.pick({8, 16, 17, 32, 64}),
+          f = g.pick({16, 24, 31, 64, 128}), e = g.pick({2, 4, 8}),
+          k = std::min<int64_t>(g.pick({1, 2}), e);
+  Layout l1 = randomLayout(g, {e, d, f}), l2 = randomLayout(g, {e, f, d});
+  DType f32 = DType::F32;
+  Case c{name};
+  c.inputs = {g.floats(f32, {t, d}, 2.0),
+              g.floats(f32, {d}, 1.0),
+              g.floats(f32, {d, e}, 1.0),
+              g.ints(DType::I8, {e, d, f}, -127, 127),
+              g.positive(f32, l1.scales, 1e-3, 2e-2),
+              g.ints(DType::I8, {e, f, d}, -127, 127),
+              g.positive(f32, l2.scales, 1e-3, 2e-2)};
+  c.reduction = static_cast<double>(4 * (d + f));
+  std::string xty = tensorType({t, d}, f32), sty = tensorType({d}, f32),
+              rwty = tensorType({d, e}, f32), lty = tensorType({t, e}, f32),
+              gty = tensorType({t, k}, f32),
+              ity = tensorType({t, k}, DType::I32),
+              w1ty = tensorType({e, d, f}, DType::I8),
+              s1ty = tensorType(l1.scales, f32),
+              w2ty = tensorType({e, f, d}, DType::I8),
+              s2ty = tensorType(l2.scales, f32),
+              hty = tensorType({t, k, f}, f32),
+              oty = tensorType({t, k, d}, f32);
+  std::string body =
+      "  %h = nova.rms_norm %a0, %a1 eps 1.0e-5 : " + xty + ", " + sty +
+      " -> " + xty + "\n  %r = nova.matmul %h, %a2 : " + xty + ", " + rwty +
+      " -> " + lty + "\n  %g, %i = nova.moe_route %r top " + std::to_string(k) +
+      " : " + lty + " -> " + gty + ", " + ity +
+      "\n  %u = nova.expert_qmatmul %h, %i, %a3, %a4 layout " + l1.attr +
+      " : " + xty + ", " + ity + ", " + w1ty + ", " + s1ty + " -> " + hty +
+      "\n  %v = nova.gelu %u : " + hty +
+      "\n  %o = nova.expert_qmatmul %v, %i, %a5, %a6 layout " + l2.attr +
+      " : " + hty + ", " + ity + ", " + w2ty + ", " + s2ty + " -> " + oty +
+      "\n  %y = nova.moe_combine %o, %g : " + oty + ", " + gty + " -> " + xty +
+      "\n  %z = arith.addf %a0, %y : " + xty + "\n  return %z, %i : " + xty +
+      ", " + ity;
+  c.text =
+      func(name, {xty, sty, rwty, w1ty, s1ty, w2ty, s2ty}, {xty, ity}, body);
+  return c;
+}
+
 //===----------------------------------------------------------------------===//
 // Comparison
 //===----------------------------------------------------------------------===//
@@ -662,7 +712,8 @@ INSTANTIATE_TEST_SUITE_P(
                       FamilySpec{"kv_cache_update", kvCase, 50},
                       FamilySpec{"attention", attentionCase, 80},
                       FamilySpec{"sample", sampleCase, 100},
-                      FamilySpec{"arith", arithCase, 30}),
+                      FamilySpec{"arith", arithCase, 30},
+                      FamilySpec{"model", modelCase, 30}),
     [](const ::testing::TestParamInfo<FamilySpec> &info) {
       return std::string(info.param.name);
     });
