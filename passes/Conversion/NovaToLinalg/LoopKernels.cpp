@@ -365,6 +365,9 @@ Value fromSortKey(KernelBuilder &k, Value key) {
   return k.bitcast(bits, k.builder().getF32Type());
 }
 
+/// Logits (batch · V) below which sampling stays on one thread.
+constexpr int64_t kParallelSampleWork = int64_t(1) << 15;
+
 struct SampleLowering : OpConversionPattern<SampleOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -388,173 +391,217 @@ struct SampleLowering : OpConversionPattern<SampleOp> {
       return k.roundTo(x, elem);
     };
 
-    SmallVector<Value> outs = kb.forLoop(
-        0, batch,
-        {kb.empty({batch}, i32), kb.empty({batch}, elem),
-         kb.empty({batch, topK}, i32), kb.empty({batch, topK}, elem),
-         kb.empty({v}, f32), kb.empty({v}, f64)},
-        [&](KernelBuilder &kr, Value row, ValueRange s) {
-          Value masked = roundElem(kr, kr.f32(-1e10));
-          // 1-2. Temperature in the logits' type, mask after it; max.
-          Value t = roundElem(kr, kr.extract(a.getTemperature(), {row}));
-          SmallVector<Value> pa = kr.forLoop(
-              0, v, {s[4], kr.f32(-INFINITY), kr.boolean(false), kr.index(0)},
-              [&](KernelBuilder &k, Value i, ValueRange st) {
-                Value x = roundElem(
-                    k, k.div(k.toF32(k.extract(logits, {row, i})), t));
-                if (mask)
-                  x = k.select(
-                      k.cmpi(IPred::eq, k.extract(mask, {row, i}), k.i32(0)),
-                      masked, x);
-                Value m = arith::MaxNumFOp::create(k.builder(), k.location(),
-                                                   st[1], x);
-                return SmallVector<Value>{
-                    k.insert(x, st[0], {i}), m, k.ori(st[2], k.isNaN(x)),
-                    k.select(k.cmpf(Pred::OGT, x, st[1]), i, st[3])};
-              });
-          Value xs = pa[0], m = pa[1], anyNaN = pa[2], argmax = pa[3];
-          // 3. Nucleus filter threshold.
-          Value p = roundElem(kr, kr.extract(a.getTopP(), {row}));
-          Value greedy =
-              kr.andi(kr.cmpf(Pred::OLE, p, kr.f32(0)), kr.notI1(anyNaN));
-          Value finite = kr.andi(kr.cmpf(Pred::ONE, m, kr.f32(INFINITY)),
-                                 kr.cmpf(Pred::ONE, m, kr.f32(-INFINITY)));
-          Value nucleus = kr.andi(kr.andi(kr.cmpf(Pred::OGT, p, kr.f32(0)),
-                                          kr.cmpf(Pred::OLT, p, kr.f32(1))),
-                                  kr.andi(kr.notI1(anyNaN), finite));
-          SmallVector<Value> filt = kr.ifThenElse(
-              nucleus, {f32, rewriter.getI1Type(), s[5].getType()},
-              [&](KernelBuilder &k) {
-                return radixThreshold(k, xs, m, p, s[5], v, elem);
-              },
-              [&](KernelBuilder &k) {
-                return SmallVector<Value>{m, greedy, s[5]};
-              });
-          Value threshold = filt[0], hasThreshold = filt[1];
-          auto filtered = [&](KernelBuilder &k, Value i) {
-            Value x = k.extract(xs, {i});
-            Value drop = k.andi(hasThreshold, k.cmpf(Pred::OLT, x, threshold));
-            return k.select(drop, masked, x);
-          };
-          // 4. Gumbel argmax (first maximum, NaN skipped), and the max of
-          //    the filtered logits for step 5. The draw is seeded with the
-          //    largest logit's z; an element whose z cannot reach the best
-          //    so far even with the largest possible noise is skipped without
-          //    generating its noise (with the lower index winning ties, the
-          //    result is the sequential first maximum).
-          auto zAt = [&](KernelBuilder &k, Value i, Value x) {
-            Value g = noise
-                          ? k.toF32(k.extract(noise, {row, i}))
+    // One row: reads logits row `row`, writes its results at row `outRow`
+    // of s[0..3] (the batch outputs, or one row of them); s[4], s[5] are
+    // [V] scratch.
+    auto rowBody = [&](KernelBuilder &kr, Value row, Value outRow,
+                       ValueRange s) -> SmallVector<Value> {
+      {
+        Value masked = roundElem(kr, kr.f32(-1e10));
+        // 1-2. Temperature in the logits' type, mask after it; max.
+        Value t = roundElem(kr, kr.extract(a.getTemperature(), {row}));
+        SmallVector<Value> pa = kr.forLoop(
+            0, v, {s[4], kr.f32(-INFINITY), kr.boolean(false), kr.index(0)},
+            [&](KernelBuilder &k, Value i, ValueRange st) {
+              Value x =
+                  roundElem(k, k.div(k.toF32(k.extract(logits, {row, i})), t));
+              if (mask)
+                x = k.select(
+                    k.cmpi(IPred::eq, k.extract(mask, {row, i}), k.i32(0)),
+                    masked, x);
+              Value m =
+                  arith::MaxNumFOp::create(k.builder(), k.location(), st[1], x);
+              return SmallVector<Value>{
+                  k.insert(x, st[0], {i}), m, k.ori(st[2], k.isNaN(x)),
+                  k.select(k.cmpf(Pred::OGT, x, st[1]), i, st[3])};
+            });
+        Value xs = pa[0], m = pa[1], anyNaN = pa[2], argmax = pa[3];
+        // 3. Nucleus filter threshold.
+        Value p = roundElem(kr, kr.extract(a.getTopP(), {row}));
+        Value greedy =
+            kr.andi(kr.cmpf(Pred::OLE, p, kr.f32(0)), kr.notI1(anyNaN));
+        Value finite = kr.andi(kr.cmpf(Pred::ONE, m, kr.f32(INFINITY)),
+                               kr.cmpf(Pred::ONE, m, kr.f32(-INFINITY)));
+        Value nucleus = kr.andi(kr.andi(kr.cmpf(Pred::OGT, p, kr.f32(0)),
+                                        kr.cmpf(Pred::OLT, p, kr.f32(1))),
+                                kr.andi(kr.notI1(anyNaN), finite));
+        SmallVector<Value> filt = kr.ifThenElse(
+            nucleus, {f32, rewriter.getI1Type(), s[5].getType()},
+            [&](KernelBuilder &k) {
+              return radixThreshold(k, xs, m, p, s[5], v, elem);
+            },
+            [&](KernelBuilder &k) {
+              return SmallVector<Value>{m, greedy, s[5]};
+            });
+        Value threshold = filt[0], hasThreshold = filt[1];
+        auto filtered = [&](KernelBuilder &k, Value i) {
+          Value x = k.extract(xs, {i});
+          Value drop = k.andi(hasThreshold, k.cmpf(Pred::OLT, x, threshold));
+          return k.select(drop, masked, x);
+        };
+        // 4. Gumbel argmax (first maximum, NaN skipped), and the max of
+        //    the filtered logits for step 5. The draw is seeded with the
+        //    largest logit's z; an element whose z cannot reach the best
+        //    so far even with the largest possible noise is skipped without
+        //    generating its noise (with the lower index winning ties, the
+        //    result is the sequential first maximum).
+        auto zAt = [&](KernelBuilder &k, Value i, Value x) {
+          Value g = noise ? k.toF32(k.extract(noise, {row, i}))
                           : gumbel(k, philoxWord(k, seed, row, step, i), elem);
-            return roundElem(k, k.add(x, g));
-          };
-          Value gMax = noise ? Value() : kr.f32(maxGumbel(elem));
-          SmallVector<Value> draw = kr.forLoop(
-              0, v,
-              {zAt(kr, argmax, filtered(kr, argmax)), argmax, kr.f32(-INFINITY),
-               kr.boolean(false)},
-              [&](KernelBuilder &k, Value i, ValueRange st) {
-                Value x = filtered(k, i);
-                auto tryElement = [&](KernelBuilder &kz) {
-                  Value z = zAt(kz, i, x);
-                  Value wins = kz.ori(kz.cmpf(Pred::OGT, z, st[0]),
-                                      kz.andi(kz.cmpf(Pred::OEQ, z, st[0]),
-                                              kz.cmpi(IPred::ult, i, st[1])));
-                  Value better = kz.andi(kz.notI1(kz.isNaN(z)),
-                                         kz.ori(kz.isNaN(st[0]), wins));
-                  return SmallVector<Value>{kz.select(better, z, st[0]),
-                                            kz.select(better, i, st[1])};
-                };
-                SmallVector<Value> best;
-                if (gMax) {
-                  Value hopeless =
-                      k.cmpf(Pred::OLT, roundElem(k, k.add(x, gMax)), st[0]);
-                  best = k.ifThenElse(
-                      hopeless, {st[0].getType(), st[1].getType()},
-                      [&](KernelBuilder &) {
-                        return SmallVector<Value>{st[0], st[1]};
-                      },
-                      tryElement);
-                } else {
-                  best = tryElement(k);
-                }
-                Value m2 = arith::MaxNumFOp::create(k.builder(), k.location(),
-                                                    st[2], x);
-                return SmallVector<Value>{best[0], best[1], m2,
-                                          k.ori(st[3], k.isNaN(x))};
-              });
-          Value token = draw[1];
-          Value m2 = kr.toF64(kr.select(draw[3], kr.f32(NAN), draw[2]));
-          // 5. Probabilities of the filtered logits (sum in f64), the
-          //    sampled token's, and the top-k by one insertion pass.
-          // exp(d) is exactly 0 in f64 for d < -746: such terms (the
-          // filtered-out logits) are skipped without calling exp.
-          auto expOrZero = [&](KernelBuilder &k, Value d,
-                               function_ref<Value(KernelBuilder &, Value)> use,
-                               Value zero) {
-            return k.ifThenElse(
-                k.cmpf(Pred::OLT, d, k.f64(-746.0)), {zero.getType()},
-                [&](KernelBuilder &) { return SmallVector<Value>{zero}; },
-                [&](KernelBuilder &ke) {
-                  return SmallVector<Value>{use(ke, ke.exp(d))};
-                })[0];
-          };
-          Value z2 = kr.forLoop(0, v, {kr.f64(0)},
-                                [&](KernelBuilder &k, Value i, ValueRange st) {
-                                  Value d = k.sub(k.toF64(filtered(k, i)), m2);
-                                  return SmallVector<Value>{expOrZero(
-                                      k, d,
-                                      [&](KernelBuilder &ke, Value e) {
-                                        return ke.add(st[0], e);
-                                      },
-                                      st[0])};
-                                })[0];
-          // round_T of the f64 probability in one step, held in f32.
-          auto roundedProb = [&](KernelBuilder &k, Value i) {
-            Value d = k.sub(k.toF64(filtered(k, i)), m2);
-            return expOrZero(
-                k, d,
-                [&](KernelBuilder &ke, Value e) {
-                  return ke.toF32(ke.castFloat(ke.div(e, z2), elem));
-                },
-                k.f32(0));
-          };
-          Value prob = roundedProb(kr, token);
-          SmallVector<Value> best = kr.forLoop(
-              0, v,
-              {kr.filled({topK}, kr.index(-1)), kr.filled({topK}, kr.f32(0))},
-              [&](KernelBuilder &k, Value i, ValueRange st) {
-                Value pv = roundedProb(k, i);
-                Value lastIdx = k.extract(st[0], {k.index(topK - 1)});
-                Value lastVal = k.extract(st[1], {k.index(topK - 1)});
-                Value enter = k.ori(k.cmpi(IPred::slt, lastIdx, k.index(0)),
-                                    ranksBefore(k, pv, i, lastVal, lastIdx));
-                return k.ifThenElse(
-                    enter, st.getTypes(),
-                    [&](KernelBuilder &kt) {
-                      return insertTopK(kt, st[0], st[1], pv, i, topK);
-                    },
+          return roundElem(k, k.add(x, g));
+        };
+        Value gMax = noise ? Value() : kr.f32(maxGumbel(elem));
+        SmallVector<Value> draw = kr.forLoop(
+            0, v,
+            {zAt(kr, argmax, filtered(kr, argmax)), argmax, kr.f32(-INFINITY),
+             kr.boolean(false)},
+            [&](KernelBuilder &k, Value i, ValueRange st) {
+              Value x = filtered(k, i);
+              auto tryElement = [&](KernelBuilder &kz) {
+                Value z = zAt(kz, i, x);
+                Value wins = kz.ori(kz.cmpf(Pred::OGT, z, st[0]),
+                                    kz.andi(kz.cmpf(Pred::OEQ, z, st[0]),
+                                            kz.cmpi(IPred::ult, i, st[1])));
+                Value better = kz.andi(kz.notI1(kz.isNaN(z)),
+                                       kz.ori(kz.isNaN(st[0]), wins));
+                return SmallVector<Value>{kz.select(better, z, st[0]),
+                                          kz.select(better, i, st[1])};
+              };
+              SmallVector<Value> best;
+              if (gMax) {
+                Value hopeless =
+                    k.cmpf(Pred::OLT, roundElem(k, k.add(x, gMax)), st[0]);
+                best = k.ifThenElse(
+                    hopeless, {st[0].getType(), st[1].getType()},
                     [&](KernelBuilder &) {
                       return SmallVector<Value>{st[0], st[1]};
-                    });
-              });
-          SmallVector<Value> top = kr.forLoop(
-              0, topK, {s[2], s[3]},
-              [&](KernelBuilder &k, Value j, ValueRange st) {
-                Value id = k.indexTo(k.extract(best[0], {j}), i32);
-                Value pv = k.castFloat(k.extract(best[1], {j}), elem);
-                return SmallVector<Value>{k.insert(id, st[0], {row, j}),
-                                          k.insert(pv, st[1], {row, j})};
-              });
-          return SmallVector<Value>{
-              kr.insert(kr.indexTo(token, i32), s[0], {row}),
-              kr.insert(kr.castFloat(prob, elem), s[1], {row}),
-              top[0],
-              top[1],
-              xs,
-              filt[2]};
-        });
-    rewriter.replaceOp(op, {outs[0], outs[1], outs[2], outs[3]});
+                    },
+                    tryElement);
+              } else {
+                best = tryElement(k);
+              }
+              Value m2 =
+                  arith::MaxNumFOp::create(k.builder(), k.location(), st[2], x);
+              return SmallVector<Value>{best[0], best[1], m2,
+                                        k.ori(st[3], k.isNaN(x))};
+            });
+        Value token = draw[1];
+        Value m2 = kr.toF64(kr.select(draw[3], kr.f32(NAN), draw[2]));
+        // 5. Probabilities of the filtered logits (sum in f64), the
+        //    sampled token's, and the top-k by one insertion pass.
+        // exp(d) is exactly 0 in f64 for d < -746: such terms (the
+        // filtered-out logits) are skipped without calling exp.
+        auto expOrZero = [&](KernelBuilder &k, Value d,
+                             function_ref<Value(KernelBuilder &, Value)> use,
+                             Value zero) {
+          return k.ifThenElse(
+              k.cmpf(Pred::OLT, d, k.f64(-746.0)), {zero.getType()},
+              [&](KernelBuilder &) { return SmallVector<Value>{zero}; },
+              [&](KernelBuilder &ke) {
+                return SmallVector<Value>{use(ke, ke.exp(d))};
+              })[0];
+        };
+        Value z2 = kr.forLoop(
+            0, v, {kr.f64(0)}, [&](KernelBuilder &k, Value i, ValueRange st) {
+              Value d = k.sub(k.toF64(filtered(k, i)), m2);
+              return SmallVector<Value>{expOrZero(
+                  k, d,
+                  [&](KernelBuilder &ke, Value e) { return ke.add(st[0], e); },
+                  st[0])};
+            })[0];
+        // round_T of the f64 probability in one step, held in f32.
+        auto roundedProb = [&](KernelBuilder &k, Value i) {
+          Value d = k.sub(k.toF64(filtered(k, i)), m2);
+          return expOrZero(
+              k, d,
+              [&](KernelBuilder &ke, Value e) {
+                return ke.toF32(ke.castFloat(ke.div(e, z2), elem));
+              },
+              k.f32(0));
+        };
+        Value prob = roundedProb(kr, token);
+        SmallVector<Value> best = kr.forLoop(
+            0, v,
+            {kr.filled({topK}, kr.index(-1)), kr.filled({topK}, kr.f32(0))},
+            [&](KernelBuilder &k, Value i, ValueRange st) {
+              Value pv = roundedProb(k, i);
+              Value lastIdx = k.extract(st[0], {k.index(topK - 1)});
+              Value lastVal = k.extract(st[1], {k.index(topK - 1)});
+              Value enter = k.ori(k.cmpi(IPred::slt, lastIdx, k.index(0)),
+                                  ranksBefore(k, pv, i, lastVal, lastIdx));
+              return k.ifThenElse(
+                  enter, st.getTypes(),
+                  [&](KernelBuilder &kt) {
+                    return insertTopK(kt, st[0], st[1], pv, i, topK);
+                  },
+                  [&](KernelBuilder &) {
+                    return SmallVector<Value>{st[0], st[1]};
+                  });
+            });
+        SmallVector<Value> top = kr.forLoop(
+            0, topK, {s[2], s[3]},
+            [&](KernelBuilder &k, Value j, ValueRange st) {
+              Value id = k.indexTo(k.extract(best[0], {j}), i32);
+              Value pv = k.castFloat(k.extract(best[1], {j}), elem);
+              return SmallVector<Value>{k.insert(id, st[0], {outRow, j}),
+                                        k.insert(pv, st[1], {outRow, j})};
+            });
+        return SmallVector<Value>{
+            kr.insert(kr.indexTo(token, i32), s[0], {outRow}),
+            kr.insert(kr.castFloat(prob, elem), s[1], {outRow}),
+            top[0],
+            top[1],
+            xs,
+            filt[2]};
+      }
+    };
+
+    SmallVector<Value> results = {
+        kb.empty({batch}, i32), kb.empty({batch}, elem),
+        kb.empty({batch, topK}, i32), kb.empty({batch, topK}, elem)};
+    if (batch < 2 || batch * v < kParallelSampleWork) {
+      results.append({kb.empty({v}, f32), kb.empty({v}, f64)});
+      SmallVector<Value> outs = kb.forLoop(
+          0, batch, results, [&](KernelBuilder &kr, Value row, ValueRange s) {
+            return rowBody(kr, row, row, s);
+          });
+      rewriter.replaceOp(op, {outs[0], outs[1], outs[2], outs[3]});
+      return success();
+    }
+    // Rows in parallel (an scf.forall, which becomes an OpenMP work-sharing
+    // loop): each with its own scratch, writing its row of each output.
+    auto forall = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(batch)},
+        results, std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(forall.getBody());
+      KernelBuilder kr(rewriter, loc);
+      Value row = forall.getInductionVar(0);
+      SmallVector<Value> slices;
+      SmallVector<SmallVector<OpFoldResult>> offsets, sizes, strides;
+      for (Value out : forall.getRegionIterArgs()) {
+        auto type = tensorTypeOf(out);
+        SmallVector<OpFoldResult> off(type.getRank(), rewriter.getIndexAttr(0)),
+            size, stride(type.getRank(), rewriter.getIndexAttr(1));
+        off[0] = row;
+        size.push_back(rewriter.getIndexAttr(1));
+        for (int64_t d : type.getShape().drop_front())
+          size.push_back(rewriter.getIndexAttr(d));
+        slices.push_back(tensor::ExtractSliceOp::create(rewriter, loc, out, off,
+                                                        size, stride));
+        offsets.push_back(off);
+        sizes.push_back(size);
+        strides.push_back(stride);
+      }
+      slices.append({kr.empty({v}, f32), kr.empty({v}, f64)});
+      SmallVector<Value> rowOuts = rowBody(kr, row, kr.index(0), slices);
+      rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+      for (auto [i, out] : llvm::enumerate(forall.getRegionIterArgs()))
+        tensor::ParallelInsertSliceOp::create(rewriter, loc, rowOuts[i], out,
+                                              offsets[i], sizes[i], strides[i]);
+    }
+    rewriter.replaceOp(op, forall.getResults());
     return success();
   }
 

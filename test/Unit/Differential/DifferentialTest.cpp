@@ -442,7 +442,11 @@ Case attentionCase(Gen &g, const std::string &name) {
 }
 
 Case sampleCase(Gen &g, const std::string &name) {
-  int64_t b = g.size(4), v = g.pick({8, 13, 64, 100, 257, 1000});
+  // One case in five is wide enough for rows to run in parallel.
+  bool wide = g.rng() % 5 == 0;
+  int64_t b = wide ? g.uniform(4, 6) : g.size(4),
+          v = wide ? g.pick({8192, 16411})
+                   : g.pick({8, 13, 64, 100, 257, 1000});
   int64_t topK = g.pick({1, 3, 8});
   DType t = static_cast<DType>(g.pick({0, 1, 1})); // f32 or bf16
   bool useNoise = g.rng() % 3 == 0, useMask = g.rng() % 2;
