@@ -436,6 +436,7 @@ void fillStats(LoadStats *stats, std::chrono::steady_clock::time_point start,
           .count();
   stats->threads = threads;
   stats->fileModes = std::move(modes);
+  stats->stagedBytes = 0;
 }
 
 unsigned threadCount(const LoadOptions &options) {
@@ -715,6 +716,7 @@ bool Checkpoint::load(const std::vector<LoadRequest> &requests,
 
   // 2. Per-file mode; stage through /dev/shm where that was chosen.
   std::vector<ReadMode> modes(shards.size(), options.mode);
+  uint64_t stagedBytes = 0;
   std::vector<std::unique_ptr<ShmCopy>> staged(shards.size());
   std::vector<int> fds(shards.size(), -1);
   auto closeAll = [&] {
@@ -735,12 +737,15 @@ bool Checkpoint::load(const std::vector<LoadRequest> &requests,
     std::vector<std::string> stageErrors(shards.size());
     std::vector<std::thread> copiers;
     for (size_t f = 0; f < shards.size(); ++f) {
-      if (!fileUsed[f] || modes[f] != ReadMode::Shm)
+      // A file already in /dev/shm is read in place (as copy_to_shm does).
+      if (!fileUsed[f] || modes[f] != ReadMode::Shm ||
+          shards[f]->path().rfind("/dev/shm/", 0) == 0)
         continue;
       staged[f] = std::make_unique<ShmCopy>();
       uint64_t size = shards[f]->dataOffset();
       for (const SafeTensorInfo &info : shards[f]->tensors())
         size = std::max(size, shards[f]->dataOffset() + info.end);
+      stagedBytes += size;
       copiers.emplace_back([&, f, size] {
         staged[f]->copy(shards[f]->path(), size, stageErrors[f]);
       });
@@ -755,6 +760,7 @@ bool Checkpoint::load(const std::vector<LoadRequest> &requests,
         }
         staged[f].reset(); // Auto: read the original instead
         modes[f] = ReadMode::Pread;
+        stagedBytes = 0; // (reported only when every copy succeeded)
       }
   }
   for (size_t f = 0; f < shards.size(); ++f) {
@@ -827,6 +833,8 @@ bool Checkpoint::load(const std::vector<LoadRequest> &requests,
   }
   out = std::move(results);
   fillStats(stats, start, totalBytes, threads, modes);
+  if (stats)
+    stats->stagedBytes = stagedBytes;
   return true;
 }
 

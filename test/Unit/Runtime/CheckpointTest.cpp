@@ -149,6 +149,29 @@ TEST_F(CheckpointTest, MultiFileIndexEveryReadMode) {
       }
     }
   }
+  // A checkpoint already in /dev/shm is read in place, not copied again.
+  {
+    std::string shmPath =
+        "/dev/shm/nova-test-" + std::to_string(getpid()) + ".safetensors";
+    ASSERT_TRUE(writeSafeTensors(shmPath, {sample()[3]}, {}, error)) << error;
+    auto inShm = Checkpoint::open(shmPath, error);
+    ASSERT_TRUE(inShm) << error;
+    LoadOptions options;
+    options.mode = ReadMode::Shm;
+    std::vector<HostTensor> out;
+    LoadStats stats;
+    ASSERT_TRUE(inShm->loadAll(out, options, error, &stats)) << error;
+    EXPECT_TRUE(sameBytes(out[0], sample()[3].second));
+    EXPECT_EQ(stats.stagedBytes, 0u);
+    std::remove(shmPath.c_str());
+    // The same file elsewhere is staged: its whole size is copied.
+    std::string path = dir + "/norm.safetensors";
+    ASSERT_TRUE(writeSafeTensors(path, {sample()[3]}, {}, error)) << error;
+    auto elsewhere = Checkpoint::open(path, error);
+    ASSERT_TRUE(elsewhere) << error;
+    ASSERT_TRUE(elsewhere->loadAll(out, options, error, &stats)) << error;
+    EXPECT_EQ(stats.stagedBytes, elsewhere->files()[0]->dataOffset() + 160u);
+  }
   // Nothing is left behind in /dev/shm by shm loads.
   if (DIR *d = opendir("/dev/shm")) {
     while (dirent *e = readdir(d))

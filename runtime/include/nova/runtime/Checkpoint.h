@@ -88,6 +88,8 @@ struct LoadStats {
   unsigned threads = 0;
   /// The mode used for each file read, in checkpoint file order.
   std::vector<ReadMode> fileModes;
+  /// Bytes copied into /dev/shm first (shm mode).
+  uint64_t stagedBytes = 0;
 };
 
 /// Where a device load's bytes go: a device and its copy engine. The CUDA
