@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 using namespace nova::rt;
@@ -72,7 +73,12 @@ struct Obj {
   Kind kind = Kind::None;
   int64_t integer = 0;
   double real = 0;
-  std::string text; // Str, Bytes (raw bytes), Global (module.name)
+  std::string text; // Str, Global (module.name)
+  /// Bytes: a view into the pickle itself (no copy of GB-sized weights) or
+  /// into `owned`; Array: its data, likewise (or into `dataOwner`).
+  std::string_view bytes;
+  std::string owned;
+  std::shared_ptr<Obj> dataOwner;
   std::vector<Ref> items;
   std::vector<std::pair<Ref, Ref>> entries;
   Callable callable = Callable::Encode;
@@ -83,7 +89,6 @@ struct Obj {
   std::vector<int64_t> shape;
   bool fortran = false;
   bool built = false;
-  std::string data;
   // Record fields.
   std::map<std::string, Ref> fields;
 };
@@ -295,7 +300,8 @@ bool Unpickler::reduce(const Ref &fn, const Ref &args) {
     if (a[3]->text != "C" && a[3]->text != "F")
       return fail("array order must be 'C' or 'F', got '" + a[3]->text + "'");
     array->fortran = a[3]->text == "F";
-    array->data = a[0]->text;
+    array->bytes = a[0]->bytes;
+    array->dataOwner = a[0];
     if (!finishArray(*array))
       return false;
     return push(array);
@@ -333,14 +339,16 @@ bool Unpickler::reduce(const Ref &fn, const Ref &args) {
     for (size_t i = 0; i < t.size(); ++i) {
       unsigned char c = static_cast<unsigned char>(t[i]);
       if (c < 0x80) {
-        bytes->text += static_cast<char>(c);
+        bytes->owned += static_cast<char>(c);
       } else if ((c == 0xC2 || c == 0xC3) && i + 1 < t.size()) {
-        bytes->text += static_cast<char>(((c & 0x03) << 6) | (t[i + 1] & 0x3F));
+        bytes->owned +=
+            static_cast<char>(((c & 0x03) << 6) | (t[i + 1] & 0x3F));
         ++i;
       } else {
         return fail("_codecs.encode text is not latin-1");
       }
     }
+    bytes->bytes = bytes->owned;
     return push(bytes);
   }
   case Callable::NdArray:
@@ -367,14 +375,14 @@ bool Unpickler::finishArray(Obj &array) {
     elements *= static_cast<uint64_t>(d);
   }
   uint64_t es = dtypeSize(*array.dtype);
-  if (elements > UINT64_MAX / es || elements * es != array.data.size())
+  if (elements > UINT64_MAX / es || elements * es != array.bytes.size())
     return fail("array " + formatShape(array.shape) + " of " + array.dtypeText +
                 " needs " + std::to_string(elements * es) +
                 " bytes, the pickle holds " +
-                std::to_string(array.data.size()));
+                std::to_string(array.bytes.size()));
   if (array.fortran && array.shape.size() > 1) {
     // Column-major to row-major.
-    std::string c(array.data.size(), '\0');
+    std::string c(array.bytes.size(), '\0');
     size_t rank = array.shape.size();
     std::vector<int64_t> idx(rank, 0);
     for (uint64_t i = 0; i < elements; ++i) {
@@ -384,14 +392,16 @@ bool Unpickler::finishArray(Obj &array) {
         f += static_cast<uint64_t>(idx[d]) * stride;
         stride *= static_cast<uint64_t>(array.shape[d]);
       }
-      std::memcpy(&c[i * es], &array.data[f * es], es);
+      std::memcpy(&c[i * es], &array.bytes[f * es], es);
       for (size_t d = rank; d-- > 0;) {
         if (++idx[d] < array.shape[d])
           break;
         idx[d] = 0;
       }
     }
-    array.data = std::move(c);
+    array.owned = std::move(c);
+    array.bytes = array.owned;
+    array.dataOwner.reset();
     array.fortran = false;
   }
   array.built = true;
@@ -419,9 +429,10 @@ bool Unpickler::build(const Ref &obj, const Ref &state) {
     if (s[3]->kind != Obj::Kind::Bool)
       return fail("array is_fortran flag is not a bool");
     obj->fortran = s[3]->integer != 0;
-    if (s[4]->kind == Obj::Kind::Bytes)
-      obj->data = s[4]->text;
-    else if (s[4]->kind == Obj::Kind::Str) // protocol 2's latin-1 text
+    if (s[4]->kind == Obj::Kind::Bytes) {
+      obj->bytes = s[4]->bytes;
+      obj->dataOwner = s[4];
+    } else if (s[4]->kind == Obj::Kind::Str) // protocol 2's latin-1 text
       return fail("array data as text is not supported; re-pickle with "
                   "protocol 3 or later");
     else
@@ -527,7 +538,10 @@ bool Unpickler::run(Ref &result, std::string &error) {
       bool text =
           op == 0x8c || op == 'X' || op == 0x8d || op == 'U' || op == 'T';
       Ref s = make(text ? Obj::Kind::Str : Obj::Kind::Bytes);
-      s->text.assign(reinterpret_cast<const char *>(p + pos), n);
+      if (text)
+        s->text.assign(reinterpret_cast<const char *>(p + pos), n);
+      else
+        s->bytes = std::string_view(reinterpret_cast<const char *>(p + pos), n);
       pos += n;
       if (!push(s))
         return done(false);
@@ -728,7 +742,7 @@ bool toTensor(const Obj &array, HostTensor &out) {
   out = HostTensor::uninitialized(*array.dtype, array.shape);
   if (out.empty())
     return false;
-  std::memcpy(out.mutableBytes(), array.data.data(), array.data.size());
+  std::memcpy(out.mutableBytes(), array.bytes.data(), array.bytes.size());
   return true;
 }
 
