@@ -6,6 +6,7 @@
 
 #include "nova/runtime/Checkpoint.h"
 #include "nova/runtime/AtomicFile.h"
+#include "nova/runtime/MappedFile.h"
 
 #include "io/Json.h"
 
@@ -80,43 +81,6 @@ bool isDirectory(const std::string &path) {
 bool isFile(const std::string &path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/// Reads a whole (small) file, refusing anything over `limit` bytes.
-bool readSmallFile(const std::string &path, uint64_t limit, std::string &out,
-                   std::string &error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = "'" + path + "': cannot open: " + std::strerror(errno);
-    return false;
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    error = "'" + path + "': not a regular file";
-    return false;
-  }
-  if (static_cast<uint64_t>(st.st_size) > limit) {
-    ::close(fd);
-    error = "'" + path + "': " + std::to_string(st.st_size) +
-            " bytes exceeds the limit of " + std::to_string(limit) + " bytes";
-    return false;
-  }
-  out.resize(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::read(fd, out.data() + done, out.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      ::close(fd);
-      error = "'" + path + "': read failed";
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return true;
 }
 
 /// A shard file name from an index: relative, inside the index's directory.
@@ -492,12 +456,19 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
       error = "'" + index + "': " + message;
       return nullptr;
     };
-    std::string text;
-    if (!readSmallFile(index, kMaxSafeTensorsHeader, text, error))
+    std::shared_ptr<const MappedFile> text = MappedFile::open(index, error);
+    if (!text)
       return nullptr;
+    if (text->size() > kMaxSafeTensorsHeader)
+      return fail(std::to_string(text->size()) +
+                  " bytes exceeds the limit of " +
+                  std::to_string(kMaxSafeTensorsHeader) + " bytes");
     json::Value root;
     std::string jsonError;
-    if (!json::parse(text, json::Limits(), root, jsonError))
+    if (!json::parse(
+            std::string_view(reinterpret_cast<const char *>(text->data()),
+                             text->size()),
+            json::Limits(), root, jsonError))
       return fail("invalid JSON: " + jsonError);
     if (root.kind != json::Value::Kind::Object)
       return fail("the index is not a JSON object");

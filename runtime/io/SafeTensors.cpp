@@ -6,17 +6,13 @@
 
 #include "nova/runtime/SafeTensors.h"
 #include "nova/runtime/AtomicFile.h"
+#include "nova/runtime/MappedFile.h"
 
 #include "io/Json.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <tuple>
-#include <unistd.h>
 
 using namespace nova::rt;
 
@@ -48,16 +44,6 @@ const DTypeEntry *lookupDType(const std::string &name) {
   return nullptr;
 }
 
-/// An mmap'ed file, unmapped when the last view dies.
-struct Mapping {
-  void *base = nullptr;
-  size_t size = 0;
-  ~Mapping() {
-    if (base && size)
-      ::munmap(base, size);
-  }
-};
-
 } // namespace
 
 const char *nova::rt::safeTensorsDTypeName(DType dtype) {
@@ -80,29 +66,17 @@ std::unique_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string &path,
     error = "'" + path + "': " + message;
     return nullptr;
   };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return fail(std::string("cannot open: ") + std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return fail("not a regular file");
+  std::string openError;
+  std::shared_ptr<const MappedFile> mapping = MappedFile::open(path, openError);
+  if (!mapping) {
+    error = openError;
+    return nullptr;
   }
-  uint64_t fileSize = static_cast<uint64_t>(st.st_size);
-  if (fileSize < 8) {
-    ::close(fd);
+  uint64_t fileSize = mapping->size();
+  if (fileSize < 8)
     return fail("truncated: " + std::to_string(fileSize) +
                 " bytes, shorter than the 8-byte header length");
-  }
-  auto mapping = std::make_shared<Mapping>();
-  mapping->base = ::mmap(nullptr, fileSize, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (mapping->base == MAP_FAILED) {
-    mapping->base = nullptr;
-    return fail(std::string("cannot map: ") + std::strerror(errno));
-  }
-  mapping->size = fileSize;
-  const uint8_t *bytes = static_cast<const uint8_t *>(mapping->base);
+  const uint8_t *bytes = mapping->data();
 
   uint64_t headerSize = 0;
   for (int i = 7; i >= 0; --i)

@@ -23,6 +23,7 @@
 #include "passes/Passes.h"
 
 #include "nova/runtime/Checkpoint.h"
+#include "nova/runtime/MappedFile.h"
 #include "nova/runtime/Pickle.h"
 #ifdef NOVA_HAVE_CUDA
 #include "nova/runtime/Cuda.h"
@@ -47,7 +48,6 @@
 #include <fcntl.h>
 #include <map>
 #include <mutex>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -165,45 +165,6 @@ grokOrder(std::vector<DeclaredParameter> params) {
   return params;
 }
 
-/// A whole file mapped read-only.
-class MappedFile {
-public:
-  ~MappedFile() {
-    if (base)
-      ::munmap(base, size);
-  }
-  bool open(const std::string &path, std::string &error) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      error = "'" + path + "': cannot open: " + std::strerror(errno);
-      return false;
-    }
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      error = "'" + path + "': not a regular file";
-      return false;
-    }
-    size = static_cast<size_t>(st.st_size);
-    if (size) {
-      base = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (base == MAP_FAILED) {
-        base = nullptr;
-        ::close(fd);
-        error = "'" + path + "': cannot map: " + std::strerror(errno);
-        return false;
-      }
-    }
-    ::close(fd);
-    return true;
-  }
-  const uint8_t *data() const { return static_cast<const uint8_t *>(base); }
-  size_t size = 0;
-
-private:
-  void *base = nullptr;
-};
-
 /// `t` as declared: same shape; the same dtype, or f32 rounded to nearest
 /// even into a declared bf16/f16.
 bool conform(rt::HostTensor &t, const rt::DeclaredTensor &want,
@@ -230,11 +191,12 @@ bool conform(rt::HostTensor &t, const rt::DeclaredTensor &want,
 
 bool convertOne(const DeclaredParameter &param, const std::string &file,
                 rt::GrokTensor &out, std::string &error) {
-  MappedFile mapped;
-  if (!mapped.open(file, error))
+  std::shared_ptr<const rt::MappedFile> mapped =
+      rt::MappedFile::open(file, error);
+  if (!mapped)
     return false;
   rt::GrokTensor value;
-  if (!rt::readGrokPickle(mapped.data(), mapped.size, file, value, error))
+  if (!rt::readGrokPickle(mapped->data(), mapped->size(), file, value, error))
     return false;
   if (value.quantized != param.quantized) {
     error = "'" + file + "': parameter '" + param.value.name + "' is " +
