@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Contract/Manifest.h"
 #include "passes/Conversion/Passes.h"
 
 #include "dialect/NovaOps.h"
@@ -20,52 +21,89 @@ namespace mlir::nova {
 
 using namespace mlir;
 using namespace mlir::nova;
+namespace rt = ::nova::rt;
+
+/// Appends the arguments of `entry`'s parameters, in the manifest's order,
+/// and replaces `func`'s nova.param ops with them. A parameter the manifest
+/// lists but the body no longer uses still gets its argument: the ABI is the
+/// manifest's, whatever canonicalization removed.
+static LogicalResult paramsToArgs(func::FuncOp func,
+                                  const rt::ManifestEntry &entry) {
+  Builder b(func.getContext());
+  // Inputs are read only in the ABI (docs/abi.md): bufferization copies
+  // before updating one in place.
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+    func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  std::map<std::string, SmallVector<ParamOp>> byPath;
+  func.walk([&](ParamOp op) { byPath[op.getPath().str()].push_back(op); });
+  std::map<std::string, Value> args;
+  for (const rt::ManifestArg &arg : entry.args) {
+    if (!arg.isParameter())
+      continue;
+    unsigned index = func.getNumArguments();
+    // Parameters are read-only (often an mmap'ed checkpoint): tell
+    // bufferization never to write into them.
+    NamedAttribute attrs[] = {
+        b.getNamedAttr("nova.param", b.getStringAttr(arg.name)),
+        b.getNamedAttr("bufferization.writable", b.getBoolAttr(false))};
+    auto type = RankedTensorType::get(
+        arg.shape, elementTypeOf(func.getContext(), arg.dtype));
+    auto it = byPath.find(arg.paramPath());
+    Location loc =
+        it == byPath.end() ? func.getLoc() : it->second.front().getLoc();
+    if (failed(
+            func.insertArgument(index, type, b.getDictionaryAttr(attrs), loc)))
+      return func.emitError()
+             << "cannot add an argument for parameter '" << arg.name << "'";
+    args[arg.name] = func.getArgument(index);
+  }
+  for (auto &[path, ops] : byPath) {
+    auto weight = args.find(path);
+    if (weight == args.end())
+      return ops.front().emitError()
+             << "parameter '" << path << "' is not in the module's manifest "
+             << "entry '" << entry.name << "'";
+    for (ParamOp op : ops) {
+      if (op.getValue().getType() != weight->second.getType() ||
+          (op.isQuantized() &&
+           op.getScales().getType() != args[path + ".scales"].getType()))
+        return op.emitError() << "parameter '" << path
+                              << "' differs from its manifest declaration";
+      op.getValue().replaceAllUsesWith(weight->second);
+      if (op.isQuantized())
+        op.getScales().replaceAllUsesWith(args[path + ".scales"]);
+      op.erase();
+    }
+  }
+  return success();
+}
 
 namespace {
-struct ParamsToArgsPass : nova::impl::ParamsToArgsPassBase<ParamsToArgsPass> {
+struct ParamsToArgsPass
+    : mlir::nova::impl::ParamsToArgsPassBase<ParamsToArgsPass> {
   using Base::Base;
   void runOnOperation() override {
-    Builder b(&getContext());
-    for (auto func : getOperation().getOps<func::FuncOp>()) {
+    ModuleOp module = getOperation();
+    FailureOr<rt::ModuleManifest> manifest = getOrDeriveManifest(module);
+    if (failed(manifest))
+      return signalPassFailure();
+    for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
-      // Inputs are read only in the ABI (docs/abi.md): bufferization copies
-      // before updating one in place.
-      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-        func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
-      // Sorted by path: a stable, documented argument order.
-      std::map<std::string, SmallVector<ParamOp>> byPath;
-      func.walk([&](ParamOp op) { byPath[op.getPath().str()].push_back(op); });
-      for (auto &[path, ops] : byPath) {
-        ParamOp first = ops.front();
-        auto add = [&](Value value, const std::string &name) -> Value {
-          unsigned index = func.getNumArguments();
-          // Parameters are read-only (often an mmap'ed checkpoint): tell
-          // bufferization never to write into them.
-          NamedAttribute attrs[] = {
-              b.getNamedAttr("nova.param", b.getStringAttr(name)),
-              b.getNamedAttr("bufferization.writable", b.getBoolAttr(false))};
-          if (failed(func.insertArgument(index, value.getType(),
-                                         b.getDictionaryAttr(attrs),
-                                         first.getLoc())))
-            return Value();
-          return func.getArgument(index);
-        };
-        Value weight = add(first.getValue(), path);
-        Value scales = first.isQuantized()
-                           ? add(first.getScales(), path + ".scales")
-                           : Value();
-        if (!weight || (first.isQuantized() && !scales)) {
-          first.emitError() << "cannot add an argument for this parameter";
+      const rt::ManifestEntry *entry = manifest->entryBySymbol(func.getName());
+      if (!entry) {
+        // Private helpers take no parameters of their own.
+        bool usesParams = false;
+        func.walk([&](ParamOp) { usesParams = true; });
+        if (usesParams) {
+          func.emitError() << "a function outside the module's manifest uses "
+                              "parameters";
           return signalPassFailure();
         }
-        for (ParamOp op : ops) {
-          op.getValue().replaceAllUsesWith(weight);
-          if (op.isQuantized())
-            op.getScales().replaceAllUsesWith(scales);
-          op.erase();
-        }
+        continue;
       }
+      if (failed(paramsToArgs(func, *entry)))
+        return signalPassFailure();
     }
   }
 };

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Pipelines/Emit.h"
+#include "passes/Contract/Manifest.h"
 #include "passes/Pipelines/Pipelines.h"
 
 #include "dialect/NovaOps.h"
@@ -29,86 +30,25 @@
 
 using namespace mlir;
 using namespace mlir::nova;
+namespace rt = ::nova::rt;
 
 //===----------------------------------------------------------------------===//
-// ABI
+// Symbols
 //===----------------------------------------------------------------------===//
 
-static std::optional<std::string> dtypeOf(Type type,
-                                          std::vector<int64_t> &shape) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return std::nullopt;
-  shape.assign(tensor.getShape().begin(), tensor.getShape().end());
-  Type e = tensor.getElementType();
-  if (e.isF32())
-    return "f32";
-  if (e.isBF16())
-    return "bf16";
-  if (e.isF16())
-    return "f16";
-  for (unsigned w : {1u, 8u, 32u, 64u})
-    if (e.isInteger(w))
-      return "i" + std::to_string(w);
-  return std::nullopt;
-}
-
-FailureOr<std::vector<EntryAbi>> mlir::nova::describeAbi(ModuleOp module) {
-  std::vector<EntryAbi> entries;
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isExternal() || !func.isPublic())
-      continue;
-    EntryAbi entry{func.getName().str(), {}};
-    auto add = [&](AbiArg::Kind kind, Type type, std::string name) {
-      AbiArg arg{kind, std::move(name), "", {}};
-      std::optional<std::string> dtype = dtypeOf(type, arg.shape);
-      if (!dtype)
-        return false;
-      arg.dtype = *dtype;
-      entry.args.push_back(std::move(arg));
-      return true;
-    };
-    // Inputs and results carry their spec names; unnamed ones get argN and
-    // resultN.
-    auto addValue = [&](AbiArg::Kind kind, Type valueType, StringAttr name,
-                        StringRef what, unsigned i) -> LogicalResult {
-      if (add(kind, valueType,
-              name ? name.str()
-                   : (what == "argument" ? "arg" : "result") +
-                         std::to_string(i)))
-        return success();
-      return func.emitError() << what << " " << i << " has type " << valueType
-                              << ", which the C ABI cannot carry";
-    };
-    FunctionType type = func.getFunctionType();
-    for (unsigned i = 0; i < type.getNumInputs(); ++i)
-      if (failed(addValue(AbiArg::Input, type.getInput(i),
-                          func.getArgAttrOfType<StringAttr>(i, "nova.name"),
-                          "argument", i)))
-        return failure();
-    std::map<std::string, ParamOp> params;
-    func.walk([&](ParamOp op) { params.try_emplace(op.getPath().str(), op); });
-    for (auto &[path, op] : params) {
-      add(AbiArg::Param, op.getValue().getType(), path);
-      if (op.isQuantized())
-        add(AbiArg::Param, op.getScales().getType(), path + ".scales");
-    }
-    for (unsigned i = 0; i < type.getNumResults(); ++i)
-      if (failed(addValue(AbiArg::Output, type.getResult(i),
-                          func.getResultAttrOfType<StringAttr>(i, "nova.name"),
-                          "result", i)))
-        return failure();
-    entries.push_back(std::move(entry));
-  }
-  return entries;
-}
-
-void mlir::nova::prefixEntryPoints(ModuleOp module, StringRef prefix) {
+LogicalResult mlir::nova::prefixEntryPoints(ModuleOp module, StringRef prefix) {
+  FailureOr<rt::ModuleManifest> manifest = getOrDeriveManifest(module);
+  if (failed(manifest))
+    return failure();
+  for (rt::ManifestEntry &entry : manifest->entries)
+    entry.symbol = (prefix + entry.name).str();
+  attachManifest(module, *manifest);
   if (prefix.empty())
-    return;
+    return success();
   for (auto func : module.getOps<func::FuncOp>())
     if (func.isPublic() && !func.isExternal())
       func.setSymName((prefix + func.getName()).str());
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -129,27 +69,88 @@ static std::string identifier(StringRef name) {
 /// The C parameter name of `arg`: inputs keep their name, parameters get
 /// "param_", outputs "out_" (an output may share an input's name, as a KV
 /// cache does).
-static std::string cName(const AbiArg &arg) {
-  const char *prefix = arg.kind == AbiArg::Param    ? "param_"
-                       : arg.kind == AbiArg::Output ? "out_"
-                                                    : "";
+static std::string cName(const rt::ManifestArg &arg) {
+  const char *prefix = arg.isParameter()                 ? "param_"
+                       : arg.role == rt::ArgRole::Output ? "out_"
+                                                         : "";
   return prefix + identifier(arg.name);
 }
 
-static const char *cType(StringRef dtype) {
-  return llvm::StringSwitch<const char *>(dtype)
-      .Case("f32", "float")
-      .Case("bf16", "nova_bf16_t")
-      .Case("f16", "nova_f16_t")
-      .Case("i1", "uint8_t")
-      .Case("i8", "int8_t")
-      .Case("i32", "int32_t")
-      .Case("i64", "int64_t")
-      .Default("void");
+/// The header's argument kinds: enum nova_arg_kind.
+static int cKind(const rt::ManifestArg &arg) {
+  return arg.isInput() ? 0 : arg.isParameter() ? 1 : 2;
 }
 
-void mlir::nova::emitHeader(ArrayRef<EntryAbi> entries, StringRef prefix,
-                            StringRef source, raw_ostream &os) {
+/// The C element type and the dtype spelling of the C ABI (i1 for booleans).
+static std::pair<const char *, const char *> cType(rt::DType dtype) {
+  switch (dtype) {
+  case rt::DType::F32:
+    return {"float", "f32"};
+  case rt::DType::BF16:
+    return {"nova_bf16_t", "bf16"};
+  case rt::DType::F16:
+    return {"nova_f16_t", "f16"};
+  case rt::DType::Bool:
+    return {"uint8_t", "i1"};
+  case rt::DType::I8:
+    return {"int8_t", "i8"};
+  case rt::DType::I32:
+    return {"int32_t", "i32"};
+  case rt::DType::I64:
+    return {"int64_t", "i64"};
+  }
+  return {"void", "?"};
+}
+
+/// The prototype, packed variant, argument table and element counts of one
+/// entry.
+static void emitEntryDeclarations(const rt::ManifestEntry &entry,
+                                  raw_ostream &os) {
+  const std::string &fn = entry.symbol;
+  std::string upper = StringRef(identifier(fn)).upper();
+  os << "/* " << fn << ":\n";
+  for (const rt::ManifestArg &arg : entry.args) {
+    const char *kind = arg.isInput()       ? "input "
+                       : arg.isParameter() ? "param "
+                                           : "output";
+    os << " *   " << kind << "  " << arg.name << "  " << cType(arg.dtype).second
+       << "[";
+    llvm::interleave(arg.shape, os, ", ");
+    os << "]\n";
+  }
+  os << " */\n";
+  os << "#define " << upper << "_NUM_ARGS " << entry.args.size() << "\n";
+  os << "void " << fn << "(";
+  bool first = true;
+  for (const rt::ManifestArg &arg : entry.args) {
+    os << (first ? "\n    " : ",\n    ");
+    first = false;
+    if (arg.isRead())
+      os << "const ";
+    os << cType(arg.dtype).first << " *" << cName(arg);
+  }
+  os << ");\n";
+  os << "/* The same call with args[i] = the i-th argument above. */\n";
+  os << "void " << fn << "_args(void *const *args);\n";
+  os << "static const struct nova_arg_info " << identifier(fn) << "_arg_info["
+     << entry.args.size() << "] = {\n";
+  for (const rt::ManifestArg &arg : entry.args) {
+    os << "  {\"" << arg.name << "\", " << cKind(arg) << ", \""
+       << cType(arg.dtype).second << "\", " << arg.shape.size() << ", {";
+    llvm::interleaveComma(arg.shape, os);
+    os << "}, " << arg.bytes() << "},\n";
+  }
+  os << "};\n";
+  // Shapes and element counts for programmatic use.
+  for (const rt::ManifestArg &arg : entry.args)
+    os << "#define " << upper << "_" << StringRef(cName(arg)).upper()
+       << "_ELEMENTS " << arg.numElements() << "\n";
+  os << "\n";
+}
+
+void mlir::nova::emitHeader(const rt::ModuleManifest &manifest,
+                            StringRef prefix, StringRef source,
+                            raw_ostream &os) {
   std::string guard =
       "NOVA_GENERATED_" +
       StringRef(identifier(llvm::sys::path::stem(source))).upper() + "_" +
@@ -182,64 +183,28 @@ void mlir::nova::emitHeader(ArrayRef<EntryAbi> entries, StringRef prefix,
      << "  int64_t bytes;      /* size of the dense buffer */\n"
      << "};\n"
      << "#endif\n\n";
-  for (const EntryAbi &entry : entries) {
-    std::string fn = (prefix + entry.name).str();
-    std::string upper = StringRef(identifier(fn)).upper();
-    os << "/* " << fn << ":\n";
-    for (const AbiArg &arg : entry.args) {
-      const char *kind = arg.kind == AbiArg::Input   ? "input "
-                         : arg.kind == AbiArg::Param ? "param "
-                                                     : "output";
-      os << " *   " << kind << "  " << arg.name << "  " << arg.dtype << "[";
-      llvm::interleave(arg.shape, os, ", ");
-      os << "]\n";
-    }
-    os << " */\n";
-    os << "#define " << upper << "_NUM_ARGS " << entry.args.size() << "\n";
-    os << "void " << fn << "(";
-    bool first = true;
-    for (const AbiArg &arg : entry.args) {
-      os << (first ? "\n    " : ",\n    ");
-      first = false;
-      if (arg.kind != AbiArg::Output)
-        os << "const ";
-      os << cType(arg.dtype) << " *" << cName(arg);
-    }
-    os << ");\n";
-    os << "/* The same call with args[i] = the i-th argument above. */\n";
-    os << "void " << fn << "_args(void *const *args);\n";
-    os << "static const struct nova_arg_info " << identifier(fn) << "_arg_info["
-       << entry.args.size() << "] = {\n";
-    for (const AbiArg &arg : entry.args) {
-      int64_t n = 1;
-      for (int64_t d : arg.shape)
-        n *= d;
-      int64_t bytes = n * (arg.dtype == "f32" || arg.dtype == "i32"    ? 4
-                           : arg.dtype == "bf16" || arg.dtype == "f16" ? 2
-                           : arg.dtype == "i64"                        ? 8
-                                                                       : 1);
-      os << "  {\"" << arg.name << "\", " << static_cast<int>(arg.kind)
-         << ", \"" << arg.dtype << "\", " << arg.shape.size() << ", {";
-      llvm::interleaveComma(arg.shape, os);
-      os << "}, " << bytes << "},\n";
-    }
-    os << "};\n";
-    // Shapes and element counts for programmatic use.
-    for (const AbiArg &arg : entry.args) {
-      std::string id = upper + "_" + StringRef(cName(arg)).upper();
-      int64_t n = 1;
-      for (int64_t d : arg.shape)
-        n *= d;
-      os << "#define " << id << "_ELEMENTS " << n << "\n";
-    }
-    os << "\n";
-  }
+  for (const rt::ManifestEntry &entry : manifest.entries)
+    emitEntryDeclarations(entry, os);
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
 }
 
 //===----------------------------------------------------------------------===//
 // LLVM IR and objects
 //===----------------------------------------------------------------------===//
+
+FailureOr<rt::ManifestTarget> mlir::nova::describeTarget(StringRef cpu,
+                                                         std::string &error) {
+  rt::ManifestTarget target{"cpu", cpu.str(), ""};
+  if (cpu == "native") {
+    target.cpu = llvm::sys::getHostCPUName().str();
+    std::vector<std::string> list;
+    for (auto &f : llvm::sys::getHostCPUFeatures())
+      list.push_back((f.second ? "+" : "-") + f.getKey().str());
+    std::sort(list.begin(), list.end()); // deterministic
+    target.features = llvm::join(list, ",");
+  }
+  return target;
+}
 
 /// A target machine for the host triple and `cpu` (with the host's
 /// features for "native").
@@ -252,26 +217,30 @@ makeTargetMachine(StringRef cpu, std::string &error) {
       llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return nullptr;
-  std::string cpuName = cpu.str(), features;
-  if (cpu == "native") {
-    cpuName = llvm::sys::getHostCPUName().str();
-    std::vector<std::string> list;
-    for (auto &f : llvm::sys::getHostCPUFeatures())
-      list.push_back((f.second ? "+" : "-") + f.getKey().str());
-    std::sort(list.begin(), list.end()); // deterministic
-    features = llvm::join(list, ",");
-  }
+  FailureOr<rt::ManifestTarget> described = describeTarget(cpu, error);
+  if (failed(described))
+    return nullptr;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, cpuName, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+      triple, described->cpu, described->features, llvm::TargetOptions(),
+      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!tm)
-    error = "cannot create a target machine for CPU '" + cpuName + "'";
+    error = "cannot create a target machine for CPU '" + described->cpu + "'";
   return tm;
 }
 
 FailureOr<std::unique_ptr<llvm::Module>>
 mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
                           StringRef cpu, std::string &error) {
+  // The contract is fixed before lowering, with the target it is built for.
+  FailureOr<rt::ModuleManifest> manifest = getOrDeriveManifest(module);
+  FailureOr<rt::ManifestTarget> target = describeTarget(cpu, error);
+  if (failed(manifest) || failed(target)) {
+    if (error.empty())
+      error = "cannot describe the module's contract";
+    return failure();
+  }
+  manifest->target = *target;
+  attachManifest(module, *manifest);
   PassManager pm(module.getContext());
   if (failed(buildNovaCpuPipeline(pm, CpuPipelineOptions())) ||
       failed(pm.run(module))) {
@@ -314,19 +283,18 @@ mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
 }
 
 void mlir::nova::addPackedEntryPoints(llvm::Module &module,
-                                      ArrayRef<EntryAbi> entries,
-                                      StringRef prefix) {
+                                      const rt::ModuleManifest &manifest) {
   llvm::LLVMContext &ctx = module.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
-  for (const EntryAbi &entry : entries) {
-    llvm::Function *target = module.getFunction((prefix + entry.name).str());
+  for (const rt::ManifestEntry &entry : manifest.entries) {
+    llvm::Function *target = module.getFunction(entry.symbol);
     if (!target)
       continue;
     auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr},
                                          /*isVarArg=*/false);
     auto *wrapper =
         llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
-                               (prefix + entry.name + "_args").str(), module);
+                               entry.symbol + "_args", module);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
     std::vector<llvm::Value *> args;
     for (unsigned i = 0; i < target->arg_size(); ++i) {

@@ -9,13 +9,17 @@
 //                        R0 *output0, ...);
 //
 // inputs in signature order, then parameters sorted by path (a quantized
-// one as weight then scales), then outputs. Everything here is
-// deterministic: identical inputs and flags give byte-identical artifacts.
+// one as weight then scales), then outputs: the order of the module's
+// manifest (passes/Contract), which every artifact here is written from.
+// Everything here is deterministic: identical inputs and flags give
+// byte-identical artifacts.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef NOVA_PASSES_PIPELINES_EMIT_H
 #define NOVA_PASSES_PIPELINES_EMIT_H
+
+#include "nova/runtime/Manifest.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
@@ -31,33 +35,19 @@ class Module;
 
 namespace mlir::nova {
 
-/// One argument of a compiled entry point.
-struct AbiArg {
-  enum Kind { Input, Param, Output } kind;
-  /// Input/output name (`nova.name`, else argN/resultN) or parameter name
-  /// (`<path>` or `<path>.scales`).
-  std::string name;
-  /// Element type as Nova spells it: f32, bf16, f16, i8, i32, i64, i1.
-  std::string dtype;
-  std::vector<int64_t> shape;
-};
+/// Renames every public function `f` to `<prefix>f` and records the
+/// symbols in the module's manifest (derived first if there is none).
+LogicalResult prefixEntryPoints(ModuleOp module, llvm::StringRef prefix);
 
-struct EntryAbi {
-  /// The function's name in the module (the symbol gets the prefix).
-  std::string name;
-  std::vector<AbiArg> args;
-};
+/// Writes the self-contained C header for the manifest's entries; the
+/// include guard is derived from `source` and `prefix`.
+void emitHeader(const ::nova::rt::ModuleManifest &manifest,
+                llvm::StringRef prefix, llvm::StringRef source,
+                llvm::raw_ostream &os);
 
-/// The ABI of every public function of a graph-level module (before
-/// lowering). Fails with a diagnostic on a type the ABI cannot carry.
-FailureOr<std::vector<EntryAbi>> describeAbi(ModuleOp module);
-
-/// Renames every public function `f` to `<prefix>f`.
-void prefixEntryPoints(ModuleOp module, llvm::StringRef prefix);
-
-/// Writes the self-contained C header for `entries` (symbols `<prefix>f`).
-void emitHeader(llvm::ArrayRef<EntryAbi> entries, llvm::StringRef prefix,
-                llvm::StringRef source, llvm::raw_ostream &os);
+/// The target `cpu` resolves to ("native" = the host CPU and its features).
+FailureOr<::nova::rt::ManifestTarget> describeTarget(llvm::StringRef cpu,
+                                                     std::string &error);
 
 /// Lowers `module` in place with nova-cpu-pipeline and translates it to an
 /// LLVM module for `cpu` ("native" = the host CPU and its features),
@@ -66,12 +56,11 @@ FailureOr<std::unique_ptr<llvm::Module>>
 lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context, llvm::StringRef cpu,
               std::string &error);
 
-/// Adds `void <prefix><entry>_args(void *const *args)` for every entry: the
+/// Adds `void <symbol>_args(void *const *args)` for every entry: the
 /// same call with the arguments passed as an array of pointers in ABI order
 /// (what generic callers and the argument tables of the header use).
 void addPackedEntryPoints(llvm::Module &module,
-                          llvm::ArrayRef<EntryAbi> entries,
-                          llvm::StringRef prefix);
+                          const ::nova::rt::ModuleManifest &manifest);
 
 /// Object code (ELF, position independent) for `module` and `cpu`.
 LogicalResult emitObject(llvm::Module &module, llvm::StringRef cpu,

@@ -163,38 +163,55 @@ static func::FuncOp lookupEntry(ModuleOp module, StringRef entry,
   return func;
 }
 
-bool Interpreter::bindParams(StringRef entry, const ParamLookup &lookup,
+static Elem elemOf(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return Elem::F32;
+  case DType::BF16:
+    return Elem::BF16;
+  case DType::F16:
+    return Elem::F16;
+  case DType::Bool:
+    return Elem::I1;
+  case DType::I8:
+    return Elem::I8;
+  case DType::I32:
+    return Elem::I32;
+  case DType::I64:
+    return Elem::I64;
+  }
+  return Elem::F32;
+}
+
+bool Interpreter::bindParams(const rt::ModuleManifest &manifest,
+                             StringRef entry, const ParamLookup &lookup,
                              std::string &error) {
-  func::FuncOp func = lookupEntry(module, entry, error);
-  if (!func)
+  if (!lookupEntry(module, entry, error))
     return false;
-  bool ok = true;
-  func.walk([&](ParamOp op) {
-    if (!ok)
-      return;
-    std::string path = op.getPath().str();
-    if (params.count(path))
-      return;
-    auto load = [&](const std::string &name, Value value) -> bool {
-      HostTensor host;
-      if (!lookup(name, host, error))
-        return false;
-      DType dtype;
-      std::vector<int64_t> shape;
-      toRuntimeType(value.getType(), dtype, shape);
-      if (host.dtype() != dtype || host.shape() != shape) {
-        error = locationOf(op) + "checkpoint tensor '" + name + "': expected " +
-                describeType(value.getType()) + ", got " + host.describe();
-        return false;
-      }
-      params[name] = std::make_shared<Tensor>(
-          fromHost(host, *elemOf(getElementTypeOrSelf(value.getType()))));
-      return true;
-    };
-    ok = load(path, op.getValue()) &&
-         (!op.isQuantized() || load(path + ".scales", op.getScales()));
-  });
-  return ok;
+  const rt::ManifestEntry *contract = manifest.entry(entry);
+  if (!contract) {
+    error = "no entry point '" + entry.str() + "' in the module's manifest";
+    return false;
+  }
+  for (const rt::ManifestArg &arg : contract->args) {
+    if (!arg.isParameter() || params.count(arg.name))
+      continue;
+    HostTensor host;
+    if (!lookup(arg.name, host, error))
+      return false;
+    if (host.dtype() != arg.dtype || host.shape() != arg.shape) {
+      const rt::ManifestParam *param = manifest.param(arg.paramPath());
+      std::string where = param && !param->location.empty()
+                              ? param->location + ": "
+                              : std::string();
+      error = where + "checkpoint tensor '" + arg.name + "': expected " +
+              std::string(rt::dtypeName(arg.dtype)) +
+              rt::formatShape(arg.shape) + ", got " + host.describe();
+      return false;
+    }
+    params[arg.name] = std::make_shared<Tensor>(fromHost(host, elemOf(arg.dtype)));
+  }
+  return true;
 }
 
 namespace {

@@ -16,6 +16,7 @@
 #define NOVA_RUNTIME_INTERPRETER_INTERPRETER_H
 
 #include "nova/runtime/HostTensor.h"
+#include "nova/runtime/Manifest.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringMap.h"
@@ -47,10 +48,11 @@ public:
   /// Entry points (public func.func ops) in module order.
   std::vector<std::string> entries() const;
 
-  /// Checks every parameter `entry` uses against `params` (presence, dtype,
-  /// shape, and for quantized weights the scales) and caches them.
-  bool bindParams(llvm::StringRef entry, const ParamLookup &params,
-                  std::string &error);
+  /// Checks every parameter the manifest lists for `entry` against
+  /// `params` (presence, dtype, shape, and for quantized weights the scales)
+  /// and caches them.
+  bool bindParams(const rt::ModuleManifest &manifest, llvm::StringRef entry,
+                  const ParamLookup &params, std::string &error);
 
   /// Runs `entry` on `inputs` (validated against the signature). Parameters
   /// must have been bound. Errors name the op and its source location.

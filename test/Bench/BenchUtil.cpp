@@ -183,7 +183,7 @@ const Limits &nova::bench::limits() {
   return measured;
 }
 
-std::unique_ptr<nova::run::CompiledCpuModule>
+std::unique_ptr<nova::backends::CompiledCpuModule>
 nova::bench::compile(const std::string &text) {
   static mlir::DialectRegistry *registry = [] {
     auto *r = new mlir::DialectRegistry();
@@ -196,9 +196,9 @@ nova::bench::compile(const std::string &text) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(text, context);
   std::string error;
-  std::unique_ptr<run::CompiledCpuModule> compiled;
+  std::unique_ptr<backends::CompiledCpuModule> compiled;
   if (module)
-    compiled = run::compileForCpu(*module, error);
+    compiled = backends::compileForCpu(*module, error);
   if (!compiled) {
     std::fprintf(stderr, "bench: cannot compile:\n%s\n%s\n", error.c_str(),
                  text.c_str());

@@ -11,7 +11,7 @@
 #ifndef NOVA_TEST_BENCH_BENCHUTIL_H
 #define NOVA_TEST_BENCH_BENCHUTIL_H
 
-#include "tools/nova-run/Backends.h"
+#include "runtime/backends/Backends.h"
 
 #include <benchmark/benchmark.h>
 
@@ -35,7 +35,7 @@ const Limits &limits();
 
 /// JIT-compiles MLIR text for the host CPU; aborts with the diagnostics on
 /// error (a benchmark with a broken kernel must not report a time).
-std::unique_ptr<run::CompiledCpuModule> compile(const std::string &mlirText);
+std::unique_ptr<backends::CompiledCpuModule> compile(const std::string &mlirText);
 
 /// A 64-byte aligned buffer.
 struct Buffer {

@@ -225,7 +225,7 @@ float *scratchF32(size_t elements) {
   return static_cast<float *>(buffer->data);
 }
 
-void callOrDie(run::CompiledCpuModule &kernel, const char *entry,
+void callOrDie(backends::CompiledCpuModule &kernel, const char *entry,
                std::vector<void *> buffers) {
   std::string error;
   if (!kernel.call(entry, buffers, error)) {
@@ -242,7 +242,7 @@ void addQMatmul(int64_t m, int64_t n, int64_t blocks) {
   struct State {
     QWeight *w = nullptr;
     std::unique_ptr<Buffer> x, y, xf, yf;
-    std::unique_ptr<run::CompiledCpuModule> kernel;
+    std::unique_ptr<backends::CompiledCpuModule> kernel;
     std::unique_ptr<dnnl::engine> engine;
     std::unique_ptr<dnnl::stream> stream;
     std::unique_ptr<dnnl::matmul> matmul;
@@ -454,7 +454,7 @@ void moePeer(const uint16_t *x, int64_t t, uint16_t *y) {
 void addMoe(int64_t t) {
   struct State {
     std::unique_ptr<Buffer> x, y;
-    std::unique_ptr<run::CompiledCpuModule> kernel;
+    std::unique_ptr<backends::CompiledCpuModule> kernel;
   };
   auto st = std::make_shared<State>();
   auto get = [st, t]() -> State & {
@@ -558,7 +558,7 @@ void addSample(int64_t b) {
   struct State {
     std::unique_ptr<Buffer> logits, temperature, topP, seed, step, tok, prob,
         ids, probs;
-    std::unique_ptr<run::CompiledCpuModule> kernel;
+    std::unique_ptr<backends::CompiledCpuModule> kernel;
     std::mt19937 rng{7};
   };
   auto st = std::make_shared<State>();

@@ -16,9 +16,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/nova-run/Backends.h"
-
-#include "dialect/NovaOps.h"
+#include "passes/Contract/Manifest.h"
+#include "passes/Driver/LoadModel.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Passes.h"
 
@@ -55,7 +54,7 @@
 using namespace mlir;
 using namespace llvm;
 namespace rt = ::nova::rt;
-using ::nova::run::DeclaredParameter;
+using DeclaredParameter = ::nova::rt::ManifestParam;
 
 static cl::SubCommand inspectCmd("inspect",
                                  "Validate a checkpoint and list its tensors");
@@ -139,12 +138,27 @@ int fail(const std::string &message) {
   return EXIT_FAILURE;
 }
 
+/// The module at `path` with `rules` applied (none when empty), and its
+/// manifest.
 OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
                                  llvm::SourceMgr &sourceMgr,
-                                 const std::string &path) {
-  return ::nova::run::loadModuleFile(context, sourceMgr, path,
-                                     ::mlir::nova::kDefaultMaxSpecBytes,
-                                     "nova-ckpt");
+                                 const std::string &path,
+                                 rt::ModuleManifest &manifest,
+                                 const std::string &rules = "") {
+  ::mlir::nova::LoadModelOptions options;
+  options.rulesFile = rules;
+  options.maxSpecBytes = ::mlir::nova::kDefaultMaxSpecBytes;
+  options.tool = "nova-ckpt";
+  OwningOpRef<ModuleOp> module =
+      ::mlir::nova::loadModel(context, sourceMgr, path, options);
+  if (!module)
+    return nullptr;
+  FailureOr<rt::ModuleManifest> derived =
+      ::mlir::nova::getOrDeriveManifest(*module);
+  if (failed(derived))
+    return nullptr;
+  manifest = std::move(*derived);
+  return module;
 }
 
 /// Grok-1's checkpoint order: JAX flattens the Haiku parameter dict
@@ -160,7 +174,7 @@ grokOrder(std::vector<DeclaredParameter> params) {
   };
   std::sort(params.begin(), params.end(),
             [&](const DeclaredParameter &a, const DeclaredParameter &b) {
-              return key(a.value.name) < key(b.value.name);
+              return key(a.path) < key(b.path);
             });
   return params;
 }
@@ -199,25 +213,25 @@ bool convertOne(const DeclaredParameter &param, const std::string &file,
   if (!rt::readGrokPickle(mapped->data(), mapped->size(), file, value, error))
     return false;
   if (value.quantized != param.quantized) {
-    error = "'" + file + "': parameter '" + param.value.name + "' is " +
+    error = "'" + file + "': parameter '" + param.path + "' is " +
             (param.quantized ? "quantized" : "not quantized") +
             " in the module, the file holds " +
             (value.quantized ? "a QuantizedWeight8bit" : "a plain array");
     return false;
   }
-  if (!conform(value.value, param.value, file,
+  std::vector<rt::DeclaredTensor> declared = param.declaredTensors();
+  if (!conform(value.value, declared[0], file,
                param.quantized ? "the weight" : "the array", error))
     return false;
   if (param.quantized &&
-      !conform(value.scales, param.scales, file, "the scales", error))
+      !conform(value.scales, declared[1], file, "the scales", error))
     return false;
   out = std::move(value);
   return true;
 }
 
-int runConvert(ModuleOp module) {
-  std::vector<DeclaredParameter> params =
-      grokOrder(::nova::run::declaredParameters(module));
+int runConvert(const rt::ModuleManifest &manifest) {
+  std::vector<DeclaredParameter> params = grokOrder(manifest.params);
   std::string dir = grokDir;
   struct stat st;
   if (::stat((dir + "/ckpt-0").c_str(), &st) == 0 && S_ISDIR(st.st_mode))
@@ -262,7 +276,7 @@ int runConvert(ModuleOp module) {
       std::snprintf(want, sizeof(want), "tensor%05zu_%03u", i,
                     hostShard.getValue());
       return fail("'" + dir + "': missing '" + want + "' for parameter '" +
-                  params[i].value.name + "' (position " + std::to_string(i) +
+                  params[i].path + "' (position " + std::to_string(i) +
                   " in Grok-1's order)");
     }
   if (files.size() != params.size())
@@ -285,13 +299,13 @@ int runConvert(ModuleOp module) {
     return n;
   };
   for (size_t i = 0; i < params.size(); ++i) {
-    sizes.push_back({params[i].value.name, bytesOf(params[i].value)});
+    std::vector<rt::DeclaredTensor> declared = params[i].declaredTensors();
+    sizes.push_back({declared[0].name, bytesOf(declared[0])});
     plannedParam.push_back({i, false});
     if (params[i].quantized) {
-      sizes.push_back({params[i].scales.name, bytesOf(params[i].scales)});
+      sizes.push_back({declared[1].name, bytesOf(declared[1])});
       plannedParam.push_back({i, true});
-      metadata[params[i].scales.name + ".layout"] =
-          params[i].scales.scaleLayout;
+      metadata[declared[1].name + ".layout"] = declared[1].scaleLayout;
     }
   }
 
@@ -380,40 +394,13 @@ int runInspect(MLIRContext &context, llvm::SourceMgr &sourceMgr) {
     llvm::outs() << "  metadata " << key << " = " << value << "\n";
   if (checkModel.empty())
     return EXIT_SUCCESS;
-  OwningOpRef<ModuleOp> module = loadModule(context, sourceMgr, checkModel);
-  if (!module || failed(verify(*module)))
+  rt::ModuleManifest manifest;
+  if (!loadModule(context, sourceMgr, checkModel, manifest))
     return EXIT_FAILURE;
-  if (!rt::checkDeclared(*ckpt,
-                         ::nova::run::declaredTensors(
-                             ::nova::run::declaredParameters(*module)),
-                         error))
+  if (!rt::checkDeclared(*ckpt, manifest.declaredTensors(), error))
     return fail(error);
   llvm::outs() << "matches " << checkModel << "\n";
   return EXIT_SUCCESS;
-}
-
-/// The module of --model with --rules applied (nova-apply-partition-rules).
-OwningOpRef<ModuleOp> loadCheckedModule(MLIRContext &context,
-                                        llvm::SourceMgr &sourceMgr) {
-  OwningOpRef<ModuleOp> module = loadModule(context, sourceMgr, checkModel);
-  if (!module)
-    return nullptr;
-  if (!rulesFile.empty()) {
-    FailureOr<std::string> rules = ::mlir::nova::readSpecFile(
-        rulesFile, ::mlir::nova::kDefaultMaxSpecBytes, &context);
-    if (failed(rules) ||
-        failed(::mlir::nova::importPartitionRules(*rules, rulesFile, *module)))
-      return nullptr;
-  }
-  if (failed(verify(*module)))
-    return nullptr;
-  if (!rulesFile.empty()) {
-    PassManager pm(&context);
-    pm.addPass(::mlir::nova::createApplyPartitionRulesPass());
-    if (failed(pm.run(*module)))
-      return nullptr;
-  }
-  return module;
 }
 
 /// The requests of `nova-ckpt load`: every tensor, or those --only and
@@ -443,21 +430,18 @@ bool loadRequests(MLIRContext &context, llvm::SourceMgr &sourceMgr,
         ckpt, [&](const rt::SafeTensorInfo &t) { return selected(t.name); });
     return true;
   }
-  OwningOpRef<ModuleOp> module = loadCheckedModule(context, sourceMgr);
-  if (!module) {
+  rt::ModuleManifest manifest;
+  if (!loadModule(context, sourceMgr, checkModel, manifest, rulesFile)) {
     error = "cannot load the module";
     return false;
   }
-  std::vector<DeclaredParameter> params =
-      ::nova::run::declaredParameters(*module);
-  if (!rt::checkDeclared(ckpt, ::nova::run::declaredTensors(params), error))
+  const std::vector<DeclaredParameter> &params = manifest.params;
+  if (!rt::checkDeclared(ckpt, manifest.declaredTensors(), error))
     return false;
   std::map<std::string, const DeclaredParameter *> byTensor;
-  for (const DeclaredParameter &p : params) {
-    byTensor[p.value.name] = &p;
-    if (p.quantized)
-      byTensor[p.scales.name] = &p;
-  }
+  for (const DeclaredParameter &p : params)
+    for (const rt::DeclaredTensor &t : p.declaredTensors())
+      byTensor[t.name] = &p;
   if (shardOf < 0) {
     requests = rt::selectTensors(ckpt, [&](const rt::SafeTensorInfo &t) {
       return byTensor.count(t.name) && selected(t.name);
@@ -468,20 +452,21 @@ bool loadRequests(MLIRContext &context, llvm::SourceMgr &sourceMgr,
   const DeclaredParameter *first = nullptr;
   for (const DeclaredParameter &p : params) {
     if (!p.spec) {
-      error = "parameter '" + p.value.name +
+      error = "parameter '" + p.path +
               "' has no partition spec (pass --rules RULES.yaml)";
       return false;
     }
     if (!first)
       first = &p;
-    else if (p.meshName != first->meshName) {
-      error = "parameters are sharded over two meshes, @" + first->meshName +
-              " and @" + p.meshName;
+    else if (p.mesh != first->mesh) {
+      error = "parameters are sharded over two meshes, @" + first->mesh +
+              " and @" + p.mesh;
       return false;
     }
   }
-  std::vector<rt::MeshAxis> mesh =
-      first ? first->mesh : std::vector<rt::MeshAxis>{};
+  std::vector<rt::MeshAxis> mesh;
+  if (first && manifest.mesh(first->mesh))
+    mesh = manifest.mesh(first->mesh)->axes;
   int64_t devices = 1;
   std::string axes;
   for (const rt::MeshAxis &a : mesh) {
@@ -490,7 +475,7 @@ bool loadRequests(MLIRContext &context, llvm::SourceMgr &sourceMgr,
   }
   if (shardOf >= devices) {
     error = "--device-index " + std::to_string(shardOf) + " is outside mesh @" +
-            (first ? first->meshName : std::string("?")) + " (" + axes + ": " +
+            (first ? first->mesh : std::string("?")) + " (" + axes + ": " +
             std::to_string(devices) + " devices)";
     return false;
   }
@@ -498,8 +483,8 @@ bool loadRequests(MLIRContext &context, llvm::SourceMgr &sourceMgr,
   std::string at;
   for (int64_t c : coords)
     at += (at.empty() ? "" : ", ") + std::to_string(c);
-  what = "device " + std::to_string(shardOf) + " of @" + first->meshName +
-         " (" + axes + ") at (" + at + "): ";
+  what = "device " + std::to_string(shardOf) + " of @" + first->mesh + " (" +
+         axes + ") at (" + at + "): ";
   return rt::shardRequests(
       ckpt,
       [&](const rt::SafeTensorInfo &t) -> std::optional<rt::PartitionSpec> {
@@ -624,20 +609,19 @@ int main(int argc, char **argv) {
   if (!orderCmd && !convertCmd)
     return fail("expected a command: inspect, load, grok1-order or "
                 "convert-grok1 (see --help)");
-  OwningOpRef<ModuleOp> module = loadModule(context, sourceMgr, moduleFile);
-  if (!module || failed(verify(*module)))
+  rt::ModuleManifest manifest;
+  if (!loadModule(context, sourceMgr, moduleFile, manifest))
     return EXIT_FAILURE;
   if (orderCmd) {
-    std::vector<DeclaredParameter> params =
-        grokOrder(::nova::run::declaredParameters(*module));
+    std::vector<DeclaredParameter> params = grokOrder(manifest.params);
     char name[32];
     for (size_t i = 0; i < params.size(); ++i) {
       std::snprintf(name, sizeof(name), "tensor%05zu_000", i);
-      llvm::outs() << name << " " << params[i].value.name
+      llvm::outs() << name << " " << params[i].path
                    << (params[i].quantized ? " (QuantizedWeight8bit)" : "")
                    << "\n";
     }
     return EXIT_SUCCESS;
   }
-  return runConvert(*module);
+  return runConvert(manifest);
 }

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/NovaDialect.h"
+#include "passes/Contract/Manifest.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines/Emit.h"
@@ -69,8 +70,9 @@ static llvm::cl::opt<std::string> emitKind(
     "emit",
     llvm::cl::desc("Compile for the CPU and write an artifact instead of IR: "
                    "mlir (LLVM-dialect MLIR), llvm (LLVM IR), obj (object "
-                   "file), header (C header)"),
-    llvm::cl::value_desc("mlir|llvm|obj|header"), llvm::cl::init(""),
+                   "file), header (C header), manifest (the module's "
+                   "contract as JSON, docs/abi.md)"),
+    llvm::cl::value_desc("mlir|llvm|obj|header|manifest"), llvm::cl::init(""),
     llvm::cl::cat(novaCategory));
 
 static llvm::cl::opt<std::string> targetCpu(
@@ -88,7 +90,8 @@ static llvm::cl::opt<std::string>
 static llvm::cl::opt<uint64_t> maxSpecBytes(
     "max-spec-bytes",
     llvm::cl::desc("Refuse YAML specs larger than this many bytes"),
-    llvm::cl::init(nova::kDefaultMaxSpecBytes), llvm::cl::cat(novaCategory));
+    llvm::cl::init(mlir::nova::kDefaultMaxSpecBytes),
+    llvm::cl::cat(novaCategory));
 
 static bool isYaml(StringRef filename) {
   return filename.ends_with(".yaml") || filename.ends_with(".yml");
@@ -101,10 +104,10 @@ static OwningOpRef<ModuleOp> loadModule(StringRef inputFilename,
   OwningOpRef<ModuleOp> module;
   if (isYaml(inputFilename)) {
     FailureOr<std::string> text =
-        nova::readSpecFile(inputFilename, maxSpecBytes, &context);
+        mlir::nova::readSpecFile(inputFilename, maxSpecBytes, &context);
     if (failed(text))
       return nullptr;
-    module = nova::importModelSpec(*text, inputFilename, &context);
+    module = mlir::nova::importModelSpec(*text, inputFilename, &context);
   } else {
     std::string error;
     auto file = openInputFile(inputFilename, &error);
@@ -120,22 +123,22 @@ static OwningOpRef<ModuleOp> loadModule(StringRef inputFilename,
 
   if (!rulesFilename.empty()) {
     FailureOr<std::string> rules =
-        nova::readSpecFile(rulesFilename, maxSpecBytes, &context);
-    if (failed(rules) ||
-        failed(nova::importPartitionRules(*rules, rulesFilename, *module)))
+        mlir::nova::readSpecFile(rulesFilename, maxSpecBytes, &context);
+    if (failed(rules) || failed(mlir::nova::importPartitionRules(
+                             *rules, rulesFilename, *module)))
       return nullptr;
   }
   if (failed(verify(*module)))
     return nullptr;
   if (!rulesFilename.empty()) {
     PassManager pm(&context);
-    pm.addPass(nova::createApplyPartitionRulesPass(
-        nova::ApplyPartitionRulesPassOptions{allowUnmatched}));
+    pm.addPass(mlir::nova::createApplyPartitionRulesPass(
+        mlir::nova::ApplyPartitionRulesPassOptions{allowUnmatched}));
     if (failed(pm.run(*module)))
       return nullptr;
   }
   if (explainSharding)
-    nova::explainSharding(*module, llvm::outs());
+    mlir::nova::explainSharding(*module, llvm::outs());
   return module;
 }
 
@@ -189,37 +192,54 @@ static FailureOr<std::string>
 emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
   std::string out, error;
   llvm::raw_string_ostream os(out);
-  FailureOr<std::vector<nova::EntryAbi>> abi = nova::describeAbi(module);
-  if (failed(abi))
+  // The contract is derived once, here, and carried by the module from now
+  // on: every artifact below is written from it.
+  if (failed(mlir::nova::prefixEntryPoints(module, emitPrefix)))
+    return failure();
+  FailureOr<::nova::rt::ModuleManifest> manifest =
+      mlir::nova::readManifest(module);
+  if (failed(manifest))
     return failure();
   if (emitKind == "header") {
-    nova::emitHeader(*abi, emitPrefix, llvm::sys::path::filename(inputFilename),
-                     os);
+    mlir::nova::emitHeader(*manifest, emitPrefix,
+                           llvm::sys::path::filename(inputFilename), os);
     return out;
   }
-  nova::prefixEntryPoints(module, emitPrefix);
+  if (emitKind == "manifest") {
+    FailureOr<::nova::rt::ManifestTarget> target =
+        mlir::nova::describeTarget(targetCpu, error);
+    if (failed(target)) {
+      llvm::errs() << "nova-opt: " << error << "\n";
+      return failure();
+    }
+    manifest->target = *target;
+    return ::nova::rt::writeManifestJson(*manifest);
+  }
   if (emitKind == "mlir") {
     PassManager pm(&context);
-    if (failed(nova::buildNovaCpuPipeline(pm, nova::CpuPipelineOptions())) ||
+    if (failed(mlir::nova::buildNovaCpuPipeline(
+            pm, mlir::nova::CpuPipelineOptions())) ||
         failed(pm.run(module)))
       return failure();
     module->print(os);
     return out;
   }
   llvm::LLVMContext llvmContext;
-  auto llvmModule = nova::lowerToLLVMIR(module, llvmContext, targetCpu, error);
+  auto llvmModule =
+      mlir::nova::lowerToLLVMIR(module, llvmContext, targetCpu, error);
   if (failed(llvmModule)) {
     llvm::errs() << "nova-opt: " << error << "\n";
     return failure();
   }
-  nova::addPackedEntryPoints(**llvmModule, *abi, emitPrefix);
+  mlir::nova::addPackedEntryPoints(**llvmModule, *manifest);
   if (emitKind == "llvm") {
     (*llvmModule)->print(os, nullptr);
     return out;
   }
   llvm::SmallVector<char, 0> object;
   llvm::raw_svector_ostream objectStream(object);
-  if (failed(nova::emitObject(**llvmModule, targetCpu, objectStream, error))) {
+  if (failed(mlir::nova::emitObject(**llvmModule, targetCpu, objectStream,
+                                    error))) {
     llvm::errs() << "nova-opt: " << error << "\n";
     return failure();
   }
@@ -230,9 +250,9 @@ int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
 
   DialectRegistry registry;
-  nova::registerNovaCompilerDialects(registry);
+  mlir::nova::registerNovaCompilerDialects(registry);
   registerAllPasses();
-  nova::registerNovaPasses();
+  mlir::nova::registerNovaPasses();
 
   auto [inputFilename, outputFilename] = registerAndParseCLIOptions(
       argc, argv, "Nova compile driver (MLIR 22)\n", registry);
@@ -240,9 +260,9 @@ int main(int argc, char **argv) {
 
   if (!emitKind.empty()) {
     if (emitKind != "mlir" && emitKind != "llvm" && emitKind != "obj" &&
-        emitKind != "header") {
-      llvm::errs() << "nova-opt: --emit expects mlir, llvm, obj or header, "
-                      "got '"
+        emitKind != "header" && emitKind != "manifest") {
+      llvm::errs() << "nova-opt: --emit expects mlir, llvm, obj, header or "
+                      "manifest, got '"
                    << emitKind << "'\n";
       return EXIT_FAILURE;
     }

@@ -15,7 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/nova-run/Backends.h"
+#include "runtime/backends/Backends.h"
 
 #include "passes/Passes.h"
 
@@ -667,8 +667,8 @@ TEST_P(DifferentialTest, CompiledMatchesInterpreter) {
   ASSERT_TRUE(module) << text.substr(0, 2000);
   ASSERT_TRUE(succeeded(verify(*module)));
   std::string error;
-  auto interp = ::nova::run::createBackend("interp", *module, error);
-  auto cpu = ::nova::run::createBackend("cpu", *module, error);
+  auto interp = ::nova::backends::createBackend("interp", *module, error);
+  auto cpu = ::nova::backends::createBackend("cpu", *module, error);
   ASSERT_TRUE(interp && cpu) << error;
   auto noParams = [](const std::string &n, HostTensor &, std::string &e) {
     e = "no parameter " + n;

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Contract/Manifest.h"
 #include "passes/Import/SpecImport.h"
 #include "runtime/interpreter/Interpreter.h"
 
@@ -250,8 +251,11 @@ TEST_F(DecoderLayerTest, MatchesFloat64Reference) {
   params["l/router/w"] = f32({D, E}, router);
   ::nova::interp::Interpreter interp(*module);
   std::string error;
+  mlir::FailureOr<rt::ModuleManifest> manifest =
+      mlir::nova::getOrDeriveManifest(*module);
+  ASSERT_TRUE(mlir::succeeded(manifest));
   ASSERT_TRUE(interp.bindParams(
-      "forward",
+      *manifest, "forward",
       [&](const std::string &name, rt::HostTensor &out, std::string &e) {
         auto it = params.find(name);
         if (it == params.end()) {

@@ -1,15 +1,17 @@
-//===- CpuBackend.cpp - JIT-compiled CPU execution for nova-run -----------===//
+//===- CpuBackend.cpp - Executing a module: JIT-compiled for the CPU ------===//
 //
 // SPDX-License-Identifier: Apache-2.0
 //
 // Compiles a clone of the module with nova-cpu-pipeline, JITs it with the
 // MLIR ExecutionEngine (LLVM ORC, host CPU and features detected), and calls
-// entry points through the bare-pointer ABI: inputs, parameters (sorted by
-// path), then caller-allocated outputs.
+// entry points through the bare-pointer ABI in the manifest's order: inputs,
+// parameters (sorted by path), then caller-allocated outputs.
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/nova-run/Backends.h"
+#include "runtime/backends/Backends.h"
+
+#include "passes/Contract/Manifest.h"
 
 #include "passes/Passes.h"
 
@@ -32,26 +34,19 @@
 
 using namespace mlir;
 using namespace ::nova;
-using namespace ::nova::run;
+using namespace ::nova::backends;
 using rt::HostTensor;
 
 namespace {
 
-/// One argument of a compiled entry point.
-struct AbiArg {
-  enum Kind { Input, Param, Output } kind;
-  std::string name;
-  rt::DType dtype;
-  std::vector<int64_t> shape;
-};
-
 class CpuBackend : public Backend, public CompiledCpuModule {
 public:
   const char *name() const override { return "cpu"; }
+  const rt::ModuleManifest &manifest() const override { return contract; }
 
   int numBuffers(const std::string &entry) const override {
-    auto it = abis.find(entry);
-    return it == abis.end() ? -1 : static_cast<int>(it->second.size());
+    const rt::ManifestEntry *e = contract.entry(entry);
+    return e ? static_cast<int>(e->args.size()) : -1;
   }
 
   bool call(const std::string &entry, llvm::ArrayRef<void *> buffers,
@@ -71,7 +66,8 @@ public:
     SmallVector<void *> args;
     for (void *&p : pointers)
       args.push_back(&p);
-    if (llvm::Error err = engine->invokePacked(entry, args)) {
+    if (llvm::Error err =
+            engine->invokePacked(contract.entry(entry)->symbol, args)) {
       error = "calling '" + entry + "': " + llvm::toString(std::move(err));
       return false;
     }
@@ -80,48 +76,17 @@ public:
 
   bool compile(ModuleOp source, std::string &error) {
     module = OwningOpRef<ModuleOp>(cast<ModuleOp>(source->clone()));
-    // The ABI (names, dtypes, shapes) is read off the tensor-level
-    // signatures before lowering erases the types.
-    for (auto func : module->getOps<func::FuncOp>()) {
-      if (func.isExternal())
-        continue;
-      auto &abi = abis[func.getName().str()];
-      FunctionType type = func.getFunctionType();
-      for (unsigned i = 0; i < type.getNumInputs(); ++i) {
-        AbiArg arg{AbiArg::Input, "", {}, {}};
-        if (!interp::toRuntimeType(type.getInput(i), arg.dtype, arg.shape)) {
-          error = "entry '" + func.getName().str() +
-                  "' has an argument type the CPU backend cannot pass";
-          return false;
-        }
-        abi.push_back(arg);
-      }
-      std::map<std::string, std::pair<Type, Type>> params;
-      func.walk([&](::mlir::nova::ParamOp op) {
-        params[op.getPath().str()] = {
-            op.getValue().getType(),
-            op.isQuantized() ? op.getScales().getType() : Type()};
-      });
-      for (auto &[path, types] : params) {
-        for (auto [t, suffix] :
-             {std::pair(types.first, ""), std::pair(types.second, ".scales")}) {
-          if (!t)
-            continue;
-          AbiArg arg{AbiArg::Param, path + suffix, {}, {}};
-          interp::toRuntimeType(t, arg.dtype, arg.shape);
-          abi.push_back(arg);
-        }
-      }
-      for (unsigned i = 0; i < type.getNumResults(); ++i) {
-        AbiArg arg{AbiArg::Output, "", {}, {}};
-        if (!interp::toRuntimeType(type.getResult(i), arg.dtype, arg.shape)) {
-          error = "entry '" + func.getName().str() +
-                  "' has a result type the CPU backend cannot pass";
-          return false;
-        }
-        abi.push_back(arg);
-      }
+    // The contract is fixed before lowering erases the tensor types; the
+    // pipeline carries it unchanged.
+    FailureOr<rt::ModuleManifest> manifest =
+        ::mlir::nova::getOrDeriveManifest(*module);
+    if (failed(manifest)) {
+      error = "the module has no valid contract (see the diagnostics above)";
+      return false;
     }
+    contract = std::move(*manifest);
+    contract.target.kind = "cpu";
+    contract.target.cpu = "native";
 
     PassManager pm(module->getContext());
     if (failed(::mlir::nova::buildNovaCpuPipeline(
@@ -174,9 +139,9 @@ public:
     engine = std::move(*engineOrError);
     // The JIT generates code on first lookup: do it now, so that compile
     // time is not charged to the first call.
-    for (auto &[entry, abi] : abis)
-      if (auto fn = engine->lookupPacked(entry); !fn) {
-        error = "JIT compilation of '" + entry +
+    for (const rt::ManifestEntry &entry : contract.entries)
+      if (auto fn = engine->lookupPacked(entry.symbol); !fn) {
+        error = "JIT compilation of '" + entry.name +
                 "' failed: " + llvm::toString(fn.takeError());
         return false;
       }
@@ -185,13 +150,13 @@ public:
 
   bool prepare(const std::string &entry, const interp::ParamLookup &lookup,
                std::string &error) override {
-    auto it = abis.find(entry);
-    if (it == abis.end()) {
+    const rt::ManifestEntry *e = contract.entry(entry);
+    if (!e) {
       error = "no entry point '" + entry + "'";
       return false;
     }
-    for (const AbiArg &arg : it->second) {
-      if (arg.kind != AbiArg::Param || params.count(arg.name))
+    for (const rt::ManifestArg &arg : e->args) {
+      if (!arg.isParameter() || params.count(arg.name))
         continue;
       HostTensor t;
       if (!lookup(arg.name, t, error))
@@ -209,47 +174,33 @@ public:
 
   bool run(const std::string &entry, const std::vector<HostTensor> &inputs,
            std::vector<HostTensor> &outputs, std::string &error) override {
-    auto it = abis.find(entry);
-    if (it == abis.end()) {
+    const rt::ManifestEntry *e = contract.entry(entry);
+    if (!e) {
       error = "no entry point '" + entry + "'";
       return false;
     }
+    if (!checkInputs(*e, inputs, error))
+      return false;
     // Inputs are copied: the compiled code may update them in place (the KV
     // cache), and the caller's tensors may be read-only views.
     std::vector<HostTensor> owned;
     std::vector<void *> pointers;
     outputs.clear();
     size_t nextInput = 0;
-    for (const AbiArg &arg : it->second) {
-      switch (arg.kind) {
-      case AbiArg::Input: {
-        const HostTensor &in = inputs.at(nextInput++);
-        if (in.dtype() != arg.dtype || in.shape() != arg.shape) {
-          error = "input " + std::to_string(nextInput - 1) + ": expected " +
-                  std::string(rt::dtypeName(arg.dtype)) +
-                  rt::formatShape(arg.shape) + ", got " + in.describe();
-          return false;
-        }
+    for (const rt::ManifestArg &arg : e->args) {
+      if (arg.isInput()) {
+        const HostTensor &in = inputs[nextInput++];
         HostTensor copy = HostTensor::zeros(arg.dtype, arg.shape);
         std::memcpy(copy.mutableBytes(), in.bytes(), in.sizeInBytes());
         pointers.push_back(copy.mutableBytes());
         owned.push_back(std::move(copy));
-        break;
-      }
-      case AbiArg::Param:
+      } else if (arg.isParameter()) {
         // Read-only: the pipeline marks parameters non-writable.
         pointers.push_back(const_cast<uint8_t *>(params.at(arg.name).bytes()));
-        break;
-      case AbiArg::Output:
+      } else {
         outputs.push_back(HostTensor::zeros(arg.dtype, arg.shape));
         pointers.push_back(outputs.back().mutableBytes());
-        break;
       }
-    }
-    if (nextInput != inputs.size()) {
-      error = "entry '" + entry + "' takes " + std::to_string(nextInput) +
-              " inputs, got " + std::to_string(inputs.size());
-      return false;
     }
     return call(entry, pointers, error);
   }
@@ -257,13 +208,13 @@ public:
 private:
   OwningOpRef<ModuleOp> module;
   std::unique_ptr<ExecutionEngine> engine;
-  std::map<std::string, std::vector<AbiArg>> abis;
+  rt::ModuleManifest contract;
   std::map<std::string, HostTensor> params;
 };
 
 } // namespace
 
-namespace nova::run {
+namespace nova::backends {
 std::unique_ptr<Backend> createCpuBackend(ModuleOp module, std::string &error) {
   auto backend = std::make_unique<CpuBackend>();
   if (!backend->compile(module, error))
@@ -278,4 +229,4 @@ std::unique_ptr<CompiledCpuModule> compileForCpu(ModuleOp module,
     return nullptr;
   return backend;
 }
-} // namespace nova::run
+} // namespace nova::backends

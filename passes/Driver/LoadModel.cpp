@@ -1,0 +1,67 @@
+//===- LoadModel.cpp - A model spec or module, with its rules -------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Driver/LoadModel.h"
+
+#include "passes/Import/SpecImport.h"
+#include "passes/Partition/Passes.h"
+
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::nova;
+
+static OwningOpRef<ModuleOp> readModule(MLIRContext &context,
+                                        llvm::SourceMgr &sourceMgr,
+                                        StringRef path,
+                                        const LoadModelOptions &options) {
+  if (path.ends_with(".yaml") || path.ends_with(".yml")) {
+    FailureOr<std::string> text =
+        readSpecFile(path, options.maxSpecBytes, &context);
+    if (failed(text))
+      return nullptr;
+    return importModelSpec(*text, path, &context);
+  }
+  auto file = llvm::MemoryBuffer::getFileOrSTDIN(path);
+  if (!file) {
+    llvm::errs() << options.tool << ": error: cannot read '" << path
+                 << "': " << file.getError().message() << "\n";
+    return nullptr;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
+  return parseSourceFile<ModuleOp>(sourceMgr, &context);
+}
+
+OwningOpRef<ModuleOp> mlir::nova::loadModel(MLIRContext &context,
+                                            llvm::SourceMgr &sourceMgr,
+                                            StringRef path,
+                                            const LoadModelOptions &options) {
+  OwningOpRef<ModuleOp> module = readModule(context, sourceMgr, path, options);
+  if (!module)
+    return nullptr;
+  bool rules = !options.rulesFile.empty();
+  if (rules) {
+    FailureOr<std::string> text =
+        readSpecFile(options.rulesFile, options.maxSpecBytes, &context);
+    if (failed(text) ||
+        failed(importPartitionRules(*text, options.rulesFile, *module)))
+      return nullptr;
+  }
+  if (failed(verify(*module)))
+    return nullptr;
+  if (rules) {
+    PassManager pm(&context);
+    pm.addPass(createApplyPartitionRulesPass(
+        ApplyPartitionRulesPassOptions{options.allowUnmatched}));
+    if (failed(pm.run(*module)))
+      return nullptr;
+  }
+  return module;
+}

@@ -1,0 +1,45 @@
+//===- LoadModel.h - A model spec or module, with its rules -----*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// What every tool does first: read a module (a YAML model spec, imported, or
+// MLIR text), attach and resolve partition rules, verify. One implementation
+// for nova-opt, nova-run, nova-ckpt, tests and benchmarks.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NOVA_PASSES_DRIVER_LOADMODEL_H
+#define NOVA_PASSES_DRIVER_LOADMODEL_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <string>
+
+namespace mlir::nova {
+
+struct LoadModelOptions {
+  /// Partition-rule spec (YAML) to attach and resolve; empty for none.
+  std::string rulesFile;
+  /// Refuse YAML specs (model and rules) larger than this.
+  uint64_t maxSpecBytes;
+  /// Replicate parameters no rule matches, with a warning, instead of
+  /// failing (nova-apply-partition-rules' allow-unmatched).
+  bool allowUnmatched = false;
+  /// The tool's name, prefixed to messages that have no source location.
+  const char *tool = "nova";
+};
+
+/// Reads `path` (`.yaml`/`.yml`: a model spec, anything else MLIR through
+/// `sourceMgr`, whose handler reports diagnostics; "-" is standard input),
+/// attaches and resolves `options.rulesFile`, and verifies the result.
+/// Returns null after reporting an error.
+OwningOpRef<ModuleOp> loadModel(MLIRContext &context,
+                                llvm::SourceMgr &sourceMgr,
+                                llvm::StringRef path,
+                                const LoadModelOptions &options);
+
+} // namespace mlir::nova
+
+#endif // NOVA_PASSES_DRIVER_LOADMODEL_H

@@ -1,0 +1,83 @@
+//===- Backends.h - Executing a module: interpreter and CPU JIT -*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// The backends every tool, test and benchmark runs modules on, behind one
+// interface, with the module's contract (its manifest) as the description of
+// every entry point. Like runtime/interpreter, this library links MLIR: it
+// compiles or walks the IR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NOVA_RUNTIME_BACKENDS_BACKENDS_H
+#define NOVA_RUNTIME_BACKENDS_BACKENDS_H
+
+#include "runtime/interpreter/Interpreter.h"
+
+#include "nova/runtime/HostTensor.h"
+#include "nova/runtime/Manifest.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nova::backends {
+
+/// A way to execute a module's entry points.
+class Backend {
+public:
+  virtual ~Backend() = default;
+  virtual const char *name() const = 0;
+  /// The contract of the module this backend runs.
+  virtual const rt::ModuleManifest &manifest() const = 0;
+  /// Binds (and checks against the manifest) the parameters `entry` uses.
+  virtual bool prepare(const std::string &entry,
+                       const interp::ParamLookup &params,
+                       std::string &error) = 0;
+  /// Runs `entry` on its inputs (manifest order), returning its outputs.
+  virtual bool run(const std::string &entry,
+                   const std::vector<rt::HostTensor> &inputs,
+                   std::vector<rt::HostTensor> &outputs,
+                   std::string &error) = 0;
+};
+
+/// A module JIT-compiled for the host CPU, called through its C ABI with the
+/// caller's buffers in the manifest's argument order: the inputs, then the
+/// parameters sorted by path (each quantized one followed by its scales),
+/// then the outputs (docs/abi.md). Nothing is copied; for benchmarks and
+/// embedders.
+class CompiledCpuModule {
+public:
+  virtual ~CompiledCpuModule() = default;
+  virtual const rt::ModuleManifest &manifest() const = 0;
+  /// The number of buffers `entry` takes, or -1 when there is no such entry.
+  virtual int numBuffers(const std::string &entry) const = 0;
+  virtual bool call(const std::string &entry, llvm::ArrayRef<void *> buffers,
+                    std::string &error) = 0;
+};
+
+/// Compiles `module` (nova-cpu-pipeline + LLVM ORC at -O3 for the host).
+std::unique_ptr<CompiledCpuModule> compileForCpu(mlir::ModuleOp module,
+                                                 std::string &error);
+
+/// The JIT-compiled CPU backend; compiles a clone of `module` up front.
+std::unique_ptr<Backend> createCpuBackend(mlir::ModuleOp module,
+                                          std::string &error);
+
+/// Creates backend `name` ("interp", "cpu") for `module`; an unknown or
+/// unavailable backend is an error naming the ones that exist. The CPU
+/// backend compiles a clone of `module` up front.
+std::unique_ptr<Backend> createBackend(const std::string &name,
+                                       mlir::ModuleOp module,
+                                       std::string &error);
+
+/// Checks `inputs` against `entry`'s inputs (count, dtype, shape).
+bool checkInputs(const rt::ManifestEntry &entry,
+                 const std::vector<rt::HostTensor> &inputs, std::string &error);
+
+} // namespace nova::backends
+
+#endif // NOVA_RUNTIME_BACKENDS_BACKENDS_H

@@ -1,0 +1,171 @@
+//===- Manifest.h - The contract of a compiled Nova module ------*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// What a compiled module promises its callers, without MLIR: its entry
+// points with every argument in ABI order (role, name, dtype, shape), its
+// parameters (path, stored dtype, scale layout, partition spec and mesh),
+// the model's name, Nova's version and the target. It is derived once from
+// the IR (passes/Contract), carried through lowering as the module attribute
+// `nova.manifest`, written by `nova-opt --emit=manifest` as JSON (schema in
+// docs/abi.md), and read by every consumer: the C header, the argument-order
+// pass, the backends, the checkpoint checks and nova-ckpt.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NOVA_RUNTIME_MANIFEST_H
+#define NOVA_RUNTIME_MANIFEST_H
+
+#include "nova/runtime/Checkpoint.h"
+#include "nova/runtime/DType.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nova::rt {
+
+/// The manifest schema version this build writes and reads.
+constexpr int kManifestVersion = 1;
+
+/// Nova's version ("0.4.0"), recorded in every manifest.
+const char *novaVersion();
+
+/// What an argument of an entry point is.
+enum class ArgRole {
+  /// A caller-provided, read-only input.
+  Input,
+  /// An input that the entry also returns, updated, as an output of the same
+  /// name (a KV cache): the caller carries it from call to call.
+  State,
+  /// A parameter's value (a quantized weight's int8 data).
+  Parameter,
+  /// A quantized parameter's scales; always right after its weight.
+  Scales,
+  /// A caller-allocated output, written by the call.
+  Output,
+};
+
+/// "input", "state", "parameter", "scales", "output".
+const char *argRoleName(ArgRole role);
+
+/// One argument of an entry point, in ABI order.
+struct ManifestArg {
+  ArgRole role = ArgRole::Input;
+  /// The input or output name (`argN` / `resultN` when the IR has none); for
+  /// parameters the path, and `<path>.scales` for scales.
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+
+  /// The parameter a parameter or scales argument belongs to (the name
+  /// without ".scales").
+  std::string paramPath() const;
+
+  /// The number of elements and the size of the dense buffer.
+  int64_t numElements() const;
+  int64_t bytes() const { return numElements() * dtypeSize(dtype); }
+
+  /// Read by the call (inputs, state, parameters, scales).
+  bool isRead() const { return role != ArgRole::Output; }
+  /// An input or state: one of the caller's per-call tensors.
+  bool isInput() const {
+    return role == ArgRole::Input || role == ArgRole::State;
+  }
+  /// A parameter's value or scales, bound once from a checkpoint.
+  bool isParameter() const {
+    return role == ArgRole::Parameter || role == ArgRole::Scales;
+  }
+};
+
+/// One entry point.
+struct ManifestEntry {
+  /// The function's name in the module.
+  std::string name;
+  /// The exported symbol (the name with the emission prefix; the name itself
+  /// before an object is emitted).
+  std::string symbol;
+  /// Inputs in signature order, then parameters sorted by path (a quantized
+  /// one as weight then scales), then outputs.
+  std::vector<ManifestArg> args;
+
+  size_t numInputs() const;
+  size_t numOutputs() const;
+};
+
+/// A device mesh named by partition specs.
+struct ManifestMesh {
+  std::string name;
+  std::vector<MeshAxis> axes;
+};
+
+/// One parameter of the module.
+struct ManifestParam {
+  std::string path;
+  /// The stored value: i8 for a quantized weight.
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  bool quantized = false;
+  DType scalesDType = DType::F32;
+  std::vector<int64_t> scalesShape;
+  /// The scale layout as the dialect prints it (e.g. "per_column").
+  std::string scaleLayout;
+  /// The partition spec resolved by the rules, on mesh `mesh`; absent: not
+  /// sharded (replicated). The scales share it.
+  std::optional<PartitionSpec> spec;
+  std::string mesh;
+  /// Where it is declared ("model.yaml:6:5"), empty when unknown.
+  std::string location;
+
+  /// The value (and scales) as checkpoint tensors to check.
+  std::vector<DeclaredTensor> declaredTensors() const;
+};
+
+/// What the module was compiled for: kind "cpu" with an LLVM CPU name and
+/// feature string, or empty before code generation.
+struct ManifestTarget {
+  std::string kind;
+  std::string cpu;
+  std::string features;
+};
+
+struct ModuleManifest {
+  int version = kManifestVersion;
+  std::string model;
+  std::string novaVersion;
+  ManifestTarget target;
+  std::vector<ManifestMesh> meshes;
+  /// Sorted by path, each once.
+  std::vector<ManifestParam> params;
+  /// In module order.
+  std::vector<ManifestEntry> entries;
+
+  /// The entry with function name `name`, or nullptr.
+  const ManifestEntry *entry(std::string_view name) const;
+  /// The entry whose symbol (its function in the IR) is `symbol`, or nullptr.
+  const ManifestEntry *entryBySymbol(std::string_view symbol) const;
+  /// The parameter at `path`, or nullptr.
+  const ManifestParam *param(std::string_view path) const;
+  /// The mesh called `name`, or nullptr.
+  const ManifestMesh *mesh(std::string_view name) const;
+  /// Every parameter's tensors, for rt::checkDeclared.
+  std::vector<DeclaredTensor> declaredTensors() const;
+};
+
+/// The manifest as JSON (docs/abi.md), deterministic: the same manifest
+/// always gives the same bytes.
+std::string writeManifestJson(const ModuleManifest &manifest);
+
+/// Parses a manifest written by writeManifestJson, strictly: unknown or
+/// missing keys, wrong types, unknown roles or dtypes, a schema version other
+/// than kManifestVersion and inconsistent references (an entry naming an
+/// undeclared parameter, a spec naming an unknown mesh) are errors naming
+/// `source`, the byte offset and the key.
+bool parseManifestJson(std::string_view text, const std::string &source,
+                       ModuleManifest &out, std::string &error);
+
+} // namespace nova::rt
+
+#endif // NOVA_RUNTIME_MANIFEST_H
