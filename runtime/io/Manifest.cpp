@@ -459,10 +459,12 @@ static bool readSharding(Reader &r, const json::Value &v, ManifestParam &p) {
 static bool readParam(Reader &r, const json::Value &v, ManifestParam &p) {
   if (!r.object(v,
                 {"path", "dtype", "shape", "scales", "sharding", "location"}) ||
-      !r.string(v, "path", p.path) || !r.dtype(v, p.dtype) ||
-      !r.shape(v, p.shape) || !r.string(v, "location", p.location))
+      !r.string(v, "path", p.path))
     return false;
   return r.within(p.path, [&] {
+    if (!r.dtype(v, p.dtype) || !r.shape(v, p.shape) ||
+        !r.string(v, "location", p.location))
+      return false;
     const json::Value &scales = *v.get("scales");
     if (scales.kind != json::Value::Kind::Null) {
       p.quantized = true;
