@@ -515,7 +515,7 @@ static LogicalResult importPut(ModelImporter &im, const OpNode &op) {
 }
 
 //===----------------------------------------------------------------------===//
-// Quantization
+// Quantization and sharding
 //===----------------------------------------------------------------------===//
 
 static LogicalResult importDequantize(ModelImporter &im, const OpNode &op) {
@@ -538,6 +538,49 @@ static LogicalResult importQuantize(ModelImporter &im, const OpNode &op) {
                  QuantizeOp::create(builder, op.loc,
                                     tensorOf(shapeOf(*x), builder.getI8Type()),
                                     *x, *scales, *layout));
+}
+
+/// `shard`: nova.shard of an activation on a mesh of the partition rules.
+/// The importer checks what needs no mesh (the spec's syntax and rank); the
+/// mesh, its axes and divisibility are checked by nova.shard's verifier
+/// when the module is verified, at this op's location.
+static LogicalResult importShard(ModelImporter &im, const OpNode &op) {
+  SpecFile &file = im.getFile();
+  // Parameters are sharded by the partition rules, not in the graph.
+  const Node *input = SpecFile::get(op.node, "input");
+  if (input && input->isScalar() && StringRef(input->scalar).contains('/'))
+    return file.error(*input)
+           << "expected an activation (a value name), got parameter '"
+           << input->scalar << "' (partition rules shard parameters)";
+  FailureOr<Value> x = im.value(op, "input");
+  const Node *specNode = im.require(op, "spec");
+  if (failed(x) || !specNode ||
+      failed(file.expectSequence(*specNode, "'spec'")))
+    return failure();
+  std::string mesh = kDefaultMeshName.str();
+  if (const Node *m = SpecFile::get(op.node, "mesh")) {
+    FailureOr<std::string> name = file.getIdentifier(*m, "a mesh name");
+    if (failed(name))
+      return failure();
+    mesh = *name;
+  }
+  FailureOr<ArrayAttr> dims =
+      readPartitionSpec(file, *specNode, [&](const Node &node, StringRef) {
+        return file.getIdentifier(node, "a mesh axis");
+      });
+  if (failed(dims))
+    return failure();
+  ArrayRef<int64_t> shape = shapeOf(*x);
+  if (dims->size() > shape.size())
+    return file.error(*specNode)
+           << "expected a partition spec of at most " << shape.size()
+           << " dimensions for shape " << formatShape(shape) << ", got "
+           << dims->size();
+  MLIRContext *context = file.getContext();
+  auto spec =
+      ShardingAttr::get(context, FlatSymbolRefAttr::get(context, mesh), *dims);
+  return im.bind(
+      op, ShardOp::create(im.getBuilder(), op.loc, x->getType(), *x, spec));
 }
 
 //===----------------------------------------------------------------------===//
@@ -576,6 +619,7 @@ static ArrayRef<OpSpec> opSpecs() {
        {"logits", "temperature", "top_p", "mask", "noise", "seed", "step",
         "top_k"},
        importSample},
+      {"shard", {"input", "spec", "mesh"}, importShard},
       {"silu", {"input"}, importActivation<SiluOp>},
       {"softmax", {"input", "axis"}, importSoftmax},
       {"sub", {"inputs"}, importBinary<arith::SubFOp, arith::SubIOp>},

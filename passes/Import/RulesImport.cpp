@@ -58,7 +58,7 @@ private:
     if (failed(file.expectMap(mesh, "'mesh'")) ||
         failed(file.checkKeys(mesh, {"name", "axes"}, "'mesh'")))
       return failure();
-    meshName = "mesh";
+    meshName = kDefaultMeshName.str();
     if (const Node *name = file.get(mesh, "name")) {
       FailureOr<std::string> n = file.getIdentifier(*name, "a mesh name");
       if (failed(n))

@@ -114,6 +114,10 @@ std::string typeName(Type type);
 // Shapes of the spec format shared by both kinds of spec
 //===----------------------------------------------------------------------===//
 
+/// The mesh a partition-rule spec declares when it names none, and the one a
+/// model spec's `shard` refers to when it names none.
+constexpr llvm::StringLiteral kDefaultMeshName = "mesh";
+
 /// What the top-level map of one kind of spec must look like.
 struct SpecHeader {
   /// The value `kind:` must have ("model").
