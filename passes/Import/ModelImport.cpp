@@ -6,140 +6,24 @@
 // entry point. Every op carries the YAML file:line:col of the node it came
 // from, and is verified as soon as it is built, so a shape or type mistake is
 // reported at the line that caused it. Repeat blocks are unrolled with the
-// index substituted into parameter paths ("decoder_layer_{i}").
+// index substituted into parameter paths ("decoder_layer_{i}"). The graph's
+// ops are imported by the registry in ModelOps.cpp.
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Import/ModelImporter.h"
 #include "passes/Import/SpecImport.h"
-#include "passes/Import/SpecReader.h"
-
-#include "dialect/NovaOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
-#include "mlir/IR/Builders.h"
-#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Verifier.h"
-#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
-
-#include <cmath>
 
 using namespace mlir;
 using namespace mlir::nova;
 using namespace mlir::nova::spec;
 using yaml::Node;
-
-namespace {
-
-/// A declared parameter.
-struct ParamDecl {
-  std::string path;
-  RankedTensorType type;
-  /// Set for int8 weights with scales.
-  RankedTensorType scalesType;
-  ScaleLayoutAttr layout;
-  const Node *node = nullptr;
-  /// The declaration's shape nodes and the repeat indices in scope there, to
-  /// re-evaluate the shape under an entry's dimension overrides.
-  const Node *shapeNode = nullptr;
-  const Node *scalesNode = nullptr;
-  std::vector<std::pair<std::string, int64_t>> indices;
-  bool used = false;
-};
-
-/// An operand reference resolved by the importer: a value, or a quantized
-/// parameter (weight + scales + layout).
-struct Operand {
-  Value value;
-  Value scales;
-  ScaleLayoutAttr layout;
-  bool isQuantized() const { return scales != nullptr; }
-};
-
-RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type element) {
-  return RankedTensorType::get(shape, element);
-}
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-Type elementOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getElementType();
-}
-/// `shape[i]` counting negative i from the end; 1 when out of range (the op
-/// verifier then reports the real problem).
-int64_t dimAt(ArrayRef<int64_t> shape, int64_t i) {
-  if (i < 0)
-    i += shape.size();
-  return i >= 0 && i < static_cast<int64_t>(shape.size()) ? shape[i] : 1;
-}
-
-class ModelImporter {
-public:
-  ModelImporter(SpecFile &file, ModuleOp module)
-      : file(file), module(module), builder(module.getContext()) {}
-
-  LogicalResult import(const Node &root);
-
-private:
-  //===--- Declarations ---------------------------------------------------===//
-  LogicalResult readDims(const Node &node);
-  LogicalResult readParams(const Node &seq, Scope &scope,
-                           std::vector<std::pair<std::string, int64_t>> &idx);
-  LogicalResult readParam(const Node &node, Scope &scope,
-                          std::vector<std::pair<std::string, int64_t>> &idx);
-  FailureOr<ScaleLayoutAttr> readLayout(const Node &map, const Node &at);
-  FailureOr<SmallVector<int64_t>> readShape(const Node &node,
-                                            const Scope &scope);
-  FailureOr<RankedTensorType>
-  readTensorType(const Node &map, const Scope &scope, StringRef what);
-  FailureOr<std::pair<const Node *, unsigned>>
-  readRepeat(const Node &node, const Scope &scope, std::string &index);
-  LogicalResult checkParamsUnder(const Scope &dims, const Node &at,
-                                 StringRef entry);
-  LogicalResult importEntry(StringRef name, const Scope &dims, const Node &at);
-
-  //===--- Graph ----------------------------------------------------------===//
-  LogicalResult importOps(const Node &seq, Scope &scope);
-  LogicalResult importOp(const Node &node, Scope &scope);
-  FailureOr<Operand> resolve(const Node &ref, const Scope &scope);
-  /// The float/int tensor named by `key` (quantized params are dequantized).
-  FailureOr<Value> value(const Node &op, StringRef key, const Scope &scope);
-  /// The optional operand `key`: Value() when absent.
-  FailureOr<Value> optionalValue(const Node &op, StringRef key,
-                                 const Scope &scope);
-  FailureOr<Operand> quantized(const Node &op, StringRef key,
-                               const Scope &scope);
-  FailureOr<Value> paramValue(ParamDecl &decl, Location loc,
-                              Value *scales = nullptr);
-  FailureOr<Type> dtypeOr(const Node &op, Type fallback);
-  FailureOr<int64_t> intOr(const Node &op, StringRef key, int64_t fallback,
-                           const Scope &scope);
-  FailureOr<double> floatOr(const Node &op, StringRef key, double fallback);
-  LogicalResult bind(const Node &op, Operation *created);
-  LogicalResult finish(const Node &node, Operation *op);
-  Value splat(Location loc, RankedTensorType type, double v);
-  Value castTo(Location loc, Value v, Type element);
-
-  LogicalResult importBinary(const Node &op, StringRef kind,
-                             const Scope &scope);
-
-  SpecFile &file;
-  ModuleOp module;
-  OpBuilder builder;
-  Scope dims;
-  std::vector<ParamDecl> params;
-  llvm::StringMap<size_t> paramIndex;
-  const Node *inputs = nullptr, *graph = nullptr, *outputs = nullptr;
-
-  // Per entry point.
-  llvm::StringMap<Value> values;
-  llvm::StringMap<std::pair<Value, Value>> paramValues;
-};
-
-} // namespace
 
 //===----------------------------------------------------------------------===//
 // Declarations
@@ -193,8 +77,7 @@ FailureOr<RankedTensorType> ModelImporter::readTensorType(const Node &map,
   return tensorOf(*dims, *element);
 }
 
-FailureOr<ScaleLayoutAttr> ModelImporter::readLayout(const Node &map,
-                                                     const Node &at) {
+FailureOr<ScaleLayoutAttr> ModelImporter::readLayout(const Node &map) {
   const Node *layout = file.require(map, "layout", "the scales");
   if (!layout)
     return failure();
@@ -235,69 +118,8 @@ FailureOr<ScaleLayoutAttr> ModelImporter::readLayout(const Node &map,
   return ScaleLayoutAttr::get(file.getContext(), *kind, n);
 }
 
-FailureOr<std::pair<const Node *, unsigned>>
-ModelImporter::readRepeat(const Node &node, const Scope &scope,
-                          std::string &index) {
-  const Node *repeat = file.get(node, "repeat");
-  if (failed(file.expectMap(*repeat, "'repeat'")) ||
-      failed(file.checkKeys(*repeat, {"index", "count"}, "'repeat'")))
-    return failure();
-  const Node *indexNode = file.require(*repeat, "index", "'repeat'");
-  const Node *countNode = file.require(*repeat, "count", "'repeat'");
-  const Node *body = file.require(node, "body", "a repeat block");
-  if (!indexNode || !countNode || !body)
-    return failure();
-  FailureOr<std::string> name = file.getIdentifier(*indexNode, "an index name");
-  FailureOr<int64_t> count = evalExpr(file, *countNode, scope);
-  if (failed(name) || failed(count))
-    return failure();
-  if (scope.lookup(*name))
-    return file.error(*indexNode)
-           << "index '" << *name << "' shadows a dimension or an outer index";
-  if (*count < 0)
-    return file.error(*countNode)
-           << "expected a non-negative repeat count, got " << *count;
-  if (failed(file.expectSequence(*body, "a repeat body")))
-    return failure();
-  index = *name;
-  return std::make_pair(body, static_cast<unsigned>(*count));
-}
-
-LogicalResult
-ModelImporter::readParams(const Node &seq, Scope &scope,
-                          std::vector<std::pair<std::string, int64_t>> &idx) {
-  if (failed(file.expectSequence(seq, "'params'")))
-    return failure();
-  for (const Node &item : seq.items) {
-    if (failed(file.expectMap(item, "a parameter")))
-      return failure();
-    if (!file.get(item, "repeat")) {
-      if (failed(readParam(item, scope, idx)))
-        return failure();
-      continue;
-    }
-    if (failed(file.checkKeys(item, {"repeat", "body"}, "a repeat block")))
-      return failure();
-    std::string index;
-    auto repeat = readRepeat(item, scope, index);
-    if (failed(repeat))
-      return failure();
-    for (unsigned i = 0; i < repeat->second; ++i) {
-      Scope inner(&scope);
-      inner.set(index, i);
-      idx.emplace_back(index, i);
-      LogicalResult result = readParams(*repeat->first, inner, idx);
-      idx.pop_back();
-      if (failed(result))
-        return failure();
-    }
-  }
-  return success();
-}
-
-LogicalResult
-ModelImporter::readParam(const Node &node, Scope &scope,
-                         std::vector<std::pair<std::string, int64_t>> &idx) {
+LogicalResult ModelImporter::readParam(const Node &node, const Scope &scope,
+                                       RepeatIndices indices) {
   if (failed(file.checkKeys(node, {"path", "dtype", "shape", "scales"},
                             "a parameter")))
     return failure();
@@ -330,56 +152,64 @@ ModelImporter::readParam(const Node &node, Scope &scope,
   ParamDecl decl;
   decl.path = *path;
   decl.node = &node;
-  decl.indices = idx;
+  decl.indices.assign(indices.begin(), indices.end());
   decl.shapeNode = file.get(node, "shape");
   FailureOr<RankedTensorType> type = readTensorType(node, scope, "a parameter");
   if (failed(type))
     return failure();
   decl.type = *type;
   if (const Node *scales = file.get(node, "scales")) {
-    decl.scalesNode = scales;
-    if (failed(file.expectMap(*scales, "'scales'")) ||
-        failed(file.checkKeys(
-            *scales, {"dtype", "layout", "blocks", "group_size"}, "'scales'")))
+    FailureOr<RankedTensorType> scalesType =
+        readScales(*scales, *type, *decl.shapeNode, decl.layout);
+    if (failed(scalesType))
       return failure();
-    if (!type->getElementType().isInteger(8))
-      return file.error(*scales)
-             << "expected dtype i8 for a parameter with scales, got "
-             << typeName(type->getElementType());
-    const Node *dtype = file.require(*scales, "dtype", "'scales'");
-    if (!dtype)
-      return failure();
-    FailureOr<Type> element = file.getElementType(*dtype);
-    if (failed(element))
-      return failure();
-    if (!isa<FloatType>(*element))
-      return file.error(*dtype) << "expected a float scales dtype (bf16, f16, "
-                                   "f32), got "
-                                << typeName(*element);
-    FailureOr<ScaleLayoutAttr> layout = readLayout(*scales, *scales);
-    if (failed(layout))
-      return failure();
-    ArrayRef<int64_t> shape = type->getShape();
-    if (shape.size() < 2)
-      return file.error(*decl.shapeNode)
-             << "expected a quantized weight of rank >= 2 ([B..., K, N]), got "
-             << formatShape(shape);
-    int64_t k = shape[shape.size() - 2];
-    if ((layout->getKind() == ScaleLayoutKind::RowBlocks ||
-         layout->getKind() == ScaleLayoutKind::Group) &&
-        k % layout->getSize() != 0)
-      return file.error(*scales)
-             << "expected K = " << k << " to be divisible by "
-             << stringifyScaleLayoutKind(layout->getKind()) << " = "
-             << layout->getSize();
-    SmallVector<int64_t> scalesShape(shape.drop_back(2));
-    scalesShape.push_back(layout->getNumRowBlocks(k));
-    scalesShape.push_back(layout->getNumScaleColumns(shape.back()));
-    decl.layout = *layout;
-    decl.scalesType = tensorOf(scalesShape, *element);
+    decl.scalesType = *scalesType;
   }
   params.push_back(std::move(decl));
   return success();
+}
+
+FailureOr<RankedTensorType>
+ModelImporter::readScales(const Node &scales, RankedTensorType type,
+                          const Node &shapeNode, ScaleLayoutAttr &layoutOut) {
+  if (failed(file.expectMap(scales, "'scales'")) ||
+      failed(file.checkKeys(scales, {"dtype", "layout", "blocks", "group_size"},
+                            "'scales'")))
+    return failure();
+  if (!type.getElementType().isInteger(8))
+    return file.error(scales)
+           << "expected dtype i8 for a parameter with scales, got "
+           << typeName(type.getElementType());
+  const Node *dtype = file.require(scales, "dtype", "'scales'");
+  if (!dtype)
+    return failure();
+  FailureOr<Type> element = file.getElementType(*dtype);
+  if (failed(element))
+    return failure();
+  if (!isa<FloatType>(*element))
+    return file.error(*dtype) << "expected a float scales dtype (bf16, f16, "
+                                 "f32), got "
+                              << typeName(*element);
+  FailureOr<ScaleLayoutAttr> layout = readLayout(scales);
+  if (failed(layout))
+    return failure();
+  ArrayRef<int64_t> shape = type.getShape();
+  if (shape.size() < 2)
+    return file.error(shapeNode)
+           << "expected a quantized weight of rank >= 2 ([B..., K, N]), got "
+           << formatShape(shape);
+  int64_t k = shape[shape.size() - 2];
+  if ((layout->getKind() == ScaleLayoutKind::RowBlocks ||
+       layout->getKind() == ScaleLayoutKind::Group) &&
+      k % layout->getSize() != 0)
+    return file.error(scales) << "expected K = " << k << " to be divisible by "
+                              << stringifyScaleLayoutKind(layout->getKind())
+                              << " = " << layout->getSize();
+  SmallVector<int64_t> scalesShape(shape.drop_back(2));
+  scalesShape.push_back(layout->getNumRowBlocks(k));
+  scalesShape.push_back(layout->getNumScaleColumns(shape.back()));
+  layoutOut = *layout;
+  return tensorOf(scalesShape, *element);
 }
 
 LogicalResult ModelImporter::checkParamsUnder(const Scope &entryDims,
@@ -441,7 +271,9 @@ LogicalResult ModelImporter::importEntry(StringRef name, const Scope &entryDims,
   builder.setInsertionPointToEnd(body);
 
   Scope scope(&entryDims);
-  if (failed(importOps(*graph, scope)))
+  if (failed(forEachItem(file, *graph, scope, "a list of ops", "an op",
+                         [&](const Node &op, const Scope &opScope,
+                             RepeatIndices) { return importOp(op, opScope); })))
     return failure();
 
   SmallVector<Value> results;
@@ -465,29 +297,55 @@ LogicalResult ModelImporter::importEntry(StringRef name, const Scope &entryDims,
   return success();
 }
 
-LogicalResult ModelImporter::import(const Node &root) {
-  if (failed(file.expectMap(root, "a model spec")) ||
-      failed(file.checkKeys(root,
-                            {"version", "kind", "name", "dims", "entries",
-                             "inputs", "params", "graph", "outputs"},
-                            "a model spec")))
+LogicalResult ModelImporter::importEntries(const Node &root) {
+  const Node *entries = file.get(root, "entries");
+  if (!entries)
+    return importEntry("forward", dims, root);
+  if (failed(file.expectMap(*entries, "'entries'")))
     return failure();
-  const Node *version = file.require(root, "version", "a model spec");
-  const Node *kind = file.require(root, "kind", "a model spec");
-  if (!version || !kind)
-    return failure();
-  FailureOr<int64_t> v = file.getInt(*version, "the spec version");
-  if (failed(v))
-    return failure();
-  if (*v != 1)
-    return file.error(*version) << "expected spec version 1, got " << *v;
-  if (!kind->isScalar() || kind->scalar != "model") {
-    InFlightDiagnostic diag = file.error(*kind);
-    diag << "expected kind 'model', got " << kind->describe();
-    if (kind->isScalar() && kind->scalar == "partition-rules")
-      diag << " (partition rules are passed with --rules)";
-    return failure();
+  if (entries->entries.empty())
+    return file.error(*entries) << "expected at least one entry";
+  for (const auto &[key, overrides] : entries->entries) {
+    FailureOr<std::string> name = file.getIdentifier(key, "an entry name");
+    if (failed(name))
+      return failure();
+    Scope entryDims(&dims);
+    if (!overrides.isNull()) {
+      if (failed(file.expectMap(overrides, "dimension overrides")))
+        return failure();
+      for (const auto &[dimKey, dimValue] : overrides.entries) {
+        if (!dims.lookup(dimKey.scalar))
+          return file.error(dimKey)
+                 << "entry '" << *name << "' overrides unknown dimension '"
+                 << dimKey.scalar << "'";
+        FailureOr<int64_t> size = evalExpr(file, dimValue, dims);
+        if (failed(size))
+          return failure();
+        if (*size < 1)
+          return file.error(dimValue) << "expected dimension '" << dimKey.scalar
+                                      << "' to be positive, got " << *size;
+        entryDims.set(dimKey.scalar, *size);
+      }
+    }
+    if (failed(importEntry(*name, entryDims, key)))
+      return failure();
   }
+  return success();
+}
+
+LogicalResult ModelImporter::import(const Node &root) {
+  static const StringRef keys[] = {"version", "kind",    "name",
+                                   "dims",    "entries", "inputs",
+                                   "params",  "graph",   "outputs"};
+  if (failed(readSpecHeader(file, root,
+                            {"model",
+                             "a model spec",
+                             "a model spec",
+                             keys,
+                             {},
+                             "partition-rules",
+                             " (partition rules are passed with --rules)"})))
+    return failure();
   if (const Node *name = file.get(root, "name")) {
     FailureOr<std::string> s = file.getString(*name, "the model name");
     if (failed(s))
@@ -506,50 +364,17 @@ LogicalResult ModelImporter::import(const Node &root) {
       failed(file.expectSequence(*graph, "'graph'")) ||
       failed(file.expectSequence(*outputs, "'outputs'")))
     return failure();
-  if (const Node *p = file.get(root, "params")) {
-    std::vector<std::pair<std::string, int64_t>> idx;
-    if (failed(readParams(*p, dims, idx)))
+  if (const Node *p = file.get(root, "params"))
+    if (failed(forEachItem(
+            file, *p, dims, "'params'", "a parameter",
+            [&](const Node &param, const Scope &scope, RepeatIndices indices) {
+              return readParam(param, scope, indices);
+            })))
       return failure();
-  }
   if (outputs->items.empty())
     return file.error(*outputs) << "expected at least one output";
-
-  const Node *entries = file.get(root, "entries");
-  if (!entries) {
-    if (failed(importEntry("forward", dims, root)))
-      return failure();
-  } else {
-    if (failed(file.expectMap(*entries, "'entries'")))
-      return failure();
-    if (entries->entries.empty())
-      return file.error(*entries) << "expected at least one entry";
-    for (const auto &[key, overrides] : entries->entries) {
-      FailureOr<std::string> name = file.getIdentifier(key, "an entry name");
-      if (failed(name))
-        return failure();
-      Scope entryDims(&dims);
-      if (!overrides.isNull()) {
-        if (failed(file.expectMap(overrides, "dimension overrides")))
-          return failure();
-        for (const auto &[dimKey, dimValue] : overrides.entries) {
-          if (!dims.lookup(dimKey.scalar))
-            return file.error(dimKey)
-                   << "entry '" << *name << "' overrides unknown dimension '"
-                   << dimKey.scalar << "'";
-          FailureOr<int64_t> size = evalExpr(file, dimValue, dims);
-          if (failed(size))
-            return failure();
-          if (*size < 1)
-            return file.error(dimValue)
-                   << "expected dimension '" << dimKey.scalar
-                   << "' to be positive, got " << *size;
-          entryDims.set(dimKey.scalar, *size);
-        }
-      }
-      if (failed(importEntry(*name, entryDims, key)))
-        return failure();
-    }
-  }
+  if (failed(importEntries(root)))
+    return failure();
 
   for (const ParamDecl &decl : params)
     if (!decl.used)
@@ -562,8 +387,7 @@ LogicalResult ModelImporter::import(const Node &root) {
 // Operand resolution
 //===----------------------------------------------------------------------===//
 
-FailureOr<Value> ModelImporter::paramValue(ParamDecl &decl, Location loc,
-                                           Value *scales) {
+Value ModelImporter::paramValue(ParamDecl &decl, Value *scales) {
   decl.used = true;
   auto it = paramValues.find(decl.path);
   if (it == paramValues.end()) {
@@ -597,20 +421,20 @@ FailureOr<Operand> ModelImporter::resolve(const Node &ref, const Scope &scope) {
                            << "' (declare it under 'params')";
   ParamDecl &decl = params[it->second];
   Operand operand;
-  FailureOr<Value> v = paramValue(decl, file.loc(ref), &operand.scales);
-  if (failed(v))
-    return failure();
-  operand.value = *v;
+  operand.value = paramValue(decl, &operand.scales);
   operand.layout = decl.layout;
   return operand;
 }
 
-FailureOr<Value> ModelImporter::optionalValue(const Node &op, StringRef key,
-                                              const Scope &scope) {
-  const Node *ref = file.get(op, key);
+const Node *ModelImporter::require(const OpNode &op, StringRef key) {
+  return file.require(op.node, key, "'" + op.name.str() + "'");
+}
+
+FailureOr<Value> ModelImporter::optionalValue(const OpNode &op, StringRef key) {
+  const Node *ref = file.get(op.node, key);
   if (!ref)
     return Value();
-  FailureOr<Operand> operand = resolve(*ref, scope);
+  FailureOr<Operand> operand = resolve(*ref, op.scope);
   if (failed(operand))
     return failure();
   if (!operand->isQuantized())
@@ -619,24 +443,22 @@ FailureOr<Value> ModelImporter::optionalValue(const Node &op, StringRef key,
   auto type = tensorOf(shapeOf(operand->value), elementOf(operand->scales));
   auto dq = DequantizeOp::create(builder, file.loc(*ref), type, operand->value,
                                  operand->scales, operand->layout);
-  if (failed(finish(*ref, dq)))
+  if (failed(verify(dq, /*verifyRecursively=*/false)))
     return failure();
   return dq.getResult();
 }
 
-FailureOr<Value> ModelImporter::value(const Node &op, StringRef key,
-                                      const Scope &scope) {
-  if (!file.require(op, key, "this op"))
+FailureOr<Value> ModelImporter::value(const OpNode &op, StringRef key) {
+  if (!file.require(op.node, key, "this op"))
     return failure();
-  return optionalValue(op, key, scope);
+  return optionalValue(op, key);
 }
 
-FailureOr<Operand> ModelImporter::quantized(const Node &op, StringRef key,
-                                            const Scope &scope) {
-  const Node *ref = file.require(op, key, "this op");
+FailureOr<Operand> ModelImporter::quantized(const OpNode &op, StringRef key) {
+  const Node *ref = file.require(op.node, key, "this op");
   if (!ref)
     return failure();
-  FailureOr<Operand> operand = resolve(*ref, scope);
+  FailureOr<Operand> operand = resolve(*ref, op.scope);
   if (failed(operand))
     return failure();
   if (!operand->isQuantized())
@@ -646,22 +468,22 @@ FailureOr<Operand> ModelImporter::quantized(const Node &op, StringRef key,
   return operand;
 }
 
-FailureOr<Type> ModelImporter::dtypeOr(const Node &op, Type fallback) {
-  if (const Node *d = file.get(op, "dtype"))
+FailureOr<Type> ModelImporter::dtypeOr(const OpNode &op, Type fallback) {
+  if (const Node *d = file.get(op.node, "dtype"))
     return file.getElementType(*d);
   return fallback;
 }
 
-FailureOr<int64_t> ModelImporter::intOr(const Node &op, StringRef key,
-                                        int64_t fallback, const Scope &scope) {
-  if (const Node *n = file.get(op, key))
-    return evalExpr(file, *n, scope);
+FailureOr<int64_t> ModelImporter::intOr(const OpNode &op, StringRef key,
+                                        int64_t fallback) {
+  if (const Node *n = file.get(op.node, key))
+    return evalExpr(file, *n, op.scope);
   return fallback;
 }
 
-FailureOr<double> ModelImporter::floatOr(const Node &op, StringRef key,
+FailureOr<double> ModelImporter::floatOr(const OpNode &op, StringRef key,
                                          double fallback) {
-  if (const Node *n = file.get(op, key))
+  if (const Node *n = file.get(op.node, key))
     return file.getFloat(*n, key);
   return fallback;
 }
@@ -697,16 +519,11 @@ Value ModelImporter::castTo(Location loc, Value v, Type element) {
   return arith::TruncIOp::create(builder, loc, type, v);
 }
 
-/// Verifies a freshly built op so that errors point at its YAML line.
-LogicalResult ModelImporter::finish(const Node &node, Operation *op) {
-  (void)node;
-  return verify(op, /*verifyRecursively=*/false);
-}
-
-LogicalResult ModelImporter::bind(const Node &op, Operation *created) {
-  if (failed(finish(op, created)))
+LogicalResult ModelImporter::bind(const OpNode &op, Operation *created) {
+  // Verified as soon as built, so that errors point at the op's YAML line.
+  if (failed(verify(created, /*verifyRecursively=*/false)))
     return failure();
-  const Node *out = file.require(op, "out", "this op");
+  const Node *out = file.require(op.node, "out", "this op");
   if (!out)
     return failure();
   SmallVector<const Node *> names;
@@ -728,544 +545,15 @@ LogicalResult ModelImporter::bind(const Node &op, Operation *created) {
   return success();
 }
 
-//===----------------------------------------------------------------------===//
-// Ops
-//===----------------------------------------------------------------------===//
-
-LogicalResult ModelImporter::importOps(const Node &seq, Scope &scope) {
-  if (failed(file.expectSequence(seq, "a list of ops")))
+LogicalResult ModelImporter::alias(const OpNode &op, Value v) {
+  const Node *out = require(op, "out");
+  if (!out)
     return failure();
-  for (const Node &node : seq.items) {
-    if (failed(file.expectMap(node, "an op")))
-      return failure();
-    if (!file.get(node, "repeat")) {
-      if (failed(importOp(node, scope)))
-        return failure();
-      continue;
-    }
-    if (failed(file.checkKeys(node, {"repeat", "body"}, "a repeat block")))
-      return failure();
-    std::string index;
-    auto repeat = readRepeat(node, scope, index);
-    if (failed(repeat))
-      return failure();
-    for (unsigned i = 0; i < repeat->second; ++i) {
-      Scope inner(&scope);
-      inner.set(index, i);
-      if (failed(importOps(*repeat->first, inner)))
-        return failure();
-    }
-  }
+  FailureOr<std::string> name = file.getIdentifier(*out, "an output name");
+  if (failed(name))
+    return failure();
+  values[*name] = v;
   return success();
-}
-
-/// Keys each op accepts besides "op" and "out".
-static const llvm::StringMap<SmallVector<StringRef>> &opKeys() {
-  static const llvm::StringMap<SmallVector<StringRef>> keys = {
-      {"linear", {"input", "weight", "transpose", "dtype"}},
-      {"expert_linear", {"input", "experts", "weight", "dtype"}},
-      {"moe_route", {"logits", "k", "renormalize"}},
-      {"moe_combine", {"input", "gates", "dtype"}},
-      {"rms_norm", {"input", "scale", "eps"}},
-      {"gelu", {"input"}},
-      {"silu", {"input"}},
-      {"softmax", {"input", "axis"}},
-      {"embedding", {"table", "ids", "dtype"}},
-      {"rope", {"input", "positions", "base"}},
-      {"kv_cache_update", {"cache", "update", "offsets"}},
-      {"attention", {"query", "keys", "values", "offsets", "scale", "cap"}},
-      {"sample",
-       {"logits", "temperature", "top_p", "mask", "noise", "seed", "step",
-        "top_k"}},
-      {"add", {"inputs"}},
-      {"sub", {"inputs"}},
-      {"mul", {"inputs"}},
-      {"div", {"inputs"}},
-      {"max", {"inputs"}},
-      {"cast", {"input", "dtype"}},
-      {"reshape", {"input", "shape"}},
-      {"take", {"input", "axis", "index"}},
-      {"put", {"input", "axis", "index", "value"}},
-      {"dequantize", {"weight"}},
-      {"quantize", {"input", "scales", "layout", "blocks", "group_size"}},
-  };
-  return keys;
-}
-
-LogicalResult ModelImporter::importBinary(const Node &op, StringRef kind,
-                                          const Scope &scope) {
-  const Node *inputsNode = file.require(op, "inputs", "'" + kind.str() + "'");
-  if (!inputsNode || failed(file.expectSequence(*inputsNode, "'inputs'")))
-    return failure();
-  if (inputsNode->items.size() != 2)
-    return file.error(*inputsNode)
-           << "expected 2 inputs, got " << inputsNode->items.size();
-  Location loc = file.loc(op);
-  Value operands[2];
-  std::optional<double> scalars[2];
-  for (int i = 0; i < 2; ++i) {
-    const Node &n = inputsNode->items[i];
-    double number;
-    if (n.isScalar() && !n.quoted && !StringRef(n.scalar).getAsDouble(number)) {
-      scalars[i] = number;
-      continue;
-    }
-    FailureOr<Operand> operand = resolve(n, scope);
-    if (failed(operand))
-      return failure();
-    if (operand->isQuantized())
-      return file.error(n) << "expected a float or integer tensor, got a "
-                              "quantized parameter (use 'dequantize')";
-    operands[i] = operand->value;
-  }
-  if (!operands[0] && !operands[1])
-    return file.error(*inputsNode) << "expected at least one tensor input, "
-                                      "got two numbers";
-  // A number takes the other operand's type, rounded to it: Grok-1's weak
-  // typing makes bf16 · 78.3837 multiply by bf16(78.3837) = 78.5 (§0).
-  for (int i = 0; i < 2; ++i)
-    if (!operands[i])
-      operands[i] = splat(
-          loc, cast<RankedTensorType>(operands[1 - i].getType()), *scalars[i]);
-  if (operands[0].getType() != operands[1].getType())
-    return file.error(*inputsNode)
-           << "expected inputs of the same type, got " << operands[0].getType()
-           << " and " << operands[1].getType() << " (use 'cast' or 'reshape')";
-  bool isFloat = isa<FloatType>(elementOf(operands[0]));
-  Value a = operands[0], b = operands[1];
-  Operation *created = nullptr;
-  if (kind == "add")
-    created = isFloat ? arith::AddFOp::create(builder, loc, a, b).getOperation()
-                      : arith::AddIOp::create(builder, loc, a, b);
-  else if (kind == "sub")
-    created = isFloat ? arith::SubFOp::create(builder, loc, a, b).getOperation()
-                      : arith::SubIOp::create(builder, loc, a, b);
-  else if (kind == "mul")
-    created = isFloat ? arith::MulFOp::create(builder, loc, a, b).getOperation()
-                      : arith::MulIOp::create(builder, loc, a, b);
-  else if (kind == "div")
-    created = isFloat ? arith::DivFOp::create(builder, loc, a, b).getOperation()
-                      : arith::DivSIOp::create(builder, loc, a, b);
-  else
-    created = isFloat
-                  ? arith::MaximumFOp::create(builder, loc, a, b).getOperation()
-                  : arith::MaxSIOp::create(builder, loc, a, b);
-  return bind(op, created);
-}
-
-LogicalResult ModelImporter::importOp(const Node &node, Scope &scope) {
-  const Node *opNode = file.require(node, "op", "an op");
-  if (!opNode)
-    return failure();
-  FailureOr<std::string> kind = file.getString(*opNode, "an op name");
-  if (failed(kind))
-    return failure();
-  auto keysIt = opKeys().find(*kind);
-  if (keysIt == opKeys().end()) {
-    InFlightDiagnostic diag = file.error(*opNode);
-    diag << "unknown op '" << *kind << "'; expected one of: ";
-    SmallVector<StringRef> names;
-    for (const auto &entry : opKeys())
-      names.push_back(entry.getKey());
-    llvm::sort(names);
-    llvm::interleaveComma(names, diag);
-    return failure();
-  }
-  SmallVector<StringRef> allowed(keysIt->second);
-  allowed.push_back("op");
-  allowed.push_back("out");
-  if (failed(file.checkKeys(node, allowed, "op '" + *kind + "'")))
-    return failure();
-  Location loc = file.loc(node);
-  StringRef k = *kind;
-
-  if (k == "add" || k == "sub" || k == "mul" || k == "div" || k == "max")
-    return importBinary(node, k, scope);
-
-  if (k == "linear") {
-    FailureOr<Value> x = value(node, "input", scope);
-    if (failed(x))
-      return failure();
-    const Node *weightRef = file.require(node, "weight", "'linear'");
-    if (!weightRef)
-      return failure();
-    FailureOr<Operand> w = resolve(*weightRef, scope);
-    bool transpose = false;
-    if (const Node *t = file.get(node, "transpose")) {
-      FailureOr<bool> b = file.getBool(*t, "'transpose'");
-      if (failed(b))
-        return failure();
-      transpose = *b;
-    }
-    FailureOr<Type> dtype = dtypeOr(node, failed(x) ? Type() : elementOf(*x));
-    if (failed(w) || failed(dtype))
-      return failure();
-    SmallVector<int64_t> shape(shapeOf(*x));
-    if (!shape.empty())
-      shape.pop_back();
-    ArrayRef<int64_t> ws = shapeOf(w->value);
-    if (w->isQuantized()) {
-      if (transpose)
-        return file.error(*weightRef)
-               << "'transpose' is not supported for a quantized weight";
-      shape.push_back(dimAt(ws, -1));
-      return bind(node, QMatmulOp::create(builder, loc, tensorOf(shape, *dtype),
-                                          *x, w->value, w->scales, w->layout));
-    }
-    shape.push_back(transpose ? dimAt(ws, 0) : dimAt(ws, -1));
-    return bind(node, MatmulOp::create(builder, loc, tensorOf(shape, *dtype),
-                                       *x, w->value, transpose));
-  }
-
-  if (k == "expert_linear") {
-    FailureOr<Value> x = value(node, "input", scope);
-    FailureOr<Value> experts = value(node, "experts", scope);
-    FailureOr<Operand> w = quantized(node, "weight", scope);
-    if (failed(x) || failed(experts) || failed(w))
-      return failure();
-    FailureOr<Type> dtype = dtypeOr(node, elementOf(*x));
-    if (failed(dtype))
-      return failure();
-    ArrayRef<int64_t> e = shapeOf(*experts);
-    auto type = tensorOf(
-        {dimAt(e, 0), dimAt(e, 1), dimAt(shapeOf(w->value), -1)}, *dtype);
-    return bind(node, ExpertQMatmulOp::create(builder, loc, type, *x, *experts,
-                                              w->value, w->scales, w->layout));
-  }
-
-  if (k == "moe_route") {
-    FailureOr<Value> logits = value(node, "logits", scope);
-    const Node *kNode = file.require(node, "k", "'moe_route'");
-    if (failed(logits) || !kNode)
-      return failure();
-    FailureOr<int64_t> topK = evalExpr(file, *kNode, scope);
-    if (failed(topK))
-      return failure();
-    if (*topK < 1)
-      return file.error(*kNode) << "expected k >= 1, got " << *topK;
-    bool renormalize = false;
-    if (const Node *r = file.get(node, "renormalize")) {
-      FailureOr<bool> b = file.getBool(*r, "'renormalize'");
-      if (failed(b))
-        return failure();
-      renormalize = *b;
-    }
-    SmallVector<int64_t> shape(shapeOf(*logits));
-    if (!shape.empty())
-      shape.pop_back();
-    shape.push_back(*topK);
-    return bind(node, MoeRouteOp::create(builder, loc,
-                                         tensorOf(shape, builder.getF32Type()),
-                                         tensorOf(shape, builder.getI32Type()),
-                                         *logits, *topK, renormalize));
-  }
-
-  if (k == "moe_combine") {
-    FailureOr<Value> x = value(node, "input", scope);
-    FailureOr<Value> gates = value(node, "gates", scope);
-    if (failed(x) || failed(gates))
-      return failure();
-    FailureOr<Type> dtype = dtypeOr(node, elementOf(*x));
-    if (failed(dtype))
-      return failure();
-    ArrayRef<int64_t> s = shapeOf(*x);
-    return bind(node,
-                MoeCombineOp::create(
-                    builder, loc, tensorOf({dimAt(s, 0), dimAt(s, -1)}, *dtype),
-                    *x, *gates));
-  }
-
-  if (k == "rms_norm") {
-    FailureOr<Value> x = value(node, "input", scope);
-    FailureOr<Value> scale = value(node, "scale", scope);
-    FailureOr<double> eps = floatOr(node, "eps", 1e-5);
-    if (failed(x) || failed(scale) || failed(eps))
-      return failure();
-    return bind(node, RmsNormOp::create(builder, loc, x->getType(), *x, *scale,
-                                        builder.getF32FloatAttr(*eps)));
-  }
-
-  if (k == "gelu" || k == "silu") {
-    FailureOr<Value> x = value(node, "input", scope);
-    if (failed(x))
-      return failure();
-    if (k == "gelu")
-      return bind(node, GeluOp::create(builder, loc, *x));
-    return bind(node, SiluOp::create(builder, loc, *x));
-  }
-
-  if (k == "softmax") {
-    FailureOr<Value> x = value(node, "input", scope);
-    FailureOr<int64_t> axis = intOr(node, "axis", -1, scope);
-    if (failed(x) || failed(axis))
-      return failure();
-    int64_t rank = shapeOf(*x).size();
-    if (*axis < -rank || *axis >= rank)
-      return file.error(node) << "expected an axis in [" << -rank << ", "
-                              << rank << "), got " << *axis;
-    if (*axis < 0)
-      *axis += rank;
-    return bind(node, SoftmaxOp::create(builder, loc, x->getType(), *x,
-                                        static_cast<uint64_t>(*axis)));
-  }
-
-  if (k == "embedding") {
-    FailureOr<Value> table = value(node, "table", scope);
-    FailureOr<Value> ids = value(node, "ids", scope);
-    if (failed(table) || failed(ids))
-      return failure();
-    FailureOr<Type> dtype = dtypeOr(node, elementOf(*table));
-    if (failed(dtype))
-      return failure();
-    SmallVector<int64_t> shape(shapeOf(*ids));
-    shape.push_back(dimAt(shapeOf(*table), -1));
-    return bind(node, EmbeddingOp::create(builder, loc, tensorOf(shape, *dtype),
-                                          *table, *ids));
-  }
-
-  if (k == "rope") {
-    FailureOr<Value> x = value(node, "input", scope);
-    FailureOr<Value> positions = value(node, "positions", scope);
-    FailureOr<double> base = floatOr(node, "base", 10000.0);
-    if (failed(x) || failed(positions) || failed(base))
-      return failure();
-    return bind(node, RopeOp::create(builder, loc, x->getType(), *x, *positions,
-                                     builder.getF32FloatAttr(*base)));
-  }
-
-  if (k == "kv_cache_update") {
-    FailureOr<Value> c = value(node, "cache", scope);
-    FailureOr<Value> u = value(node, "update", scope);
-    FailureOr<Value> p = value(node, "offsets", scope);
-    if (failed(c) || failed(u) || failed(p))
-      return failure();
-    return bind(
-        node, KvCacheUpdateOp::create(builder, loc, c->getType(), *c, *u, *p));
-  }
-
-  if (k == "attention") {
-    FailureOr<Value> q = value(node, "query", scope);
-    FailureOr<Value> kc = value(node, "keys", scope);
-    FailureOr<Value> vc = value(node, "values", scope);
-    FailureOr<Value> p = value(node, "offsets", scope);
-    if (failed(q) || failed(kc) || failed(vc) || failed(p))
-      return failure();
-    double headDim = static_cast<double>(dimAt(shapeOf(*q), -1));
-    FailureOr<double> scale = floatOr(node, "scale", 1.0 / std::sqrt(headDim));
-    if (failed(scale))
-      return failure();
-    FloatAttr cap;
-    if (const Node *c = file.get(node, "cap")) {
-      FailureOr<double> v = file.getFloat(*c, "'cap'");
-      if (failed(v))
-        return failure();
-      cap = builder.getF32FloatAttr(*v);
-    }
-    return bind(node,
-                AttentionOp::create(builder, loc, q->getType(), *q, *kc, *vc,
-                                    *p, builder.getF32FloatAttr(*scale), cap));
-  }
-
-  if (k == "sample") {
-    FailureOr<Value> logits = value(node, "logits", scope);
-    FailureOr<Value> t = value(node, "temperature", scope);
-    FailureOr<Value> p = value(node, "top_p", scope);
-    FailureOr<Value> mask = optionalValue(node, "mask", scope);
-    FailureOr<Value> noise = optionalValue(node, "noise", scope);
-    FailureOr<Value> seed = optionalValue(node, "seed", scope);
-    FailureOr<Value> step = optionalValue(node, "step", scope);
-    FailureOr<int64_t> topK = intOr(node, "top_k", 8, scope);
-    if (failed(logits) || failed(t) || failed(p) || failed(mask) ||
-        failed(noise) || failed(seed) || failed(step) || failed(topK))
-      return failure();
-    if (*topK < 1)
-      return file.error(node) << "expected top_k >= 1, got " << *topK;
-    int64_t b = dimAt(shapeOf(*logits), 0);
-    Type elt = elementOf(*logits);
-    Type i32 = builder.getI32Type();
-    return bind(node, SampleOp::create(
-                          builder, loc, tensorOf({b}, i32), tensorOf({b}, elt),
-                          tensorOf({b, *topK}, i32), tensorOf({b, *topK}, elt),
-                          *logits, *t, *p, *mask, *noise, *seed, *step,
-                          static_cast<uint64_t>(*topK)));
-  }
-
-  if (k == "cast") {
-    FailureOr<Value> x = value(node, "input", scope);
-    const Node *d = file.require(node, "dtype", "'cast'");
-    if (failed(x) || !d)
-      return failure();
-    FailureOr<Type> dtype = file.getElementType(*d);
-    if (failed(dtype))
-      return failure();
-    Value result = castTo(loc, *x, *dtype);
-    if (result == *x) {
-      // Same type: a cast is a no-op, bind the name to the input.
-      const Node *out = file.require(node, "out", "'cast'");
-      if (!out)
-        return failure();
-      FailureOr<std::string> name = file.getIdentifier(*out, "an output name");
-      if (failed(name))
-        return failure();
-      values[*name] = result;
-      return success();
-    }
-    return bind(node, result.getDefiningOp());
-  }
-
-  if (k == "reshape") {
-    FailureOr<Value> x = value(node, "input", scope);
-    const Node *shapeNode = file.require(node, "shape", "'reshape'");
-    if (failed(x) || !shapeNode ||
-        failed(file.expectSequence(*shapeNode, "a shape")))
-      return failure();
-    int64_t elements = 1;
-    for (int64_t d : shapeOf(*x))
-      elements *= d;
-    SmallVector<int64_t> shape;
-    int inferred = -1, known = 1;
-    for (const Node &dim : shapeNode->items) {
-      FailureOr<int64_t> size = evalExpr(file, dim, scope);
-      if (failed(size))
-        return failure();
-      if (*size == -1 && inferred < 0) {
-        inferred = shape.size();
-        shape.push_back(1);
-        continue;
-      }
-      if (*size < 1)
-        return file.error(dim)
-               << "expected a positive dimension (or one -1), got " << *size;
-      known *= *size;
-      shape.push_back(*size);
-    }
-    if (inferred >= 0) {
-      if (known == 0 || elements % known != 0)
-        return file.error(*shapeNode)
-               << "cannot infer the -1 dimension: " << elements
-               << " elements are not a "
-               << "multiple of " << known;
-      shape[inferred] = elements / known;
-      known = elements;
-    }
-    if (known != elements)
-      return file.error(*shapeNode)
-             << "cannot reshape " << formatShape(shapeOf(*x)) << " ("
-             << elements << " elements) to " << formatShape(shape) << " ("
-             << known << " elements)";
-    if (shape.empty())
-      return file.error(*shapeNode) << "expected a non-empty shape";
-    Value v = *x;
-    if (ArrayRef<int64_t>(shape) == shapeOf(v)) {
-      const Node *out = file.require(node, "out", "'reshape'");
-      FailureOr<std::string> name =
-          out ? file.getIdentifier(*out, "an output name")
-              : FailureOr<std::string>(failure());
-      if (failed(name))
-        return failure();
-      values[*name] = v;
-      return success();
-    }
-    Type elt = elementOf(v);
-    auto target = tensorOf(shape, elt);
-    auto source = cast<RankedTensorType>(v.getType());
-    // Prefer one collapse or expand that keeps untouched dimensions as they
-    // are; otherwise go through a flat vector.
-    if (source.getRank() > target.getRank()) {
-      if (auto re = getReassociationIndicesForReshape(source, target))
-        return bind(node, tensor::CollapseShapeOp::create(builder, loc, target,
-                                                          v, *re));
-    } else if (source.getRank() < target.getRank()) {
-      if (auto re = getReassociationIndicesForReshape(source, target))
-        return bind(
-            node, tensor::ExpandShapeOp::create(builder, loc, target, v, *re));
-    }
-    Operation *last = nullptr;
-    if (source.getRank() > 1) {
-      SmallVector<ReassociationIndices> all(1);
-      for (unsigned i = 0; i < source.getRank(); ++i)
-        all[0].push_back(i);
-      last = tensor::CollapseShapeOp::create(builder, loc,
-                                             tensorOf({elements}, elt), v, all);
-      v = last->getResult(0);
-    }
-    if (shape.size() > 1) {
-      SmallVector<ReassociationIndices> all(1);
-      for (unsigned i = 0; i < shape.size(); ++i)
-        all[0].push_back(i);
-      last = tensor::ExpandShapeOp::create(builder, loc, target, v, all);
-    }
-    return bind(node, last);
-  }
-
-  if (k == "take" || k == "put") {
-    FailureOr<Value> x = value(node, "input", scope);
-    const Node *axisNode = file.require(node, "axis", "'" + k.str() + "'");
-    const Node *indexNode = file.require(node, "index", "'" + k.str() + "'");
-    if (failed(x) || !axisNode || !indexNode)
-      return failure();
-    FailureOr<int64_t> axis = evalExpr(file, *axisNode, scope);
-    FailureOr<int64_t> index = evalExpr(file, *indexNode, scope);
-    if (failed(axis) || failed(index))
-      return failure();
-    ArrayRef<int64_t> shape = shapeOf(*x);
-    int64_t rank = shape.size();
-    if (*axis < -rank || *axis >= rank)
-      return file.error(*axisNode) << "expected an axis in [" << -rank << ", "
-                                   << rank << "), got " << *axis;
-    if (*axis < 0)
-      *axis += rank;
-    int64_t size = shape[*axis];
-    if (*index < -size || *index >= size)
-      return file.error(*indexNode) << "expected an index in [" << -size << ", "
-                                    << size << ") for axis " << *axis << " of "
-                                    << formatShape(shape) << ", got " << *index;
-    if (*index < 0)
-      *index += size;
-    SmallVector<OpFoldResult> offsets, sizes, strides;
-    SmallVector<int64_t> reduced;
-    for (int64_t d = 0; d < rank; ++d) {
-      offsets.push_back(builder.getIndexAttr(d == *axis ? *index : 0));
-      sizes.push_back(builder.getIndexAttr(d == *axis ? 1 : shape[d]));
-      strides.push_back(builder.getIndexAttr(1));
-      if (d != *axis)
-        reduced.push_back(shape[d]);
-    }
-    auto sliceType = tensorOf(reduced, elementOf(*x));
-    if (k == "take")
-      return bind(node,
-                  tensor::ExtractSliceOp::create(builder, loc, sliceType, *x,
-                                                 offsets, sizes, strides));
-    FailureOr<Value> v = value(node, "value", scope);
-    if (failed(v))
-      return failure();
-    if (v->getType() != sliceType)
-      return file.error(*file.get(node, "value"))
-             << "expected a value of type " << sliceType << " to put at axis "
-             << *axis << ", got " << v->getType();
-    return bind(node, tensor::InsertSliceOp::create(builder, loc, *v, *x,
-                                                    offsets, sizes, strides));
-  }
-
-  if (k == "dequantize") {
-    FailureOr<Operand> w = quantized(node, "weight", scope);
-    if (failed(w))
-      return failure();
-    auto type = tensorOf(shapeOf(w->value), elementOf(w->scales));
-    return bind(node, DequantizeOp::create(builder, loc, type, w->value,
-                                           w->scales, w->layout));
-  }
-
-  // quantize
-  FailureOr<Value> x = value(node, "input", scope);
-  FailureOr<Value> scales = value(node, "scales", scope);
-  FailureOr<ScaleLayoutAttr> layout = readLayout(node, node);
-  if (failed(x) || failed(scales) || failed(layout))
-    return failure();
-  return bind(node,
-              QuantizeOp::create(builder, loc,
-                                 tensorOf(shapeOf(*x), builder.getI8Type()), *x,
-                                 *scales, *layout));
 }
 
 //===----------------------------------------------------------------------===//

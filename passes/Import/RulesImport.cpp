@@ -31,24 +31,15 @@ public:
       : file(file), module(module), builder(module.getContext()) {}
 
   LogicalResult import(const Node &root) {
-    if (failed(file.expectMap(root, "a partition-rule spec")) ||
-        failed(file.checkKeys(root, {"version", "kind", "mesh", "rules"},
-                              "a partition-rule spec")))
+    static const StringRef keys[] = {"version", "kind", "mesh", "rules"};
+    static const StringRef required[] = {"mesh", "rules"};
+    FailureOr<SmallVector<const Node *>> header =
+        readSpecHeader(file, root,
+                       {"partition-rules", "a partition-rule spec",
+                        "a rule spec", keys, required});
+    if (failed(header))
       return failure();
-    const Node *version = file.require(root, "version", "a rule spec");
-    const Node *kind = file.require(root, "kind", "a rule spec");
-    const Node *mesh = file.require(root, "mesh", "a rule spec");
-    const Node *rules = file.require(root, "rules", "a rule spec");
-    if (!version || !kind || !mesh || !rules)
-      return failure();
-    FailureOr<int64_t> v = file.getInt(*version, "the spec version");
-    if (failed(v))
-      return failure();
-    if (*v != 1)
-      return file.error(*version) << "expected spec version 1, got " << *v;
-    if (!kind->isScalar() || kind->scalar != "partition-rules")
-      return file.error(*kind)
-             << "expected kind 'partition-rules', got " << kind->describe();
+    const Node *mesh = (*header)[0], *rules = (*header)[1];
     if (failed(importMesh(*mesh)) ||
         failed(file.expectSequence(*rules, "'rules'")))
       return failure();
@@ -67,7 +58,7 @@ private:
     if (failed(file.expectMap(mesh, "'mesh'")) ||
         failed(file.checkKeys(mesh, {"name", "axes"}, "'mesh'")))
       return failure();
-    meshName = "mesh";
+    meshName = kDefaultMeshName.str();
     if (const Node *name = file.get(mesh, "name")) {
       FailureOr<std::string> n = file.getIdentifier(*name, "a mesh name");
       if (failed(n))
@@ -102,26 +93,17 @@ private:
     return success();
   }
 
-  /// An axis name of the mesh, checked at its node.
-  LogicalResult axis(const Node &node, SmallVectorImpl<Attribute> &into,
-                     llvm::StringSet<> &seen) {
-    FailureOr<std::string> name = file.getString(node, "a mesh axis");
-    if (failed(name))
-      return failure();
-    if (!axisNames.contains(*name)) {
-      InFlightDiagnostic diag = file.error(node);
-      diag << "unknown mesh axis '" << *name << "'; mesh '" << meshName
-           << "' has axes: ";
-      SmallVector<StringRef> known(axisNames.keys());
-      llvm::sort(known);
-      llvm::interleaveComma(known, diag);
-      return failure();
-    }
-    if (!seen.insert(*name).second)
-      return file.error(node)
-             << "mesh axis '" << *name << "' is used twice in one spec";
-    into.push_back(builder.getStringAttr(*name));
-    return success();
+  /// Errors unless `name` (at `node`) is an axis of the mesh.
+  LogicalResult checkAxis(const Node &node, StringRef name) {
+    if (axisNames.contains(name))
+      return success();
+    InFlightDiagnostic diag = file.error(node);
+    diag << "unknown mesh axis '" << name << "'; mesh '" << meshName
+         << "' has axes: ";
+    SmallVector<StringRef> known(axisNames.keys());
+    llvm::sort(known);
+    llvm::interleaveComma(known, diag);
+    return failure();
   }
 
   LogicalResult importRule(const Node &rule) {
@@ -145,32 +127,15 @@ private:
         return file.error(re) << "invalid regex '" << *text << "': " << error;
       pattern.push_back(builder.getStringAttr(*text));
     }
-    SmallVector<Attribute> dims;
-    llvm::StringSet<> seen;
-    for (const Node &dim : spec->items) {
-      // None (YAML null, or Python's spelling) replicates the dimension.
-      if (dim.isNull() ||
-          (dim.isScalar() && !dim.quoted && dim.scalar == "None")) {
-        dims.push_back(builder.getArrayAttr({}));
-        continue;
-      }
-      if (dim.isSequence()) {
-        SmallVector<Attribute> axes;
-        for (const Node &a : dim.items)
-          if (failed(axis(a, axes, seen)))
-            return failure();
-        dims.push_back(builder.getArrayAttr(axes));
-        continue;
-      }
-      SmallVector<Attribute> one;
-      if (failed(axis(dim, one, seen)))
-        return failure();
-      dims.push_back(one.front());
-    }
+    FailureOr<ArrayAttr> dims =
+        readPartitionSpec(file, *spec, [&](const Node &node, StringRef name) {
+          return checkAxis(node, name);
+        });
+    if (failed(dims))
+      return failure();
     auto sharding = ShardingAttr::get(
         builder.getContext(),
-        FlatSymbolRefAttr::get(builder.getContext(), meshName),
-        builder.getArrayAttr(dims));
+        FlatSymbolRefAttr::get(builder.getContext(), meshName), *dims);
     PartitionRuleOp::create(builder, file.loc(rule),
                             builder.getArrayAttr(pattern), sharding);
     return success();

@@ -10,6 +10,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <cmath>
 #include <limits>
@@ -349,4 +350,163 @@ std::string spec::typeName(Type type) {
   llvm::raw_string_ostream os(s);
   os << type;
   return s;
+}
+
+//===----------------------------------------------------------------------===//
+// Spec headers, repeat blocks and partition specs
+//===----------------------------------------------------------------------===//
+
+FailureOr<SmallVector<const yaml::Node *>>
+spec::readSpecHeader(const SpecFile &file, const yaml::Node &root,
+                     const SpecHeader &header) {
+  if (failed(file.expectMap(root, header.what)) ||
+      failed(file.checkKeys(root, header.keys, header.what)))
+    return failure();
+  const yaml::Node *version = file.require(root, "version", header.requiredIn);
+  const yaml::Node *kind = file.require(root, "kind", header.requiredIn);
+  // Every missing key is reported, not just the first.
+  SmallVector<const yaml::Node *> required;
+  for (StringRef key : header.required)
+    required.push_back(file.require(root, key, header.requiredIn));
+  if (!version || !kind || llvm::is_contained(required, nullptr))
+    return failure();
+  FailureOr<int64_t> v = file.getInt(*version, "the spec version");
+  if (failed(v))
+    return failure();
+  if (*v != 1)
+    return file.error(*version) << "expected spec version 1, got " << *v;
+  if (!kind->isScalar() || kind->scalar != header.kind) {
+    InFlightDiagnostic diag = file.error(*kind);
+    diag << "expected kind '" << header.kind << "', got " << kind->describe();
+    if (!header.otherKind.empty() && kind->isScalar() &&
+        kind->scalar == header.otherKind)
+      diag << header.otherKindHint;
+    return failure();
+  }
+  return required;
+}
+
+namespace {
+/// A repeat block's body and trip count, its index bound to `index`.
+struct Repeat {
+  const yaml::Node *body;
+  unsigned count;
+  std::string index;
+};
+} // namespace
+
+static FailureOr<Repeat>
+readRepeat(const SpecFile &file, const yaml::Node &node, const Scope &scope) {
+  if (failed(file.checkKeys(node, {"repeat", "body"}, "a repeat block")))
+    return failure();
+  const yaml::Node *repeat = SpecFile::get(node, "repeat");
+  if (failed(file.expectMap(*repeat, "'repeat'")) ||
+      failed(file.checkKeys(*repeat, {"index", "count"}, "'repeat'")))
+    return failure();
+  const yaml::Node *indexNode = file.require(*repeat, "index", "'repeat'");
+  const yaml::Node *countNode = file.require(*repeat, "count", "'repeat'");
+  const yaml::Node *body = file.require(node, "body", "a repeat block");
+  if (!indexNode || !countNode || !body)
+    return failure();
+  FailureOr<std::string> name = file.getIdentifier(*indexNode, "an index name");
+  FailureOr<int64_t> count = evalExpr(file, *countNode, scope);
+  if (failed(name) || failed(count))
+    return failure();
+  if (scope.lookup(*name))
+    return file.error(*indexNode)
+           << "index '" << *name << "' shadows a dimension or an outer index";
+  if (*count < 0)
+    return file.error(*countNode)
+           << "expected a non-negative repeat count, got " << *count;
+  if (failed(file.expectSequence(*body, "a repeat body")))
+    return failure();
+  return Repeat{body, static_cast<unsigned>(*count), *name};
+}
+
+namespace {
+/// The unrolling walk of forEachItem(); `indices` mirrors the scope chain.
+struct ItemWalk {
+  const SpecFile &file;
+  StringRef itemWhat;
+  function_ref<LogicalResult(const yaml::Node &, const Scope &, RepeatIndices)>
+      item;
+  std::vector<std::pair<std::string, int64_t>> indices;
+
+  LogicalResult walk(const yaml::Node &seq, const Scope &scope) {
+    for (const yaml::Node &node : seq.items) {
+      if (failed(file.expectMap(node, itemWhat)))
+        return failure();
+      if (!SpecFile::get(node, "repeat")) {
+        if (failed(item(node, scope, indices)))
+          return failure();
+        continue;
+      }
+      FailureOr<Repeat> repeat = readRepeat(file, node, scope);
+      if (failed(repeat))
+        return failure();
+      for (unsigned i = 0; i < repeat->count; ++i) {
+        Scope inner(&scope);
+        inner.set(repeat->index, i);
+        indices.emplace_back(repeat->index, i);
+        LogicalResult result = walk(*repeat->body, inner);
+        indices.pop_back();
+        if (failed(result))
+          return failure();
+      }
+    }
+    return success();
+  }
+};
+} // namespace
+
+LogicalResult
+spec::forEachItem(const SpecFile &file, const yaml::Node &seq,
+                  const Scope &scope, StringRef what, StringRef itemWhat,
+                  function_ref<LogicalResult(const yaml::Node &, const Scope &,
+                                             RepeatIndices)>
+                      item) {
+  if (failed(file.expectSequence(seq, what)))
+    return failure();
+  ItemWalk walk{file, itemWhat, item, {}};
+  return walk.walk(seq, scope);
+}
+
+FailureOr<ArrayAttr> spec::readPartitionSpec(
+    const SpecFile &file, const yaml::Node &spec,
+    function_ref<LogicalResult(const yaml::Node &, StringRef)> checkAxis) {
+  Builder builder(file.getContext());
+  llvm::StringSet<> seen;
+  auto axis = [&](const yaml::Node &node,
+                  SmallVectorImpl<Attribute> &into) -> LogicalResult {
+    FailureOr<std::string> name = file.getString(node, "a mesh axis");
+    if (failed(name) || failed(checkAxis(node, *name)))
+      return failure();
+    if (!seen.insert(*name).second)
+      return file.error(node)
+             << "mesh axis '" << *name << "' is used twice in one spec";
+    into.push_back(builder.getStringAttr(*name));
+    return success();
+  };
+  SmallVector<Attribute> dims;
+  for (const yaml::Node &dim : spec.items) {
+    // None (YAML null, or Python's spelling) replicates the dimension.
+    if (dim.isNull() ||
+        (dim.isScalar() && !dim.quoted && dim.scalar == "None")) {
+      dims.push_back(builder.getArrayAttr({}));
+      continue;
+    }
+    if (dim.isSequence()) {
+      SmallVector<Attribute> axes;
+      for (const yaml::Node &a : dim.items)
+        if (failed(axis(a, axes)))
+          return failure();
+      dims.push_back(builder.getArrayAttr(axes));
+      continue;
+    }
+    SmallVector<Attribute> one;
+    if (failed(axis(dim, one)))
+      return failure();
+    dims.push_back(one.front());
+  }
+  return builder.getArrayAttr(dims);
 }

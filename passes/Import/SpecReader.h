@@ -13,6 +13,7 @@
 
 #include "passes/Import/Yaml.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Location.h"
 #include "mlir/IR/MLIRContext.h"
@@ -108,6 +109,60 @@ FailureOr<std::string> substitute(const SpecFile &file, const yaml::Node &node,
 
 /// Element type names as specs spell them.
 std::string typeName(Type type);
+
+//===----------------------------------------------------------------------===//
+// Shapes of the spec format shared by both kinds of spec
+//===----------------------------------------------------------------------===//
+
+/// The mesh a partition-rule spec declares when it names none, and the one a
+/// model spec's `shard` refers to when it names none.
+constexpr llvm::StringLiteral kDefaultMeshName = "mesh";
+
+/// What the top-level map of one kind of spec must look like.
+struct SpecHeader {
+  /// The value `kind:` must have ("model").
+  llvm::StringRef kind;
+  /// The map in type and unknown-key errors ("a model spec").
+  llvm::StringRef what;
+  /// The map in missing-key errors (may differ from `what`).
+  llvm::StringRef requiredIn;
+  /// Every key allowed at the top level, in the order errors list them.
+  llvm::ArrayRef<llvm::StringRef> keys;
+  /// Keys required besides `version` and `kind`, checked together with them.
+  llvm::ArrayRef<llvm::StringRef> required = {};
+  /// A `kind:` of `otherKind` gets `otherKindHint` appended to its error.
+  llvm::StringRef otherKind = {}, otherKindHint = {};
+};
+
+/// Checks `root` against `header`: a map of allowed keys with `version: 1`
+/// and the expected `kind`. Returns the nodes of `header.required`, in order.
+FailureOr<llvm::SmallVector<const yaml::Node *>>
+readSpecHeader(const SpecFile &file, const yaml::Node &root,
+               const SpecHeader &header);
+
+/// The repeat indices bound where an item is read, outermost first.
+using RepeatIndices = llvm::ArrayRef<std::pair<std::string, int64_t>>;
+
+/// Calls `item` on every map of sequence `seq`, unrolling repeat blocks
+/// (`{repeat: {index, count}, body: [...]}`, nested to any depth): a body is
+/// visited `count` times with its index bound in an inner scope. `what` and
+/// `itemWhat` name the sequence and its items in errors.
+LogicalResult
+forEachItem(const SpecFile &file, const yaml::Node &seq, const Scope &scope,
+            llvm::StringRef what, llvm::StringRef itemWhat,
+            llvm::function_ref<LogicalResult(const yaml::Node &, const Scope &,
+                                             RepeatIndices)>
+                item);
+
+/// Reads a partition spec (a sequence; the caller checked that): one entry
+/// per leading dimension, each `null`/`None` (replicated), an axis name or a
+/// list of axis names. `checkAxis` vets each name at its node before the
+/// shared check that no axis is used twice. Returns the entries as a
+/// ShardingAttr's `dims`.
+FailureOr<ArrayAttr> readPartitionSpec(
+    const SpecFile &file, const yaml::Node &spec,
+    llvm::function_ref<LogicalResult(const yaml::Node &, llvm::StringRef)>
+        checkAxis);
 
 } // namespace mlir::nova::spec
 

@@ -105,7 +105,11 @@ struct Outcome {
   unsigned errors = 0;
 };
 
-Outcome importBoth(const std::string &model, const std::string &rules) {
+/// Imports `model`, then `rules` into it, and applies the rules. A model with
+/// `shard` ops names the rules' mesh, so it verifies only with the rules:
+/// `verifyModelAlone` is false for those.
+Outcome importBoth(const std::string &model, const std::string &rules,
+                   bool verifyModelAlone = true) {
   DialectRegistry registry;
   registry.insert<nova::NovaDialect, func::FuncDialect, arith::ArithDialect,
                   tensor::TensorDialect>();
@@ -120,7 +124,7 @@ Outcome importBoth(const std::string &model, const std::string &rules) {
       nova::importModelSpec(model, "model.yaml", &context);
   if (!module)
     return outcome;
-  if (failed(verify(*module)))
+  if (verifyModelAlone && failed(verify(*module)))
     return outcome;
   if (failed(nova::importPartitionRules(rules, "rules.yaml", *module)) ||
       failed(verify(*module)))
@@ -131,6 +135,30 @@ Outcome importBoth(const std::string &model, const std::string &rules) {
     return outcome;
   outcome.ok = succeeded(verify(*module));
   return outcome;
+}
+
+/// Runs `kMutations` mutations of `model` and `rules` (alternately) through
+/// importBoth(): each imports or explains its failure, and most fail.
+void checkMutations(const std::string &model, const std::string &rules,
+                    bool verifyModelAlone) {
+  std::mt19937 rng(20261127);
+  unsigned failures = 0;
+  const unsigned kMutations = 400;
+  for (unsigned i = 0; i < kMutations; ++i) {
+    bool mutateModel = i % 2 == 0;
+    std::string m = mutateModel ? mutate(model, rng) : model;
+    std::string r = mutateModel ? rules : mutate(rules, rng);
+    Outcome outcome = importBoth(m, r, verifyModelAlone);
+    if (!outcome.ok) {
+      ++failures;
+      EXPECT_GT(outcome.errors, 0u)
+          << "mutation " << i << " failed without an error:\n"
+          << (mutateModel ? m : r);
+    }
+  }
+  // Most mutations must be caught; a mutator that never breaks anything
+  // would make this test vacuous.
+  EXPECT_GT(failures, kMutations / 4);
 }
 
 class SpecMutationTest : public ::testing::TestWithParam<const char *> {};
@@ -150,27 +178,46 @@ TEST_P(SpecMutationTest, NeverCrashesAndAlwaysExplainsFailure) {
   EXPECT_TRUE(clean.ok);
   EXPECT_EQ(clean.errors, 0u);
 
-  std::mt19937 rng(20261127);
-  unsigned failures = 0;
-  const unsigned kMutations = 400;
-  for (unsigned i = 0; i < kMutations; ++i) {
-    bool mutateModel = i % 2 == 0;
-    std::string m = mutateModel ? mutate(model, rng) : model;
-    std::string r = mutateModel ? rules : mutate(rules, rng);
-    Outcome outcome = importBoth(m, r);
-    if (!outcome.ok) {
-      ++failures;
-      EXPECT_GT(outcome.errors, 0u)
-          << "mutation " << i << " failed without an error:\n"
-          << (mutateModel ? m : r);
-    }
-  }
-  // Most mutations must be caught; a mutator that never breaks anything
-  // would make this test vacuous.
-  EXPECT_GT(failures, kMutations / 4);
+  checkMutations(model, rules, /*verifyModelAlone=*/true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, SpecMutationTest,
                          ::testing::Values("grok1-small", "slot-adapter"));
+
+// Activation shards (in a repeat block, on a named mesh, with every spec
+// form) against the rules that declare their mesh.
+TEST(SpecMutationShardTest, NeverCrashesAndAlwaysExplainsFailure) {
+  const std::string model = R"(version: 1
+kind: model
+dims: {B: 8, D: 16, L: 2}
+inputs: {x: {dtype: bf16, shape: [B, D]}}
+params:
+  - repeat: {index: i, count: L}
+    body:
+      - {path: "m/layer_{i}/norm/scale", dtype: f32, shape: [D]}
+graph:
+  - repeat: {index: i, count: L}
+    body:
+      - {op: rms_norm, input: x, scale: "m/layer_{i}/norm/scale", out: x}
+      - {op: shard, input: x, mesh: grid, spec: [null, model], out: x}
+  - {op: shard, input: x, mesh: grid, spec: [[data, model]], out: y}
+  - {op: shard, input: y, mesh: grid, spec: [None], out: y}
+outputs: [y]
+)";
+  const std::string rules = R"(version: 1
+kind: partition-rules
+mesh: {name: grid, axes: {data: 2, model: 4}}
+rules:
+  - {match: [norm, scale], spec: [model]}
+)";
+  Outcome clean = importBoth(model, rules, /*verifyModelAlone=*/false);
+  EXPECT_TRUE(clean.ok);
+  EXPECT_EQ(clean.errors, 0u);
+  // Without the rules the mesh is missing: an error, not a crash.
+  Outcome alone = importBoth(model, rules, /*verifyModelAlone=*/true);
+  EXPECT_FALSE(alone.ok);
+  EXPECT_GT(alone.errors, 0u);
+  checkMutations(model, rules, /*verifyModelAlone=*/false);
+}
 
 } // namespace
