@@ -119,8 +119,9 @@ def Nova_ShardingAttr : Nova_Attr<"Sharding", "sharding"> {
     Nova needs this attribute rather than upstream `shard.sharding` because
     partition rules name axes (upstream `split_axes` holds indices into an
     unnamed grid) and because a spec is data attached to parameters before any
-    SPMD partitioning; lowering maps it 1:1 onto `shard.grid` +
-    `shard.sharding` split axes.
+    SPMD partitioning. The CPU lowering drops shardings today (it compiles
+    one device's program); an SPMD lowering onto `shard.grid` +
+    `shard.sharding` split axes is not built yet.
   }];
   let parameters = (ins "::mlir::FlatSymbolRefAttr":$mesh,
                         "::mlir::ArrayAttr":$dims);

@@ -41,8 +41,9 @@ def Nova_MeshOp : Nova_Op<"mesh", [Symbol]> {
     Declares a logical device mesh: an ordered list of axes, each with a name
     and a size, e.g. Grok-1's `local_mesh_config=(1, 8)` with axis names
     `("data", "model")` (§0). Shardings (`#nova.sharding`) refer to it by
-    symbol and to its axes by name. Lowering maps it onto upstream
-    `shard.grid` (same shape; the names are Nova's).
+    symbol and to its axes by name. The CPU lowering compiles one device's
+    program and erases meshes; an SPMD lowering onto upstream `shard.grid`
+    (same shape; the names are Nova's) does not exist yet.
 
     ```mlir
     nova.mesh @mesh ["data" = 1, "model" = 8]
@@ -617,7 +618,7 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
   let description = [{
     Grok-1's `sample_token` (§4) on logits `l : [B, V]` of element type `T`
     (bf16 in Grok-1; every step below is computed in `T` as Grok-1 does,
-    except the probability sums, which Nova accumulates in f32). Per row b,
+    except the probability sums, which Nova accumulates in f64). Per row b,
     with `temperature, top_p : [B]` (f32) and an optional `mask : [B, V]`
     (i32, non-zero = allowed):
 
@@ -627,9 +628,9 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
        bf16), applied after the temperature, so with a tiny temperature
        allowed logits below -1e10 rank under masked ones ("mask leak").
     3. Nucleus filter with `p = round_T(top_p[b])` (0.999 → 1.0 in bf16):
-       `π_i = round_T(exp(x_i - max x) / Σ_j exp(x_j - max x))` (sum in f32);
+       `π_i = round_T(exp(x_i - max x) / Σ_j exp(x_j - max x))` (sum in f64);
        for each distinct value v among the x, `c(v) = Σ_{x_i ≤ v} π_i` (in
-       f32); the threshold `v*` is the smallest v with
+       f64); the threshold `v*` is the smallest v with
        `c(v) ≥ round_T(1 - p)`; tokens with `x_i < v*` are set to
        `round_T(-1e10)`. This is Grok-1's "sort ascending, cumulative sum,
        first index with c ≥ 1-p, keep values ≥ that value" with ties always
@@ -637,7 +638,7 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
        * `p ≥ 1` (incl. bf16-rounded 0.999, and `p > 1`): nothing filtered.
        * `p ≤ 0`: greedy filter: only the maximum and its ties are kept
          (Grok-1 may keep everything there; §4.4).
-       * no v qualifies through rounding (the f32 sum of π stays below
+       * no v qualifies through rounding (the f64 sum of π stays below
          `1 - p`): nothing is filtered, as Grok-1's argmax-of-all-false
          fallback to index 0.
        * a NaN or +inf anywhere makes the π NaN: nothing is filtered.
@@ -651,7 +652,7 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
        where m is T's explicit mantissa width (7 for bf16, 10 for f16, 23 for
        f32) and tiny_T its smallest normal; `g = round_T(-log(-log(u)))`
        evaluated in f64. In bf16 u takes 128 values (§4.2.4).
-    5. `probs = round_T(softmax(x_filtered))` (sum in f32; filtered tokens
+    5. `probs = round_T(softmax(x_filtered))` (sum in f64; filtered tokens
        get exactly 0 unless every token is filtered); `prob = probs[token]`;
        `top_ids, top_probs` are the `top_k` (default 8) most probable tokens,
        descending, ties to the lower id.
