@@ -22,8 +22,7 @@
 #include "passes/Passes.h"
 
 #include "nova/runtime/Checkpoint.h"
-#include "nova/runtime/MappedFile.h"
-#include "nova/runtime/Pickle.h"
+#include "nova/runtime/Grok1Convert.h"
 #ifdef NOVA_HAVE_CUDA
 #include "nova/runtime/Cuda.h"
 #endif
@@ -40,13 +39,10 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <dirent.h>
 #include <fcntl.h>
 #include <map>
-#include <mutex>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -161,217 +157,22 @@ OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
   return module;
 }
 
-/// Grok-1's checkpoint order: JAX flattens the Haiku parameter dict
-/// {module path: {name: array}} with keys sorted as strings at each level,
-/// so layers come lexicographically (decoder_layer_0, 1, 10, 11, ...).
-std::vector<DeclaredParameter>
-grokOrder(std::vector<DeclaredParameter> params) {
-  auto key = [](const std::string &path) {
-    size_t slash = path.rfind('/');
-    if (slash == std::string::npos)
-      return std::make_pair(std::string(), path);
-    return std::make_pair(path.substr(0, slash), path.substr(slash + 1));
-  };
-  std::sort(params.begin(), params.end(),
-            [&](const DeclaredParameter &a, const DeclaredParameter &b) {
-              return key(a.path) < key(b.path);
-            });
-  return params;
-}
-
-/// `t` as declared: same shape; the same dtype, or f32 rounded to nearest
-/// even into a declared bf16/f16.
-bool conform(rt::HostTensor &t, const rt::DeclaredTensor &want,
-             const std::string &file, const std::string &what,
-             std::string &error) {
-  std::string expected =
-      std::string(rt::dtypeName(want.dtype)) + rt::formatShape(want.shape);
-  if (t.shape() != want.shape ||
-      (t.dtype() != want.dtype &&
-       !(t.dtype() == rt::DType::F32 &&
-         (want.dtype == rt::DType::BF16 || want.dtype == rt::DType::F16)))) {
-    error = "'" + file + "': " + what + " of parameter '" + want.name +
-            "' is " + t.describe() + ", the module declares " + expected;
-    return false;
-  }
-  if (t.dtype() != want.dtype) {
-    rt::HostTensor cast = rt::HostTensor::zeros(want.dtype, want.shape);
-    for (int64_t i = 0; i < t.numElements(); ++i)
-      cast.setFloatAt(i, t.floatAt(i));
-    t = std::move(cast);
-  }
-  return true;
-}
-
-bool convertOne(const DeclaredParameter &param, const std::string &file,
-                rt::GrokTensor &out, std::string &error) {
-  std::shared_ptr<const rt::MappedFile> mapped =
-      rt::MappedFile::open(file, error);
-  if (!mapped)
-    return false;
-  rt::GrokTensor value;
-  if (!rt::readGrokPickle(mapped->data(), mapped->size(), file, value, error))
-    return false;
-  if (value.quantized != param.quantized) {
-    error = "'" + file + "': parameter '" + param.path + "' is " +
-            (param.quantized ? "quantized" : "not quantized") +
-            " in the module, the file holds " +
-            (value.quantized ? "a QuantizedWeight8bit" : "a plain array");
-    return false;
-  }
-  std::vector<rt::DeclaredTensor> declared = param.declaredTensors();
-  if (!conform(value.value, declared[0], file,
-               param.quantized ? "the weight" : "the array", error))
-    return false;
-  if (param.quantized &&
-      !conform(value.scales, declared[1], file, "the scales", error))
-    return false;
-  out = std::move(value);
-  return true;
-}
-
 int runConvert(const rt::ModuleManifest &manifest) {
-  std::vector<DeclaredParameter> params = grokOrder(manifest.params);
-  std::string dir = grokDir;
-  struct stat st;
-  if (::stat((dir + "/ckpt-0").c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    dir += "/ckpt-0";
-  DIR *d = ::opendir(dir.c_str());
-  if (!d)
-    return fail("'" + dir + "': cannot list: " + std::strerror(errno));
-  std::map<unsigned, std::string> files;
-  std::vector<std::string> unexpected;
-  unsigned otherShards = 0;
-  while (dirent *e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..")
-      continue;
-    unsigned index = 0, shard = 0;
-    bool ok = name.size() == 15 && name.compare(0, 6, "tensor") == 0 &&
-              name[11] == '_';
-    for (size_t i = 6; ok && i < 15; ++i)
-      if (i != 11)
-        ok = std::isdigit(static_cast<unsigned char>(name[i])) != 0;
-    if (!ok) {
-      unexpected.push_back(name);
-      continue;
-    }
-    index = static_cast<unsigned>(std::stoul(name.substr(6, 5)));
-    shard = static_cast<unsigned>(std::stoul(name.substr(12, 3)));
-    if (shard != hostShard) {
-      ++otherShards;
-      continue;
-    }
-    files[index] = dir + "/" + name;
-  }
-  ::closedir(d);
-  std::sort(unexpected.begin(), unexpected.end());
-  if (!unexpected.empty())
-    return fail("'" + dir + "': unexpected entry '" + unexpected.front() +
-                "' (a Grok-1 checkpoint directory holds only "
-                "tensorNNNNN_III files)");
-  char want[32];
-  for (size_t i = 0; i < params.size(); ++i)
-    if (!files.count(static_cast<unsigned>(i))) {
-      std::snprintf(want, sizeof(want), "tensor%05zu_%03u", i,
-                    hostShard.getValue());
-      return fail("'" + dir + "': missing '" + want + "' for parameter '" +
-                  params[i].path + "' (position " + std::to_string(i) +
-                  " in Grok-1's order)");
-    }
-  if (files.size() != params.size())
-    return fail("'" + files.rbegin()->second +
-                "' has no parameter: the "
-                "module declares " +
-                std::to_string(params.size()) +
-                " parameters (tensor00000 to tensor" +
-                std::to_string(params.size() - 1) + ")");
-
-  // Planned tensors: each parameter's value, then its scales.
-  std::vector<std::pair<std::string, uint64_t>> sizes;
-  std::vector<std::pair<size_t, bool>> plannedParam; // (param, is scales)
-  std::map<std::string, std::string> metadata = {{"format", "nova"},
-                                                 {"source", "grok-1"}};
-  auto bytesOf = [](const rt::DeclaredTensor &t) {
-    uint64_t n = rt::dtypeSize(t.dtype);
-    for (int64_t s : t.shape)
-      n *= static_cast<uint64_t>(s);
-    return n;
-  };
-  for (size_t i = 0; i < params.size(); ++i) {
-    std::vector<rt::DeclaredTensor> declared = params[i].declaredTensors();
-    sizes.push_back({declared[0].name, bytesOf(declared[0])});
-    plannedParam.push_back({i, false});
-    if (params[i].quantized) {
-      sizes.push_back({declared[1].name, bytesOf(declared[1])});
-      plannedParam.push_back({i, true});
-      metadata[declared[1].name + ".layout"] = declared[1].scaleLayout;
-    }
-  }
-
-  unsigned workers = threads
-                         ? threads.getValue()
-                         : std::max(4u, std::thread::hardware_concurrency());
-  uint64_t converted = 0;
-  auto produce = [&](size_t begin, size_t end,
-                     std::vector<std::pair<std::string, rt::HostTensor>> &out,
-                     std::string &error) {
-    std::vector<size_t> needed;
-    for (size_t i = begin; i < end; ++i)
-      if (needed.empty() || needed.back() != plannedParam[i].first)
-        needed.push_back(plannedParam[i].first);
-    std::vector<rt::GrokTensor> values(needed.size());
-    std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
-    std::mutex mutex;
-    auto work = [&] {
-      for (size_t k; !failed && (k = next.fetch_add(1)) < needed.size();) {
-        std::string e;
-        if (!convertOne(params[needed[k]], files[needed[k]], values[k], e)) {
-          std::lock_guard<std::mutex> lock(mutex);
-          if (!failed)
-            error = e;
-          failed = true;
-        }
-      }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < std::min<size_t>(workers, needed.size()); ++t)
-      pool.emplace_back(work);
-    work();
-    for (std::thread &t : pool)
-      t.join();
-    if (failed)
-      return false;
-    for (size_t i = begin; i < end; ++i) {
-      auto [p, isScales] = plannedParam[i];
-      size_t k = std::find(needed.begin(), needed.end(), p) - needed.begin();
-      out.push_back(
-          {sizes[i].first, isScales ? values[k].scales : values[k].value});
-      converted += sizes[i].second;
-    }
-    return true;
-  };
-
+  rt::Grok1ConvertOptions options;
+  options.source = grokDir;
+  options.output = outPath;
+  options.hostShard = hostShard;
+  options.maxFileBytes = maxFileBytes;
+  options.threads = threads;
+  rt::Grok1ConvertResult result;
   std::string error;
-  std::string written = outPath;
-  if (StringRef(outPath).ends_with(".safetensors")) {
-    std::vector<std::pair<std::string, rt::HostTensor>> tensors;
-    if (!produce(0, sizes.size(), tensors, error) ||
-        !rt::writeSafeTensors(outPath, tensors, metadata, error))
-      return fail(error);
-  } else {
-    if (::mkdir(outPath.c_str(), 0777) != 0 && errno != EEXIST)
-      return fail("cannot create '" + outPath + "': " + std::strerror(errno));
-    if (!rt::writeShardedSafeTensors(outPath, "model", sizes, produce, metadata,
-                                     maxFileBytes, written, error))
-      return fail(error);
-  }
-  llvm::outs() << "converted " << params.size() << " parameters ("
-               << sizes.size() << " tensors, " << converted << " bytes) to "
-               << written << "\n";
-  if (otherShards)
-    llvm::outs() << "note: " << otherShards
+  if (!rt::convertGrok1(manifest, options, result, error))
+    return fail(error);
+  llvm::outs() << "converted " << result.parameters << " parameters ("
+               << result.tensors << " tensors, " << result.bytes
+               << " bytes) to " << result.written << "\n";
+  if (result.otherShards)
+    llvm::outs() << "note: " << result.otherShards
                  << " files of other host shards were not read\n";
   return EXIT_SUCCESS;
 }
@@ -613,7 +414,7 @@ int main(int argc, char **argv) {
   if (!loadModule(context, sourceMgr, moduleFile, manifest))
     return EXIT_FAILURE;
   if (orderCmd) {
-    std::vector<DeclaredParameter> params = grokOrder(manifest.params);
+    std::vector<DeclaredParameter> params = rt::grok1Order(manifest.params);
     char name[32];
     for (size_t i = 0; i < params.size(); ++i) {
       std::snprintf(name, sizeof(name), "tensor%05zu_000", i);
