@@ -167,6 +167,16 @@ private:
                size_t &file, const SafeTensorInfo *&info,
                std::vector<DimRange> &box, uint64_t &bytes,
                std::string &error) const;
+  /// Indexes the tensors and metadata of shards[f]; with an `index`, checks
+  /// each tensor against its `weightMap` entry.
+  bool addFile(size_t f, const std::string &index,
+               const std::map<std::string, std::string> &weightMap,
+               std::string &error);
+  /// Checks the index against the files: every mapped tensor present, and
+  /// the index's total size (when it gives one) right.
+  bool checkIndex(const std::string &index,
+                  const std::map<std::string, std::string> &weightMap,
+                  std::optional<uint64_t> totalSize, std::string &error) const;
   std::vector<std::unique_ptr<SafeTensorsFile>> shards;
   std::vector<const SafeTensorInfo *> all;
   std::map<std::string, std::pair<size_t, const SafeTensorInfo *>> byName;
