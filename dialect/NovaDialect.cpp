@@ -19,3 +19,14 @@ void NovaDialect::initialize() {
 #include "dialect/NovaOps.cpp.inc"
       >();
 }
+
+std::string mlir::nova::formatFileLocation(Location loc, bool column) {
+  auto file = cast<LocationAttr>(loc).findInstanceOf<FileLineColLoc>();
+  if (!file)
+    return "";
+  std::string out =
+      file.getFilename().str() + ":" + std::to_string(file.getLine());
+  if (column)
+    out += ":" + std::to_string(file.getColumn());
+  return out;
+}

@@ -13,4 +13,16 @@
 
 #include "dialect/NovaDialect.h.inc"
 
+#include <string>
+
+namespace mlir::nova {
+
+/// "file:line:col" (or "file:line" without `column`) of the first
+/// FileLineColLoc in `loc`, looking through fused, name and call-site
+/// locations; empty when there is none. The one way Nova's diagnostics,
+/// reports and runtime errors name a source position.
+std::string formatFileLocation(Location loc, bool column = true);
+
+} // namespace mlir::nova
+
 #endif // NOVA_DIALECT_NOVADIALECT_H

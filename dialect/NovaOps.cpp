@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/NovaOps.h"
+#include "dialect/NovaSharding.h"
 #include "dialect/TokenRegex.h"
 
 #include "mlir/IR/Builders.h"
@@ -96,22 +97,24 @@ static FailureOr<MeshOp> lookupMesh(Operation *op, ShardingAttr spec,
   return mesh;
 }
 
+/// "expected a mesh axis of @mesh ('data', 'model'), got '<axis>'".
+static LogicalResult emitUnknownAxis(Operation *op, MeshOp mesh,
+                                     StringRef axis) {
+  std::string names;
+  llvm::raw_string_ostream os(names);
+  llvm::interleaveComma(mesh.getAxisNames(), os, [&](Attribute a) {
+    os << "'" << cast<StringAttr>(a).getValue() << "'";
+  });
+  return op->emitOpError() << "expected a mesh axis of @" << mesh.getSymName()
+                           << " (" << names << "), got '" << axis << "'";
+}
+
 static LogicalResult checkAxesExist(Operation *op, ShardingAttr spec,
                                     MeshOp mesh) {
-  for (unsigned d = 0, e = spec.getDims().size(); d < e; ++d) {
-    for (StringRef axis : spec.getAxes(d)) {
-      if (mesh.getAxisSize(axis))
-        continue;
-      std::string names;
-      llvm::raw_string_ostream os(names);
-      llvm::interleaveComma(mesh.getAxisNames(), os, [&](Attribute a) {
-        os << "'" << cast<StringAttr>(a).getValue() << "'";
-      });
-      return op->emitOpError()
-             << "expected a mesh axis of @" << mesh.getSymName() << " ("
-             << names << "), got '" << axis << "'";
-    }
-  }
+  for (unsigned d = 0, e = spec.getDims().size(); d < e; ++d)
+    for (StringRef axis : spec.getAxes(d))
+      if (!mesh.getAxisSize(axis))
+        return emitUnknownAxis(op, mesh, axis);
   return success();
 }
 
@@ -119,26 +122,38 @@ LogicalResult
 mlir::nova::verifyShardingFor(Operation *op, ShardingAttr spec,
                               ArrayRef<ArrayRef<int64_t>> shapes,
                               SymbolTableCollection &symbolTable) {
+  using Kind = ::nova::rt::ShardingMismatch::Kind;
   FailureOr<MeshOp> mesh = lookupMesh(op, spec, symbolTable);
   if (failed(mesh) || failed(checkAxesExist(op, spec, *mesh)))
     return failure();
-  unsigned specRank = spec.getDims().size();
+  std::vector<::nova::rt::MeshAxis> axes = toRuntimeMesh(*mesh);
+  ::nova::rt::PartitionSpec partition = toRuntimeSpec(spec);
   for (ArrayRef<int64_t> shape : shapes) {
-    if (specRank > shape.size())
-      return op->emitOpError() << "expected a partition spec of at most "
-                               << shape.size() << " dimensions for shape "
-                               << formatShape(shape) << ", got " << specRank;
-    for (unsigned d = 0; d < specRank; ++d) {
-      int64_t devices = 1;
-      for (StringRef axis : spec.getAxes(d))
-        devices *= *mesh->getAxisSize(axis);
-      // A size-1 dimension is broadcast: every device holds all of it.
-      if (shape[d] == 1 || shape[d] % devices == 0)
-        continue;
+    std::optional<::nova::rt::ShardingMismatch> m =
+        ::nova::rt::checkSharding(shape.vec(), partition, axes);
+    if (!m)
+      continue;
+    unsigned d = m->dim;
+    switch (m->kind) {
+    case Kind::TooManyEntries:
+      return op->emitOpError()
+             << "expected a partition spec of at most " << shape.size()
+             << " dimensions for shape " << formatShape(shape) << ", got "
+             << partition.size();
+    case Kind::UnknownAxis: // (checkAxesExist reports these first)
+      return emitUnknownAxis(op, *mesh, m->axis);
+    case Kind::RepeatedAxis:
+      return op->emitOpError() << "expected each mesh axis at most once, got '"
+                               << m->axis << "' twice";
+    case Kind::ShardCountOverflow:
+      return op->emitOpError() << "expected the mesh axes "
+                               << spec.getDimString(d) << " of dimension " << d
+                               << " to hold at most 2^63 - 1 devices, got more";
+    case Kind::NotDivisible:
       return op->emitOpError()
              << "expected dimension " << d << " of shape " << formatShape(shape)
-             << " to be divisible by " << devices << " (mesh axes "
-             << spec.getDimString(d) << "), got size " << shape[d];
+             << " to be divisible by " << m->shards << " (mesh axes "
+             << spec.getDimString(d) << "), got size " << m->size;
     }
   }
   return success();

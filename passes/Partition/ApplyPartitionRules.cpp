@@ -7,6 +7,7 @@
 #include "passes/Partition/Passes.h"
 
 #include "dialect/NovaOps.h"
+#include "dialect/NovaSharding.h"
 #include "dialect/TokenRegex.h"
 
 #include "mlir/IR/Builders.h"
@@ -42,14 +43,14 @@ struct ParamGroup {
 /// Renders "rule 19 (rules.yaml:45:5)".
 std::string describeRule(unsigned index, PartitionRuleOp op) {
   std::string s = "rule " + std::to_string(index);
-  if (auto loc = dyn_cast<FileLineColLoc>(op.getLoc()))
-    s += " (" + loc.getFilename().str() + ":" + std::to_string(loc.getLine()) +
-         ":" + std::to_string(loc.getColumn()) + ")";
+  std::string where = formatFileLocation(op.getLoc());
+  if (!where.empty())
+    s += " (" + where + ")";
   return s;
 }
 
 struct ApplyPartitionRulesPass
-    : nova::impl::ApplyPartitionRulesPassBase<ApplyPartitionRulesPass> {
+    : mlir::nova::impl::ApplyPartitionRulesPassBase<ApplyPartitionRulesPass> {
   using Base::Base;
 
   void runOnOperation() override;
@@ -89,6 +90,41 @@ FailureOr<bool> ApplyPartitionRulesPass::matches(CompiledRule &rule,
   return false;
 }
 
+/// Why `spec` does not fit the `noun` of `type` ("dimension 1 of the
+/// weight (shape [..], size 6) is not divisible by 4 (mesh axes 'model')"),
+/// following "..., but ".
+static std::string describeMisfit(const ::nova::rt::ShardingMismatch &m,
+                                  StringRef noun, RankedTensorType type,
+                                  ShardingAttr spec) {
+  using Kind = ::nova::rt::ShardingMismatch::Kind;
+  std::string problem;
+  llvm::raw_string_ostream os(problem);
+  switch (m.kind) {
+  case Kind::TooManyEntries:
+    os << "the " << noun << " has only " << type.getRank() << " dimensions "
+       << formatShape(type.getShape());
+    break;
+  case Kind::UnknownAxis:
+    os << "mesh axis '" << m.axis << "' is not on @"
+       << spec.getMesh().getValue();
+    break;
+  case Kind::RepeatedAxis:
+    os << "mesh axis '" << m.axis << "' shards two dimensions";
+    break;
+  case Kind::ShardCountOverflow:
+    os << "the mesh axes " << spec.getDimString(m.dim) << " of dimension "
+       << m.dim << " hold more than 2^63 - 1 devices";
+    break;
+  case Kind::NotDivisible:
+    os << "dimension " << m.dim << " of the " << noun << " (shape "
+       << formatShape(type.getShape()) << ", size " << m.size
+       << ") is not divisible by " << m.shards << " (mesh axes "
+       << spec.getDimString(m.dim) << ")";
+    break;
+  }
+  return problem;
+}
+
 LogicalResult ApplyPartitionRulesPass::checkFits(ParamGroup &group,
                                                  ShardingAttr spec, MeshOp mesh,
                                                  unsigned ruleIndex,
@@ -99,35 +135,18 @@ LogicalResult ApplyPartitionRulesPass::checkFits(ParamGroup &group,
   if (param.isQuantized())
     tensors.push_back(
         {"scales", cast<RankedTensorType>(param.getScales().getType())});
-  unsigned specRank = spec.getDims().size();
+  std::vector<::nova::rt::MeshAxis> axes = toRuntimeMesh(mesh);
+  ::nova::rt::PartitionSpec partition = toRuntimeSpec(spec);
   for (auto [what, type] : tensors) {
     StringRef noun = param.isQuantized() ? what : StringRef("parameter");
-    std::string problem;
-    llvm::raw_string_ostream os(problem);
-    if (specRank > type.getRank()) {
-      os << "the " << noun << " has only " << type.getRank() << " dimensions "
-         << formatShape(type.getShape());
-    } else {
-      for (unsigned d = 0; d < specRank && problem.empty(); ++d) {
-        int64_t devices = 1;
-        for (StringRef axis : spec.getAxes(d))
-          devices *= *mesh.getAxisSize(axis);
-        int64_t size = type.getDimSize(d);
-        // A size-1 dimension is broadcast to every device.
-        if (size == 1 || size % devices == 0)
-          continue;
-        os << "dimension " << d << " of the " << noun << " (shape "
-           << formatShape(type.getShape()) << ", size " << size
-           << ") is not divisible by " << devices << " (mesh axes "
-           << spec.getDimString(d) << ")";
-      }
-    }
-    if (problem.empty())
+    std::optional<::nova::rt::ShardingMismatch> m =
+        ::nova::rt::checkSharding(type.getShape().vec(), partition, axes);
+    if (!m)
       continue;
     InFlightDiagnostic diag = param.emitError();
     diag << describeRule(ruleIndex, rule) << " gives '" << param.getPath()
          << "' the spec " << spec.toPartitionSpecString() << ", but "
-         << problem;
+         << describeMisfit(*m, noun, type, spec);
     diag.attachNote(rule.getLoc()) << "the rule is here";
     return failure();
   }

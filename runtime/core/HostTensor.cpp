@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
 #include <sys/mman.h>
 
 using namespace nova::rt;
@@ -153,15 +152,6 @@ void HostTensor::setIntAt(int64_t i, int64_t v) {
   if (type == DType::Bool)
     v = v != 0;
   std::memcpy(out, &v, dtypeSize(type)); // little-endian low bytes
-}
-
-std::string nova::rt::formatShape(const std::vector<int64_t> &shape) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    os << (i ? ", " : "") << shape[i];
-  os << "]";
-  return os.str();
 }
 
 std::string HostTensor::describe() const {

@@ -120,15 +120,8 @@ static std::string describeType(Type t) {
 }
 
 static std::string locationOf(Operation *op) {
-  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
-    return loc.getFilename().str() + ":" + std::to_string(loc.getLine()) + ":" +
-           std::to_string(loc.getColumn()) + ": ";
-  if (auto fused = dyn_cast<FusedLoc>(op->getLoc()))
-    for (Location l : fused.getLocations())
-      if (auto file = dyn_cast<FileLineColLoc>(l))
-        return file.getFilename().str() + ":" + std::to_string(file.getLine()) +
-               ":" + std::to_string(file.getColumn()) + ": ";
-  return "";
+  std::string where = formatFileLocation(op->getLoc());
+  return where.empty() ? where : where + ": ";
 }
 
 static ScaleLayout layoutOf(ScaleLayoutAttr attr) {

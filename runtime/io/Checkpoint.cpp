@@ -410,166 +410,506 @@ unsigned threadCount(const LoadOptions &options) {
   return std::max(4u, hw);
 }
 
+/// The first error of a parallel load; the others stop at their next step.
+class FirstError {
+public:
+  void report(const std::string &e) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (message.empty())
+      message = e;
+    failed = true;
+  }
+  bool any() const { return failed.load(std::memory_order_relaxed); }
+  const std::string &first() const { return message; }
+
+private:
+  std::mutex mutex;
+  std::string message;
+  std::atomic<bool> failed{false};
+};
+
+/// Opens `path` for reading; on failure sets `error` and returns -1.
+int openForReading(const std::string &path, std::string &error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    error = "'" + path + "': cannot open: " + std::strerror(errno);
+  return fd;
+}
+
+/// How a host load reads each checkpoint file: its mode, its descriptor
+/// (-1: not read with pread) and its /dev/shm copy if it was staged. Closes
+/// the descriptors and deletes the copies when it dies.
+struct FileReaders {
+  explicit FileReaders(size_t files)
+      : modes(files), staged(files), fds(files, -1) {}
+  FileReaders(const FileReaders &) = delete;
+  FileReaders &operator=(const FileReaders &) = delete;
+  ~FileReaders() { close(); }
+  void close() {
+    for (int &fd : fds)
+      if (fd >= 0) {
+        ::close(fd);
+        fd = -1;
+      }
+  }
+  std::vector<ReadMode> modes;
+  std::vector<std::unique_ptr<ShmCopy>> staged;
+  std::vector<int> fds;
+  /// Bytes copied to /dev/shm (reported only when every copy succeeded).
+  uint64_t stagedBytes = 0;
+};
+
+using ShardFiles = std::vector<std::unique_ptr<SafeTensorsFile>>;
+
+/// Copies the used files chosen for Shm mode to /dev/shm, in parallel, one
+/// file per thread (as Grok-1's ThreadPoolExecutor does). A failed copy is
+/// an error in Shm mode; in Auto mode that file is read in place instead.
+bool stageFiles(const ShardFiles &shards, const std::vector<bool> &fileUsed,
+                const LoadOptions &options, FileReaders &files,
+                std::string &error) {
+  std::vector<std::string> stageErrors(shards.size());
+  std::vector<std::thread> copiers;
+  for (size_t f = 0; f < shards.size(); ++f) {
+    // A file already in /dev/shm is read in place (as copy_to_shm does).
+    if (!fileUsed[f] || files.modes[f] != ReadMode::Shm ||
+        shards[f]->path().rfind("/dev/shm/", 0) == 0)
+      continue;
+    files.staged[f] = std::make_unique<ShmCopy>();
+    uint64_t size = shards[f]->dataOffset();
+    for (const SafeTensorInfo &info : shards[f]->tensors())
+      size = std::max(size, shards[f]->dataOffset() + info.end);
+    files.stagedBytes += size;
+    copiers.emplace_back([&, f, size] {
+      files.staged[f]->copy(shards[f]->path(), size, stageErrors[f]);
+    });
+  }
+  for (std::thread &t : copiers)
+    t.join();
+  for (size_t f = 0; f < shards.size(); ++f)
+    if (!stageErrors[f].empty()) {
+      if (options.mode == ReadMode::Shm) {
+        error = stageErrors[f];
+        return false;
+      }
+      files.staged[f].reset(); // Auto: read the original instead
+      files.modes[f] = ReadMode::Pread;
+      files.stagedBytes = 0;
+    }
+  return true;
+}
+
+/// Chooses each file's mode (Auto: Shm on remote filesystems, Pread
+/// otherwise), stages the Shm ones and opens every used file not read
+/// through its mapping.
+bool prepareFiles(const ShardFiles &shards, const std::vector<bool> &fileUsed,
+                  const LoadOptions &options, FileReaders &files,
+                  std::string &error) {
+  for (size_t f = 0; f < shards.size(); ++f) {
+    files.modes[f] = options.mode;
+    if (files.modes[f] == ReadMode::Auto)
+      files.modes[f] = isRemoteFilesystem(shards[f]->path()) ? ReadMode::Shm
+                                                             : ReadMode::Pread;
+  }
+  if (!stageFiles(shards, fileUsed, options, files, error))
+    return false;
+  for (size_t f = 0; f < shards.size(); ++f) {
+    if (!fileUsed[f] || files.modes[f] == ReadMode::Mmap)
+      continue;
+    const std::string &src =
+        files.staged[f] ? files.staged[f]->path : shards[f]->path();
+    files.fds[f] = openForReading(src, error);
+    if (files.fds[f] < 0)
+      return false;
+    ::posix_fadvise(files.fds[f], 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  return true;
+}
+
+/// Long runs split into `chunk`-byte pieces and short ones grouped into
+/// about `chunk` bytes: group g is work[groupEnd[g-1], groupEnd[g]), and
+/// threads take groups in order.
+void groupWork(const std::vector<Piece> &pieces, uint64_t chunk,
+               std::vector<Piece> &work, std::vector<size_t> &groupEnd) {
+  uint64_t groupBytes = 0;
+  for (const Piece &p : pieces) {
+    for (uint64_t off = 0; off < p.len; off += chunk) {
+      uint64_t len = std::min(chunk, p.len - off);
+      work.push_back({p.file, p.viaMapping, p.src + off, p.dst + off, len});
+      groupBytes += len;
+      if (groupBytes >= chunk) {
+        groupEnd.push_back(work.size());
+        groupBytes = 0;
+      }
+    }
+  }
+  if (groupEnd.empty() || groupEnd.back() != work.size())
+    groupEnd.push_back(work.size());
+}
+
+/// Batches of at most one `slotBytes` staging slot: long pieces split,
+/// short ones packed; batch b is work[batchEnd[b-1], batchEnd[b]).
+void batchWork(const std::vector<Piece> &pieces, uint64_t slotBytes,
+               bool mapped, std::vector<Piece> &work,
+               std::vector<size_t> &batchEnd) {
+  uint64_t inBatch = 0;
+  for (Piece p : pieces) {
+    p.viaMapping = p.viaMapping || mapped;
+    for (uint64_t off = 0; off < p.len; off += slotBytes) {
+      uint64_t len = std::min(slotBytes, p.len - off);
+      if (inBatch + len > slotBytes) {
+        batchEnd.push_back(work.size());
+        inBatch = 0;
+      }
+      work.push_back({p.file, p.viaMapping, p.src + off, p.dst + off, len});
+      inBatch += len;
+    }
+  }
+  if (!work.empty())
+    batchEnd.push_back(work.size());
+}
+
+/// The contiguous ranges [end[i-1], end[i]) of `ends`, handed out in order
+/// to whichever thread asks next.
+class RangeQueue {
+public:
+  explicit RangeQueue(const std::vector<size_t> &ends) : ends(ends) {}
+  /// The next range's index, or false when none is left.
+  bool next(size_t &index, size_t &begin, size_t &end) {
+    index = counter.fetch_add(1);
+    if (index >= ends.size())
+      return false;
+    begin = index ? ends[index - 1] : 0;
+    end = ends[index];
+    return true;
+  }
+
+private:
+  const std::vector<size_t> &ends;
+  std::atomic<size_t> counter{0};
+};
+
+/// Reads the grouped `work` into its destinations on `threads` threads.
+bool readGroups(const ShardFiles &shards, const std::vector<int> &fds,
+                const std::vector<Piece> &work,
+                const std::vector<size_t> &groupEnd, unsigned threads,
+                const LoadOptions &options, uint64_t totalBytes,
+                std::string &error) {
+  RangeQueue queue(groupEnd);
+  std::atomic<uint64_t> done{0};
+  FirstError failure;
+  auto worker = [&](unsigned) {
+    size_t g, begin, end;
+    while (!failure.any() && queue.next(g, begin, end)) {
+      for (size_t w = begin; w < end; ++w) {
+        const Piece &p = work[w];
+        std::string e;
+        if (!readPiece(p, *shards[p.file], fds[p.file],
+                       reinterpret_cast<uint8_t *>(p.dst), e))
+          return failure.report(e);
+        done.fetch_add(p.len, std::memory_order_relaxed);
+      }
+    }
+  };
+  runReaders(threads, options, totalBytes, done, worker);
+  if (failure.any()) {
+    error = failure.first();
+    return false;
+  }
+  return true;
+}
+
+/// Reads each batch of `work` into one of thread t's two staging slots
+/// (2t, 2t+1, alternately) and starts its copies to the device, so a
+/// thread reads into one slot while the other one's copies run.
+bool copyBatches(const ShardFiles &shards, const std::vector<int> &fds,
+                 const std::vector<Piece> &work,
+                 const std::vector<size_t> &batchEnd,
+                 const std::vector<void *> &slots, StagingSink &sink,
+                 unsigned threads, const LoadOptions &options,
+                 uint64_t totalBytes, std::string &error) {
+  RangeQueue queue(batchEnd);
+  std::atomic<uint64_t> done{0};
+  FirstError failure;
+  auto worker = [&](unsigned t) {
+    unsigned turn = 0;
+    size_t b, begin, end;
+    while (!failure.any() && queue.next(b, begin, end)) {
+      unsigned slot = 2 * t + (turn++ & 1);
+      std::string e;
+      if (!sink.wait(slot, e))
+        return failure.report(e);
+      auto *base = static_cast<uint8_t *>(slots[slot]);
+      uint64_t offset = 0;
+      for (size_t w = begin; w < end; ++w) {
+        const Piece &p = work[w];
+        if (!readPiece(p, *shards[p.file], fds[p.file], base + offset, e) ||
+            !sink.copyAsync(slot, p.dst, base + offset, p.len, e))
+          return failure.report(e);
+        offset += p.len;
+        done.fetch_add(p.len, std::memory_order_relaxed);
+      }
+    }
+  };
+  runReaders(threads, options, totalBytes, done, worker);
+  for (unsigned s = 0; s < slots.size(); ++s) {
+    std::string e;
+    if (!sink.wait(s, e))
+      failure.report(e);
+  }
+  if (failure.any()) {
+    error = failure.first();
+    return false;
+  }
+  return true;
+}
+
+/// The bytes request `req` (of a `bytes`-long box `box`) is loaded into:
+/// the caller's buffer, checked to be exactly that long, or a fresh one;
+/// `result` views it. Null with `error` set on failure.
+uint8_t *hostDestination(const LoadRequest &req, DType dtype,
+                         const std::vector<DimRange> &box, uint64_t bytes,
+                         HostTensor &result, std::string &error) {
+  std::vector<int64_t> shape;
+  for (const DimRange &range : box)
+    shape.push_back(range.end - range.begin);
+  if (req.dest || req.destBytes) {
+    if (!req.dest || req.destBytes != bytes) {
+      error = "tensor \"" + req.name + "\": the destination buffer has " +
+              std::to_string(req.destBytes) + " bytes, the " +
+              (req.slice.empty() ? "tensor" : "slice") + " needs " +
+              std::to_string(bytes);
+      return nullptr;
+    }
+    result = HostTensor::view(dtype, shape, req.dest, nullptr);
+    return static_cast<uint8_t *>(req.dest);
+  }
+  result = HostTensor::uninitialized(dtype, shape);
+  if (result.empty()) {
+    error = "cannot allocate " + std::to_string(bytes) +
+            " bytes for tensor \"" + req.name + "\"";
+    return nullptr;
+  }
+  return result.mutableBytes();
+}
+
+/// Where a checkpoint at `path` is listed: one safetensors file (`single`)
+/// or an index (`index`); a directory holds model.safetensors.index.json or
+/// exactly one .safetensors file.
+bool locateCheckpoint(const std::string &path, std::string &single,
+                      std::string &index, std::string &error) {
+  if (!isDirectory(path)) {
+    (endsWith(path, ".json") ? index : single) = path;
+    return true;
+  }
+  std::string candidate = path + "/" + kIndexName;
+  if (isFile(candidate)) {
+    index = candidate;
+    return true;
+  }
+  DIR *dir = ::opendir(path.c_str());
+  if (!dir) {
+    error = "'" + path + "': cannot list: " + std::strerror(errno);
+    return false;
+  }
+  std::vector<std::string> found;
+  while (dirent *e = ::readdir(dir))
+    if (endsWith(e->d_name, ".safetensors"))
+      found.push_back(path + "/" + e->d_name);
+  ::closedir(dir);
+  if (found.size() != 1) {
+    error = "'" + path + "': a checkpoint directory needs " + kIndexName +
+            " or exactly one .safetensors file, found " +
+            std::to_string(found.size());
+    return false;
+  }
+  single = found[0];
+  return true;
+}
+
+/// What an index says: tensor name -> file name (relative to the index's
+/// directory), and the optional metadata.total_size.
+struct CheckpointIndex {
+  std::map<std::string, std::string> weightMap;
+  std::optional<uint64_t> totalSize;
+};
+
+/// The index's "weight_map" object, file names checked.
+bool parseWeightMap(const json::Value &value,
+                    std::map<std::string, std::string> &weightMap,
+                    std::string &why) {
+  if (value.kind != json::Value::Kind::Object) {
+    why = "\"weight_map\" is not an object";
+    return false;
+  }
+  for (const auto &[name, file] : value.members) {
+    if (file.kind != json::Value::Kind::String) {
+      why = "\"weight_map\" entry \"" + name + "\" is not a file name string";
+      return false;
+    }
+    std::string rule;
+    if (!checkShardName(file.text, rule)) {
+      why =
+          "file name \"" + file.text + "\" of tensor \"" + name + "\" " + rule;
+      return false;
+    }
+    weightMap[name] = file.text;
+  }
+  return true;
+}
+
+/// The index's root object: "metadata" and "weight_map", nothing else.
+bool parseIndexRoot(const json::Value &root, CheckpointIndex &out,
+                    std::string &why) {
+  if (root.kind != json::Value::Kind::Object) {
+    why = "the index is not a JSON object";
+    return false;
+  }
+  for (const auto &[key, value] : root.members) {
+    if (key == "metadata") {
+      if (value.kind != json::Value::Kind::Object) {
+        why = "\"metadata\" is not an object";
+        return false;
+      }
+      if (const json::Value *t = value.get("total_size")) {
+        out.totalSize = t->asUInt64();
+        if (!out.totalSize) {
+          why = "\"metadata.total_size\" is not a non-negative integer";
+          return false;
+        }
+      }
+    } else if (key == "weight_map") {
+      if (!parseWeightMap(value, out.weightMap, why))
+        return false;
+    } else {
+      why = "unknown key \"" + key +
+            "\" (an index has \"metadata\" and \"weight_map\")";
+      return false;
+    }
+  }
+  if (!root.get("weight_map")) {
+    why = "missing \"weight_map\"";
+    return false;
+  }
+  return true;
+}
+
+/// Reads and validates the index file `index`.
+bool parseIndex(const std::string &index, CheckpointIndex &out,
+                std::string &error) {
+  std::shared_ptr<const MappedFile> text = MappedFile::open(index, error);
+  if (!text)
+    return false;
+  auto fail = [&](const std::string &message) {
+    error = "'" + index + "': " + message;
+    return false;
+  };
+  if (text->size() > kMaxSafeTensorsHeader)
+    return fail(std::to_string(text->size()) + " bytes exceeds the limit of " +
+                std::to_string(kMaxSafeTensorsHeader) + " bytes");
+  json::Value root;
+  std::string why;
+  if (!json::parse(
+          std::string_view(reinterpret_cast<const char *>(text->data()),
+                           text->size()),
+          json::Limits(), root, why))
+    return fail("invalid JSON: " + why);
+  if (!parseIndexRoot(root, out, why))
+    return fail(why);
+  return true;
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
 // Opening
 //===----------------------------------------------------------------------===//
 
+bool Checkpoint::addFile(size_t f, const std::string &index,
+                         const std::map<std::string, std::string> &weightMap,
+                         std::string &error) {
+  const SafeTensorsFile &file = *shards[f];
+  for (const SafeTensorInfo &info : file.tensors()) {
+    if (!index.empty()) {
+      auto it = weightMap.find(info.name);
+      if (it == weightMap.end()) {
+        error = "'" + index + "': tensor \"" + info.name + "\" of '" +
+                file.path() + "' is not listed in \"weight_map\"";
+        return false;
+      }
+      // Compare against the index's name relative to its directory.
+      std::string expected = directoryOf(index) + "/" + it->second;
+      if (expected != file.path()) {
+        error = "'" + index + "': tensor \"" + info.name + "\" is in '" +
+                file.path() + "' but the index maps it to '" + it->second + "'";
+        return false;
+      }
+    }
+    byName[info.name] = {f, &info};
+    all.push_back(&info);
+    total += info.end - info.begin;
+  }
+  for (const auto &[key, value] : file.metadata()) {
+    auto [it, inserted] = meta.emplace(key, value);
+    if (!inserted && it->second != value) {
+      error = "'" + file.path() + "': __metadata__ \"" + key + "\" is \"" +
+              value + "\", an earlier file of the checkpoint says \"" +
+              it->second + "\"";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Checkpoint::checkIndex(const std::string &index,
+                            const std::map<std::string, std::string> &weightMap,
+                            std::optional<uint64_t> totalSize,
+                            std::string &error) const {
+  for (const auto &[name, file] : weightMap)
+    if (!byName.count(name)) {
+      error = "'" + index + "': tensor \"" + name + "\" is mapped to '" + file +
+              "', which does not contain it";
+      return false;
+    }
+  if (totalSize && *totalSize != total) {
+    error = "'" + index + "': \"metadata.total_size\" is " +
+            std::to_string(*totalSize) + " but the files hold " +
+            std::to_string(total) + " bytes of tensors";
+    return false;
+  }
+  return true;
+}
+
 std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
                                              std::string &error) {
   std::string single, index;
-  if (isDirectory(path)) {
-    std::string candidate = path + "/" + kIndexName;
-    if (isFile(candidate)) {
-      index = candidate;
-    } else {
-      DIR *dir = ::opendir(path.c_str());
-      if (!dir) {
-        error = "'" + path + "': cannot list: " + std::strerror(errno);
-        return nullptr;
-      }
-      std::vector<std::string> found;
-      while (dirent *e = ::readdir(dir))
-        if (endsWith(e->d_name, ".safetensors"))
-          found.push_back(path + "/" + e->d_name);
-      ::closedir(dir);
-      if (found.size() != 1) {
-        error = "'" + path + "': a checkpoint directory needs " + kIndexName +
-                " or exactly one .safetensors file, found " +
-                std::to_string(found.size());
-        return nullptr;
-      }
-      single = found[0];
-    }
-  } else if (endsWith(path, ".json")) {
-    index = path;
-  } else {
-    single = path;
-  }
-
-  std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
-  std::map<std::string, std::string> weightMap;
-  std::optional<uint64_t> totalSize;
+  if (!locateCheckpoint(path, single, index, error))
+    return nullptr;
+  CheckpointIndex parsed;
+  std::vector<std::string> paths = {single};
   if (!index.empty()) {
-    auto fail = [&](const std::string &message) {
-      error = "'" + index + "': " + message;
+    if (!parseIndex(index, parsed, error))
       return nullptr;
-    };
-    std::shared_ptr<const MappedFile> text = MappedFile::open(index, error);
-    if (!text)
-      return nullptr;
-    if (text->size() > kMaxSafeTensorsHeader)
-      return fail(std::to_string(text->size()) +
-                  " bytes exceeds the limit of " +
-                  std::to_string(kMaxSafeTensorsHeader) + " bytes");
-    json::Value root;
-    std::string jsonError;
-    if (!json::parse(
-            std::string_view(reinterpret_cast<const char *>(text->data()),
-                             text->size()),
-            json::Limits(), root, jsonError))
-      return fail("invalid JSON: " + jsonError);
-    if (root.kind != json::Value::Kind::Object)
-      return fail("the index is not a JSON object");
-    for (const auto &[key, value] : root.members) {
-      if (key == "metadata") {
-        if (value.kind != json::Value::Kind::Object)
-          return fail("\"metadata\" is not an object");
-        if (const json::Value *t = value.get("total_size")) {
-          totalSize = t->asUInt64();
-          if (!totalSize)
-            return fail("\"metadata.total_size\" is not a non-negative "
-                        "integer");
-        }
-      } else if (key == "weight_map") {
-        if (value.kind != json::Value::Kind::Object)
-          return fail("\"weight_map\" is not an object");
-        for (const auto &[name, file] : value.members) {
-          if (file.kind != json::Value::Kind::String)
-            return fail("\"weight_map\" entry \"" + name +
-                        "\" is not a file name string");
-          std::string why;
-          if (!checkShardName(file.text, why))
-            return fail("file name \"" + file.text + "\" of tensor \"" + name +
-                        "\" " + why);
-          weightMap[name] = file.text;
-        }
-      } else {
-        return fail("unknown key \"" + key +
-                    "\" (an index has \"metadata\" and \"weight_map\")");
-      }
-    }
-    if (!root.get("weight_map"))
-      return fail("missing \"weight_map\"");
     // Files in name order: deterministic, and the order they were written.
     std::set<std::string> names;
-    for (const auto &[name, file] : weightMap)
+    for (const auto &[name, file] : parsed.weightMap)
       names.insert(file);
-    std::string dir = directoryOf(index);
-    for (const std::string &file : names) {
-      std::unique_ptr<SafeTensorsFile> shard =
-          SafeTensorsFile::open(dir + "/" + file, error);
-      if (!shard)
-        return nullptr;
-      ckpt->shards.push_back(std::move(shard));
-    }
-  } else {
-    std::unique_ptr<SafeTensorsFile> file =
-        SafeTensorsFile::open(single, error);
-    if (!file)
+    paths.clear();
+    for (const std::string &file : names)
+      paths.push_back(directoryOf(index) + "/" + file);
+  }
+  std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
+  for (const std::string &file : paths) {
+    std::unique_ptr<SafeTensorsFile> shard = SafeTensorsFile::open(file, error);
+    if (!shard)
       return nullptr;
-    ckpt->shards.push_back(std::move(file));
+    ckpt->shards.push_back(std::move(shard));
   }
-
-  for (size_t f = 0; f < ckpt->shards.size(); ++f) {
-    const SafeTensorsFile &file = *ckpt->shards[f];
-    std::string base = file.path().substr(file.path().rfind('/') + 1);
-    for (const SafeTensorInfo &info : file.tensors()) {
-      if (!index.empty()) {
-        auto it = weightMap.find(info.name);
-        if (it == weightMap.end()) {
-          error = "'" + index + "': tensor \"" + info.name + "\" of '" +
-                  file.path() + "' is not listed in \"weight_map\"";
-          return nullptr;
-        }
-        // Compare against the index's name relative to its directory.
-        std::string expected = directoryOf(index) + "/" + it->second;
-        if (expected != file.path()) {
-          error = "'" + index + "': tensor \"" + info.name + "\" is in '" +
-                  file.path() + "' but the index maps it to '" + it->second +
-                  "'";
-          return nullptr;
-        }
-      }
-      ckpt->byName[info.name] = {f, &info};
-      ckpt->all.push_back(&info);
-      ckpt->total += info.end - info.begin;
-    }
-    for (const auto &[key, value] : file.metadata()) {
-      auto [it, inserted] = ckpt->meta.emplace(key, value);
-      if (!inserted && it->second != value) {
-        error = "'" + file.path() + "': __metadata__ \"" + key + "\" is \"" +
-                value + "\", an earlier file of the checkpoint says \"" +
-                it->second + "\"";
-        return nullptr;
-      }
-    }
-  }
-  if (!index.empty()) {
-    for (const auto &[name, file] : weightMap)
-      if (!ckpt->byName.count(name)) {
-        error = "'" + index + "': tensor \"" + name + "\" is mapped to '" +
-                file + "', which does not contain it";
-        return nullptr;
-      }
-    if (totalSize && *totalSize != ckpt->total) {
-      error = "'" + index + "': \"metadata.total_size\" is " +
-              std::to_string(*totalSize) + " but the files hold " +
-              std::to_string(ckpt->total) + " bytes of tensors";
+  for (size_t f = 0; f < ckpt->shards.size(); ++f)
+    if (!ckpt->addFile(f, index, parsed.weightMap, error))
       return nullptr;
-    }
-  }
+  if (!index.empty() &&
+      !ckpt->checkIndex(index, parsed.weightMap, parsed.totalSize, error))
+    return nullptr;
   return ckpt;
 }
 
@@ -656,156 +996,39 @@ bool Checkpoint::load(const std::vector<LoadRequest> &requests,
     uint64_t bytes;
     if (!resolve(req.name, req.slice, f, info, box, bytes, error))
       return false;
-    std::vector<int64_t> shape;
-    for (const DimRange &range : box)
-      shape.push_back(range.end - range.begin);
-    HostTensor &result = results[r];
-    uint8_t *dst;
-    if (req.dest || req.destBytes) {
-      if (!req.dest || req.destBytes != bytes) {
-        error = "tensor \"" + req.name + "\": the destination buffer has " +
-                std::to_string(req.destBytes) + " bytes, the " +
-                (req.slice.empty() ? "tensor" : "slice") + " needs " +
-                std::to_string(bytes);
-        return false;
-      }
-      dst = static_cast<uint8_t *>(req.dest);
-      result = HostTensor::view(*info->dtype, shape, req.dest, nullptr);
-    } else {
-      result = HostTensor::uninitialized(*info->dtype, shape);
-      if (result.empty()) {
-        error = "cannot allocate " + std::to_string(bytes) +
-                " bytes for tensor \"" + req.name + "\"";
-        return false;
-      }
-      dst = result.mutableBytes();
-    }
+    uint8_t *dst =
+        hostDestination(req, *info->dtype, box, bytes, results[r], error);
+    if (!dst)
+      return false;
     addPieces(static_cast<uint32_t>(f), *info, box,
               reinterpret_cast<uint64_t>(dst), pieces, fileUsed);
     totalBytes += bytes;
   }
 
   // 2. Per-file mode; stage through /dev/shm where that was chosen.
-  std::vector<ReadMode> modes(shards.size(), options.mode);
-  uint64_t stagedBytes = 0;
-  std::vector<std::unique_ptr<ShmCopy>> staged(shards.size());
-  std::vector<int> fds(shards.size(), -1);
-  auto closeAll = [&] {
-    for (int &fd : fds)
-      if (fd >= 0) {
-        ::close(fd);
-        fd = -1;
-      }
-  };
-  for (size_t f = 0; f < shards.size(); ++f) {
-    if (modes[f] == ReadMode::Auto)
-      modes[f] = isRemoteFilesystem(shards[f]->path()) ? ReadMode::Shm
-                                                       : ReadMode::Pread;
-  }
-  {
-    // Staging copies run in parallel, one file per thread (as Grok-1's
-    // ThreadPoolExecutor does).
-    std::vector<std::string> stageErrors(shards.size());
-    std::vector<std::thread> copiers;
-    for (size_t f = 0; f < shards.size(); ++f) {
-      // A file already in /dev/shm is read in place (as copy_to_shm does).
-      if (!fileUsed[f] || modes[f] != ReadMode::Shm ||
-          shards[f]->path().rfind("/dev/shm/", 0) == 0)
-        continue;
-      staged[f] = std::make_unique<ShmCopy>();
-      uint64_t size = shards[f]->dataOffset();
-      for (const SafeTensorInfo &info : shards[f]->tensors())
-        size = std::max(size, shards[f]->dataOffset() + info.end);
-      stagedBytes += size;
-      copiers.emplace_back([&, f, size] {
-        staged[f]->copy(shards[f]->path(), size, stageErrors[f]);
-      });
-    }
-    for (std::thread &t : copiers)
-      t.join();
-    for (size_t f = 0; f < shards.size(); ++f)
-      if (!stageErrors[f].empty()) {
-        if (options.mode == ReadMode::Shm) {
-          error = stageErrors[f];
-          return false;
-        }
-        staged[f].reset(); // Auto: read the original instead
-        modes[f] = ReadMode::Pread;
-        stagedBytes = 0; // (reported only when every copy succeeded)
-      }
-  }
-  for (size_t f = 0; f < shards.size(); ++f) {
-    if (!fileUsed[f] || modes[f] == ReadMode::Mmap)
-      continue;
-    const std::string &src = staged[f] ? staged[f]->path : shards[f]->path();
-    fds[f] = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fds[f] < 0) {
-      error = "'" + src + "': cannot open: " + std::strerror(errno);
-      closeAll();
-      return false;
-    }
-    ::posix_fadvise(fds[f], 0, 0, POSIX_FADV_SEQUENTIAL);
-  }
+  FileReaders files(shards.size());
+  if (!prepareFiles(shards, fileUsed, options, files, error))
+    return false;
   for (Piece &p : pieces)
-    if (modes[p.file] == ReadMode::Mmap)
+    if (files.modes[p.file] == ReadMode::Mmap)
       p.viaMapping = true;
 
   // 3. Split long runs; group short ones; threads take groups in order.
   std::vector<Piece> work;
   std::vector<size_t> groupEnd;
-  uint64_t chunk = std::max<uint64_t>(options.chunkBytes, 4096);
-  uint64_t groupBytes = 0;
-  for (const Piece &p : pieces) {
-    for (uint64_t off = 0; off < p.len; off += chunk) {
-      uint64_t len = std::min(chunk, p.len - off);
-      work.push_back({p.file, p.viaMapping, p.src + off, p.dst + off, len});
-      groupBytes += len;
-      if (groupBytes >= chunk) {
-        groupEnd.push_back(work.size());
-        groupBytes = 0;
-      }
-    }
-  }
-  if (groupEnd.empty() || groupEnd.back() != work.size())
-    groupEnd.push_back(work.size());
-
-  std::atomic<size_t> next{0};
-  std::atomic<uint64_t> done{0};
-  std::atomic<bool> failed{false};
-  std::mutex errorMutex;
-  std::string readError;
-  auto worker = [&](unsigned) {
-    while (!failed.load(std::memory_order_relaxed)) {
-      size_t g = next.fetch_add(1);
-      if (g >= groupEnd.size())
-        return;
-      for (size_t w = g ? groupEnd[g - 1] : 0; w < groupEnd[g]; ++w) {
-        const Piece &p = work[w];
-        std::string e;
-        if (!readPiece(p, *shards[p.file], fds[p.file],
-                       reinterpret_cast<uint8_t *>(p.dst), e)) {
-          std::lock_guard<std::mutex> lock(errorMutex);
-          if (readError.empty())
-            readError = e;
-          failed = true;
-          return;
-        }
-        done.fetch_add(p.len, std::memory_order_relaxed);
-      }
-    }
-  };
+  groupWork(pieces, std::max<uint64_t>(options.chunkBytes, 4096), work,
+            groupEnd);
   unsigned threads = std::min<size_t>(threadCount(options), groupEnd.size());
   threads = std::max(threads, 1u);
-  runReaders(threads, options, totalBytes, done, worker);
-  closeAll();
-  if (failed) {
-    error = readError;
+  bool ok = readGroups(shards, files.fds, work, groupEnd, threads, options,
+                       totalBytes, error);
+  files.close();
+  if (!ok)
     return false;
-  }
   out = std::move(results);
-  fillStats(stats, start, totalBytes, threads, modes);
+  fillStats(stats, start, totalBytes, threads, files.modes);
   if (stats)
-    stats->stagedBytes = stagedBytes;
+    stats->stagedBytes = files.stagedBytes;
   return true;
 }
 
@@ -837,98 +1060,33 @@ bool Checkpoint::loadToDevice(const std::vector<DeviceLoadRequest> &requests,
   // Host reads as load() does them (no /dev/shm staging: the pinned slots
   // are the staging).
   bool mapped = options.mode == ReadMode::Mmap;
-  std::vector<int> fds(shards.size(), -1);
-  auto closeAll = [&] {
-    for (int &fd : fds)
-      if (fd >= 0)
-        ::close(fd);
-  };
+  FileReaders files(shards.size());
   for (size_t f = 0; f < shards.size(); ++f) {
     if (!fileUsed[f] || mapped)
       continue;
-    fds[f] = ::open(shards[f]->path().c_str(), O_RDONLY | O_CLOEXEC);
-    if (fds[f] < 0) {
-      error =
-          "'" + shards[f]->path() + "': cannot open: " + std::strerror(errno);
-      closeAll();
+    files.fds[f] = openForReading(shards[f]->path(), error);
+    if (files.fds[f] < 0)
       return false;
-    }
   }
-  // Batches of at most one slot: long pieces split, short ones packed.
   uint64_t slotBytes = std::max<uint64_t>(options.chunkBytes, 4096);
   std::vector<Piece> work;
   std::vector<size_t> batchEnd;
-  uint64_t inBatch = 0;
-  for (Piece p : pieces) {
-    p.viaMapping = p.viaMapping || mapped;
-    for (uint64_t off = 0; off < p.len; off += slotBytes) {
-      uint64_t len = std::min(slotBytes, p.len - off);
-      if (inBatch + len > slotBytes) {
-        batchEnd.push_back(work.size());
-        inBatch = 0;
-      }
-      work.push_back({p.file, p.viaMapping, p.src + off, p.dst + off, len});
-      inBatch += len;
-    }
-  }
-  if (!work.empty())
-    batchEnd.push_back(work.size());
+  batchWork(pieces, slotBytes, mapped, work, batchEnd);
 
   unsigned threads = static_cast<unsigned>(std::max<size_t>(
       1, std::min<size_t>(threadCount(options), batchEnd.size())));
   // Two slots per thread: one is read into while the other is copied.
   std::vector<void *> slots;
   if (!batchEnd.empty() &&
-      !sink.allocateSlots(2 * threads, slotBytes, slots, error)) {
-    closeAll();
+      !sink.allocateSlots(2 * threads, slotBytes, slots, error))
     return false;
-  }
-  std::atomic<size_t> next{0};
-  std::atomic<uint64_t> done{0};
-  std::atomic<bool> failed{false};
-  std::mutex errorMutex;
-  std::string firstError;
-  auto report = [&](const std::string &e) {
-    std::lock_guard<std::mutex> lock(errorMutex);
-    if (firstError.empty())
-      firstError = e;
-    failed = true;
-  };
-  auto worker = [&](unsigned t) {
-    unsigned turn = 0;
-    while (!failed.load(std::memory_order_relaxed)) {
-      size_t b = next.fetch_add(1);
-      if (b >= batchEnd.size())
-        return;
-      unsigned slot = 2 * t + (turn++ & 1);
-      std::string e;
-      if (!sink.wait(slot, e))
-        return report(e);
-      auto *base = static_cast<uint8_t *>(slots[slot]);
-      uint64_t offset = 0;
-      for (size_t w = b ? batchEnd[b - 1] : 0; w < batchEnd[b]; ++w) {
-        const Piece &p = work[w];
-        if (!readPiece(p, *shards[p.file], fds[p.file], base + offset, e) ||
-            !sink.copyAsync(slot, p.dst, base + offset, p.len, e))
-          return report(e);
-        offset += p.len;
-        done.fetch_add(p.len, std::memory_order_relaxed);
-      }
-    }
-  };
-  runReaders(threads, options, totalBytes, done, worker);
-  for (unsigned s = 0; s < slots.size(); ++s) {
-    std::string e;
-    if (!sink.wait(s, e))
-      report(e);
-  }
+  bool ok = copyBatches(shards, files.fds, work, batchEnd, slots, sink, threads,
+                        options, totalBytes, error);
   if (!slots.empty())
     sink.freeSlots(slots);
-  closeAll();
-  if (failed) {
-    error = firstError;
+  files.close();
+  if (!ok)
     return false;
-  }
   fillStats(stats, start, totalBytes, threads,
             std::vector<ReadMode>(shards.size(),
                                   mapped ? ReadMode::Mmap : ReadMode::Pread));
@@ -947,76 +1105,6 @@ bool Checkpoint::loadAll(std::vector<HostTensor> &out,
 //===----------------------------------------------------------------------===//
 // Shards
 //===----------------------------------------------------------------------===//
-
-std::vector<int64_t>
-nova::rt::meshCoordinates(const std::vector<MeshAxis> &mesh, int64_t device) {
-  std::vector<int64_t> coords(mesh.size());
-  for (size_t a = mesh.size(); a-- > 0;) {
-    coords[a] = device % mesh[a].size;
-    device /= mesh[a].size;
-  }
-  return coords;
-}
-
-bool nova::rt::shardBox(const std::vector<int64_t> &shape,
-                        const PartitionSpec &spec,
-                        const std::vector<MeshAxis> &mesh,
-                        const std::vector<int64_t> &coords,
-                        std::vector<DimRange> &box, std::string &error) {
-  if (coords.size() != mesh.size()) {
-    error = "expected " + std::to_string(mesh.size()) +
-            " mesh coordinates, got " + std::to_string(coords.size());
-    return false;
-  }
-  for (size_t a = 0; a < mesh.size(); ++a)
-    if (coords[a] < 0 || coords[a] >= mesh[a].size) {
-      error = "coordinate " + std::to_string(coords[a]) + " of mesh axis '" +
-              mesh[a].name + "' is outside [0, " +
-              std::to_string(mesh[a].size) + ")";
-      return false;
-    }
-  if (spec.size() > shape.size()) {
-    error = "the partition spec has " + std::to_string(spec.size()) +
-            " entries, the tensor " + formatShape(shape) + " has " +
-            std::to_string(shape.size()) + " dimensions";
-    return false;
-  }
-  std::set<std::string> used;
-  box.clear();
-  for (size_t d = 0; d < shape.size(); ++d) {
-    int64_t parts = 1, block = 0;
-    if (d < spec.size()) {
-      for (const std::string &axis : spec[d]) {
-        auto it =
-            std::find_if(mesh.begin(), mesh.end(),
-                         [&](const MeshAxis &m) { return m.name == axis; });
-        if (it == mesh.end()) {
-          error = "unknown mesh axis '" + axis + "'";
-          return false;
-        }
-        if (!used.insert(axis).second) {
-          error = "mesh axis '" + axis + "' shards two dimensions";
-          return false;
-        }
-        block = block * it->size + coords[it - mesh.begin()];
-        parts *= it->size;
-      }
-    }
-    if (shape[d] == 1) { // broadcast
-      box.push_back({0, 1});
-      continue;
-    }
-    if (shape[d] % parts != 0) {
-      error = "dimension " + std::to_string(d) + " of " + formatShape(shape) +
-              " (" + std::to_string(shape[d]) + ") is not divisible by " +
-              std::to_string(parts) + " shards";
-      return false;
-    }
-    int64_t size = shape[d] / parts;
-    box.push_back({block * size, (block + 1) * size});
-  }
-  return true;
-}
 
 std::vector<LoadRequest> nova::rt::selectTensors(
     const Checkpoint &ckpt,

@@ -11,6 +11,7 @@
 
 #include "nova/runtime/Pickle.h"
 
+#include <array>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -241,6 +242,23 @@ private:
                 "': a Grok-1 checkpoint holds only NumPy arrays and "
                 "QuantizedWeight8bit records; refusing to unpickle");
   }
+  /// One opcode group's handler, given the opcode (its byte is consumed);
+  /// false with `err` set on failure.
+  using Handler = bool (Unpickler::*)(uint8_t op);
+  static const std::array<Handler, 256> &handlers();
+  bool opFraming(uint8_t op);
+  bool opGlobal(uint8_t op);
+  bool opString(uint8_t op);
+  bool opMemo(uint8_t op);
+  bool opTuple(uint8_t op);
+  bool opList(uint8_t op);
+  bool opDict(uint8_t op);
+  bool opInt(uint8_t op);
+  bool opScalar(uint8_t op);
+  bool opObject(uint8_t op);
+  bool opStop(uint8_t op);
+  bool opUnsupported(uint8_t op);
+
   bool reduce(const Ref &fn, const Ref &args);
   bool build(const Ref &obj, const Ref &state);
   bool finishArray(Obj &array);
@@ -254,6 +272,9 @@ private:
   std::vector<size_t> marks;
   std::map<uint64_t, Ref> memo;
   std::string err;
+  /// STOP's value, once `stopped`.
+  Ref value;
+  bool stopped = false;
 };
 
 bool Unpickler::dtypeOf(const Ref &o, Obj &array) {
@@ -480,262 +501,260 @@ bool Unpickler::build(const Ref &obj, const Ref &state) {
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Opcodes, one handler per group (CPython's Lib/pickle.py names them)
+//===----------------------------------------------------------------------===//
+
+bool Unpickler::opFraming(uint8_t op) {
+  if (op == 0x95) { // FRAME: a length hint; the content follows inline.
+    if (!need(8))
+      return false;
+    pos += 8;
+    return true;
+  }
+  // PROTO
+  if (!need(1))
+    return false;
+  if (p[pos] < 2 || p[pos] > 5)
+    return fail("pickle protocol " + std::to_string(p[pos]) +
+                " (supported: 2 to 5)");
+  ++pos;
+  return true;
+}
+
+bool Unpickler::opGlobal(uint8_t op) {
+  if (op == 'c') { // GLOBAL
+    std::string module, name;
+    return readLine(module) && readLine(name) && global(module, name);
+  }
+  // STACK_GLOBAL
+  Ref module, name;
+  if (!pop(name) || !pop(module))
+    return false;
+  if (module->kind != Obj::Kind::Str || name->kind != Obj::Kind::Str)
+    return fail("STACK_GLOBAL needs two strings");
+  return global(module->text, name->text);
+}
+
+/// SHORT_BINUNICODE, BINUNICODE, BINUNICODE8, SHORT_BINSTRING, BINSTRING,
+/// SHORT_BINBYTES, BINBYTES, BINBYTES8, BYTEARRAY8.
+bool Unpickler::opString(uint8_t op) {
+  unsigned width = (op == 0x8c || op == 'U' || op == 'C')  ? 1
+                   : (op == 'X' || op == 'T' || op == 'B') ? 4
+                                                           : 8;
+  uint64_t n = 0;
+  if (!readLength(width, n))
+    return false;
+  bool text = op == 0x8c || op == 'X' || op == 0x8d || op == 'U' || op == 'T';
+  Ref s = make(text ? Obj::Kind::Str : Obj::Kind::Bytes);
+  if (text)
+    s->text.assign(reinterpret_cast<const char *>(p + pos), n);
+  else
+    s->bytes = std::string_view(reinterpret_cast<const char *>(p + pos), n);
+  pos += n;
+  return push(s);
+}
+
+/// MEMOIZE, BINPUT, LONG_BINPUT, BINGET, LONG_BINGET.
+bool Unpickler::opMemo(uint8_t op) {
+  if (op == 0x94) // MEMOIZE
+    return memoize(memo.size());
+  unsigned width = op == 'q' || op == 'h' ? 1 : 4;
+  if (!need(width))
+    return false;
+  uint64_t index = readLE(width);
+  return op == 'q' || op == 'r' ? memoize(index) : fetch(index);
+}
+
+/// MARK, TUPLE, EMPTY_TUPLE, TUPLE1, TUPLE2, TUPLE3.
+bool Unpickler::opTuple(uint8_t op) {
+  if (op == '(') { // MARK
+    if (marks.size() >= limits.maxStack)
+      return fail("too many MARKs");
+    marks.push_back(stack.size());
+    return true;
+  }
+  Ref t = make(Obj::Kind::Tuple);
+  if (op == 't') // TUPLE
+    return popMark(t->items) && push(t);
+  if (op == ')') // EMPTY_TUPLE
+    return push(t);
+  size_t count = op - 0x84;
+  if (stack.size() < markBase() + count)
+    return fail("stack underflow");
+  t->items.assign(stack.end() - count, stack.end());
+  stack.resize(stack.size() - count);
+  return push(t);
+}
+
+/// EMPTY_LIST, APPEND, APPENDS.
+bool Unpickler::opList(uint8_t op) {
+  if (op == ']') // EMPTY_LIST
+    return push(make(Obj::Kind::List));
+  std::vector<Ref> items(1);
+  if (op == 'a' ? !pop(items[0]) : !popMark(items))
+    return false;
+  if (stack.size() <= markBase() || stack.back()->kind != Obj::Kind::List)
+    return fail(op == 'a' ? "APPEND to a non-list" : "APPENDS to a non-list");
+  for (Ref &i : items)
+    stack.back()->items.push_back(i);
+  return true;
+}
+
+/// EMPTY_DICT, SETITEM, SETITEMS.
+bool Unpickler::opDict(uint8_t op) {
+  if (op == '}') // EMPTY_DICT
+    return push(make(Obj::Kind::Dict));
+  std::vector<Ref> items(2);
+  if (op == 's') {
+    if (!pop(items[1]) || !pop(items[0]))
+      return false;
+  } else {
+    if (!popMark(items))
+      return false;
+    if (items.size() % 2)
+      return fail("SETITEMS with an odd number of items");
+  }
+  if (stack.size() <= markBase() || stack.back()->kind != Obj::Kind::Dict)
+    return fail(op == 's' ? "SETITEM on a non-dict" : "SETITEMS on a non-dict");
+  for (size_t i = 0; i < items.size(); i += 2)
+    stack.back()->entries.push_back({items[i], items[i + 1]});
+  return true;
+}
+
+/// BININT, BININT1, BININT2, LONG1.
+bool Unpickler::opInt(uint8_t op) {
+  Ref i = make(Obj::Kind::Int);
+  if (op != 0x8a) {
+    unsigned width = op == 'J' ? 4 : op == 'K' ? 1 : 2;
+    if (!need(width))
+      return false;
+    uint64_t v = readLE(width);
+    i->integer = op == 'J' ? static_cast<int32_t>(v) : static_cast<int64_t>(v);
+    return push(i);
+  }
+  // LONG1
+  if (!need(1))
+    return false;
+  unsigned width = p[pos++];
+  if (width > 8)
+    return fail("integer wider than 64 bits");
+  if (!need(width))
+    return false;
+  uint64_t v = readLE(width);
+  if (width && width < 8 && (v >> (8 * width - 1)) & 1)
+    v |= ~uint64_t(0) << (8 * width); // sign-extend
+  i->integer = static_cast<int64_t>(v);
+  return push(i);
+}
+
+/// BINFLOAT, NONE, NEWTRUE, NEWFALSE.
+bool Unpickler::opScalar(uint8_t op) {
+  if (op == 'N') // NONE
+    return push(make(Obj::Kind::None));
+  if (op == 0x88 || op == 0x89) { // NEWTRUE, NEWFALSE
+    Ref t = make(Obj::Kind::Bool);
+    t->integer = op == 0x88;
+    return push(t);
+  }
+  // BINFLOAT (big-endian)
+  if (!need(8))
+    return false;
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | p[pos + i];
+  pos += 8;
+  Ref f = make(Obj::Kind::Float);
+  std::memcpy(&f->real, &v, 8);
+  return push(f);
+}
+
+/// REDUCE, NEWOBJ, BUILD.
+bool Unpickler::opObject(uint8_t op) {
+  Ref a, b;
+  if (op == 'R') // REDUCE
+    return pop(b) && pop(a) && reduce(a, b);
+  if (op == 0x81) { // NEWOBJ: cls.__new__(cls, *args)
+    if (!pop(b) || !pop(a))
+      return false;
+    if (a->kind != Obj::Kind::Global || a->callable != Callable::Record ||
+        b->kind != Obj::Kind::Tuple || !b->items.empty())
+      return fail("NEWOBJ is only allowed for QuantizedWeight8bit()");
+    return push(make(Obj::Kind::Record));
+  }
+  // BUILD
+  if (!pop(b))
+    return false;
+  if (stack.size() <= markBase())
+    return fail("BUILD without an object");
+  return build(stack.back(), b);
+}
+
+bool Unpickler::opStop(uint8_t) {
+  if (stack.size() != 1 || !marks.empty())
+    return fail("STOP with " + std::to_string(stack.size()) +
+                " values on the stack (expected 1)");
+  if (pos != size)
+    return fail(std::to_string(size - pos) + " trailing bytes after STOP");
+  value = stack.back();
+  stopped = true;
+  return true;
+}
+
+bool Unpickler::opUnsupported(uint8_t op) {
+  if (op == 0x97 || op == 0x98) // NEXT_BUFFER, READONLY_BUFFER
+    return fail("out-of-band buffers are not supported");
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "unsupported pickle opcode 0x%02x", op);
+  std::string message = buf;
+  if (op >= 0x20 && op < 0x7f)
+    message += std::string(" ('") + static_cast<char>(op) + "')";
+  return fail(message);
+}
+
+const std::array<Unpickler::Handler, 256> &Unpickler::handlers() {
+  static const std::array<Handler, 256> table = [] {
+    std::array<Handler, 256> t;
+    t.fill(&Unpickler::opUnsupported);
+    auto set = [&](Handler h, std::initializer_list<uint8_t> ops) {
+      for (uint8_t op : ops)
+        t[op] = h;
+    };
+    set(&Unpickler::opFraming, {0x80, 0x95});
+    set(&Unpickler::opGlobal, {'c', 0x93});
+    set(&Unpickler::opString,
+        {0x8c, 'X', 0x8d, 'U', 'T', 'C', 'B', 0x8e, 0x96});
+    set(&Unpickler::opMemo, {0x94, 'q', 'r', 'h', 'j'});
+    set(&Unpickler::opTuple, {'(', 't', ')', 0x85, 0x86, 0x87});
+    set(&Unpickler::opList, {']', 'a', 'e'});
+    set(&Unpickler::opDict, {'}', 's', 'u'});
+    set(&Unpickler::opInt, {'J', 'K', 'M', 0x8a});
+    set(&Unpickler::opScalar, {'G', 'N', 0x88, 0x89});
+    set(&Unpickler::opObject, {'R', 0x81, 'b'});
+    set(&Unpickler::opStop, {'.'});
+    return t;
+  }();
+  return table;
+}
+
 bool Unpickler::run(Ref &result, std::string &error) {
-  auto done = [&](bool ok) {
-    if (!ok)
-      error = err;
-    return ok;
-  };
-  while (true) {
+  const std::array<Handler, 256> &table = handlers();
+  while (!stopped) {
     opStart = pos;
-    if (pos >= size)
-      return done(fail("truncated: no STOP opcode"));
-    uint8_t op = p[pos++];
-    uint64_t n = 0;
-    Ref a, b, c;
-    switch (op) {
-    case 0x80: // PROTO
-      if (!need(1))
-        return done(false);
-      if (p[pos] < 2 || p[pos] > 5)
-        return done(fail("pickle protocol " + std::to_string(p[pos]) +
-                         " (supported: 2 to 5)"));
-      ++pos;
-      break;
-    case 0x95: // FRAME: a length hint; the content follows inline.
-      if (!need(8))
-        return done(false);
-      pos += 8;
-      break;
-    case 'c': { // GLOBAL
-      std::string module, name;
-      if (!readLine(module) || !readLine(name) || !global(module, name))
-        return done(false);
-      break;
+    bool ok;
+    if (pos >= size) {
+      ok = fail("truncated: no STOP opcode");
+    } else {
+      uint8_t op = p[pos++];
+      ok = (this->*table[op])(op);
     }
-    case 0x93: // STACK_GLOBAL
-      if (!pop(b) || !pop(a))
-        return done(false);
-      if (a->kind != Obj::Kind::Str || b->kind != Obj::Kind::Str)
-        return done(fail("STACK_GLOBAL needs two strings"));
-      if (!global(a->text, b->text))
-        return done(false);
-      break;
-    case 0x8c:   // SHORT_BINUNICODE
-    case 'X':    // BINUNICODE
-    case 0x8d:   // BINUNICODE8
-    case 'U':    // SHORT_BINSTRING
-    case 'T':    // BINSTRING
-    case 'C':    // SHORT_BINBYTES
-    case 'B':    // BINBYTES
-    case 0x8e:   // BINBYTES8
-    case 0x96: { // BYTEARRAY8
-      unsigned width = (op == 0x8c || op == 'U' || op == 'C')  ? 1
-                       : (op == 'X' || op == 'T' || op == 'B') ? 4
-                                                               : 8;
-      if (!readLength(width, n))
-        return done(false);
-      bool text =
-          op == 0x8c || op == 'X' || op == 0x8d || op == 'U' || op == 'T';
-      Ref s = make(text ? Obj::Kind::Str : Obj::Kind::Bytes);
-      if (text)
-        s->text.assign(reinterpret_cast<const char *>(p + pos), n);
-      else
-        s->bytes = std::string_view(reinterpret_cast<const char *>(p + pos), n);
-      pos += n;
-      if (!push(s))
-        return done(false);
-      break;
-    }
-    case 0x94: // MEMOIZE
-      if (!memoize(memo.size()))
-        return done(false);
-      break;
-    case 'q': // BINPUT
-    case 'r': // LONG_BINPUT
-      if (!need(op == 'q' ? 1 : 4))
-        return done(false);
-      if (!memoize(readLE(op == 'q' ? 1 : 4)))
-        return done(false);
-      break;
-    case 'h': // BINGET
-    case 'j': // LONG_BINGET
-      if (!need(op == 'h' ? 1 : 4))
-        return done(false);
-      if (!fetch(readLE(op == 'h' ? 1 : 4)))
-        return done(false);
-      break;
-    case '(': // MARK
-      if (marks.size() >= limits.maxStack)
-        return done(fail("too many MARKs"));
-      marks.push_back(stack.size());
-      break;
-    case 't': { // TUPLE
-      Ref t = make(Obj::Kind::Tuple);
-      if (!popMark(t->items) || !push(t))
-        return done(false);
-      break;
-    }
-    case ')': // EMPTY_TUPLE
-      if (!push(make(Obj::Kind::Tuple)))
-        return done(false);
-      break;
-    case 0x85:   // TUPLE1
-    case 0x86:   // TUPLE2
-    case 0x87: { // TUPLE3
-      size_t count = op - 0x84;
-      if (stack.size() < markBase() + count)
-        return done(fail("stack underflow"));
-      Ref t = make(Obj::Kind::Tuple);
-      t->items.assign(stack.end() - count, stack.end());
-      stack.resize(stack.size() - count);
-      if (!push(t))
-        return done(false);
-      break;
-    }
-    case ']': // EMPTY_LIST
-      if (!push(make(Obj::Kind::List)))
-        return done(false);
-      break;
-    case '}': // EMPTY_DICT
-      if (!push(make(Obj::Kind::Dict)))
-        return done(false);
-      break;
-    case 'a': // APPEND
-      if (!pop(a))
-        return done(false);
-      if (stack.size() <= markBase() || stack.back()->kind != Obj::Kind::List)
-        return done(fail("APPEND to a non-list"));
-      stack.back()->items.push_back(a);
-      break;
-    case 'e': { // APPENDS
-      std::vector<Ref> items;
-      if (!popMark(items))
-        return done(false);
-      if (stack.size() <= markBase() || stack.back()->kind != Obj::Kind::List)
-        return done(fail("APPENDS to a non-list"));
-      for (Ref &i : items)
-        stack.back()->items.push_back(i);
-      break;
-    }
-    case 's': // SETITEM
-      if (!pop(b) || !pop(a))
-        return done(false);
-      if (stack.size() <= markBase() || stack.back()->kind != Obj::Kind::Dict)
-        return done(fail("SETITEM on a non-dict"));
-      stack.back()->entries.push_back({a, b});
-      break;
-    case 'u': { // SETITEMS
-      std::vector<Ref> items;
-      if (!popMark(items))
-        return done(false);
-      if (items.size() % 2)
-        return done(fail("SETITEMS with an odd number of items"));
-      if (stack.size() <= markBase() || stack.back()->kind != Obj::Kind::Dict)
-        return done(fail("SETITEMS on a non-dict"));
-      for (size_t i = 0; i < items.size(); i += 2)
-        stack.back()->entries.push_back({items[i], items[i + 1]});
-      break;
-    }
-    case 'J':   // BININT
-    case 'K':   // BININT1
-    case 'M': { // BININT2
-      unsigned width = op == 'J' ? 4 : op == 'K' ? 1 : 2;
-      if (!need(width))
-        return done(false);
-      Ref i = make(Obj::Kind::Int);
-      uint64_t v = readLE(width);
-      i->integer =
-          op == 'J' ? static_cast<int32_t>(v) : static_cast<int64_t>(v);
-      if (!push(i))
-        return done(false);
-      break;
-    }
-    case 0x8a: { // LONG1
-      if (!need(1))
-        return done(false);
-      unsigned width = p[pos++];
-      if (width > 8)
-        return done(fail("integer wider than 64 bits"));
-      if (!need(width))
-        return done(false);
-      uint64_t v = readLE(width);
-      if (width && width < 8 && (v >> (8 * width - 1)) & 1)
-        v |= ~uint64_t(0) << (8 * width); // sign-extend
-      Ref i = make(Obj::Kind::Int);
-      i->integer = static_cast<int64_t>(v);
-      if (!push(i))
-        return done(false);
-      break;
-    }
-    case 'G': { // BINFLOAT (big-endian)
-      if (!need(8))
-        return done(false);
-      uint64_t v = 0;
-      for (int i = 0; i < 8; ++i)
-        v = (v << 8) | p[pos + i];
-      pos += 8;
-      Ref f = make(Obj::Kind::Float);
-      std::memcpy(&f->real, &v, 8);
-      if (!push(f))
-        return done(false);
-      break;
-    }
-    case 'N': // NONE
-      if (!push(make(Obj::Kind::None)))
-        return done(false);
-      break;
-    case 0x88:   // NEWTRUE
-    case 0x89: { // NEWFALSE
-      Ref t = make(Obj::Kind::Bool);
-      t->integer = op == 0x88;
-      if (!push(t))
-        return done(false);
-      break;
-    }
-    case 'R': // REDUCE
-      if (!pop(b) || !pop(a) || !reduce(a, b))
-        return done(false);
-      break;
-    case 0x81: // NEWOBJ: cls.__new__(cls, *args)
-      if (!pop(b) || !pop(a))
-        return done(false);
-      if (a->kind != Obj::Kind::Global || a->callable != Callable::Record ||
-          b->kind != Obj::Kind::Tuple || !b->items.empty())
-        return done(fail("NEWOBJ is only allowed for QuantizedWeight8bit()"));
-      if (!push(make(Obj::Kind::Record)))
-        return done(false);
-      break;
-    case 'b': // BUILD
-      if (!pop(b))
-        return done(false);
-      if (stack.size() <= markBase())
-        return done(fail("BUILD without an object"));
-      if (!build(stack.back(), b))
-        return done(false);
-      break;
-    case '.': // STOP
-      if (stack.size() != 1 || !marks.empty())
-        return done(fail("STOP with " + std::to_string(stack.size()) +
-                         " values on the stack (expected 1)"));
-      if (pos != size)
-        return done(
-            fail(std::to_string(size - pos) + " trailing bytes after STOP"));
-      result = stack.back();
-      return done(true);
-    case 0x97: // NEXT_BUFFER
-    case 0x98: // READONLY_BUFFER
-      return done(fail("out-of-band buffers are not supported"));
-    default: {
-      char buf[64];
-      std::snprintf(buf, sizeof(buf), "unsupported pickle opcode 0x%02x", op);
-      std::string message = buf;
-      if (op >= 0x20 && op < 0x7f)
-        message += std::string(" ('") + static_cast<char>(op) + "')";
-      return done(fail(message));
-    }
+    if (!ok) {
+      error = err;
+      return false;
     }
   }
+  result = value;
+  return true;
 }
 
 bool toTensor(const Obj &array, HostTensor &out) {

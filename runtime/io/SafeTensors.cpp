@@ -60,6 +60,151 @@ const SafeTensorInfo *SafeTensorsFile::find(const std::string &name) const {
   return it == byName.end() ? nullptr : &entries[it->second];
 }
 
+namespace {
+
+/// The JSON header of a mapped safetensors file: its 8-byte little-endian
+/// length, then that many bytes starting with '{'.
+bool readHeader(const MappedFile &mapping, std::string_view &header,
+                std::string &why) {
+  uint64_t fileSize = mapping.size();
+  if (fileSize < 8) {
+    why = "truncated: " + std::to_string(fileSize) +
+          " bytes, shorter than the 8-byte header length";
+    return false;
+  }
+  const uint8_t *bytes = mapping.data();
+  uint64_t headerSize = 0;
+  for (int i = 7; i >= 0; --i)
+    headerSize = (headerSize << 8) | bytes[i];
+  if (headerSize > kMaxSafeTensorsHeader) {
+    why = "header length " + std::to_string(headerSize) +
+          " exceeds the limit of " + std::to_string(kMaxSafeTensorsHeader) +
+          " bytes";
+    return false;
+  }
+  if (headerSize > fileSize - 8) {
+    why = "header length " + std::to_string(headerSize) +
+          " runs past the end of the file (" + std::to_string(fileSize) +
+          " bytes)";
+    return false;
+  }
+  header =
+      std::string_view(reinterpret_cast<const char *>(bytes + 8), headerSize);
+  if (header.empty() || header[0] != '{') {
+    why = "header does not start with '{'";
+    return false;
+  }
+  return true;
+}
+
+/// The "__metadata__" entry: an object of strings.
+bool parseMetadata(const json::Value &value,
+                   std::map<std::string, std::string> &meta, std::string &why) {
+  if (value.kind != json::Value::Kind::Object) {
+    why = "__metadata__ is not an object";
+    return false;
+  }
+  for (const auto &[key, v] : value.members) {
+    if (v.kind != json::Value::Kind::String) {
+      why = "__metadata__ entry \"" + key + "\" is not a string";
+      return false;
+    }
+    meta[key] = v.text;
+  }
+  return true;
+}
+
+/// One tensor's entry, checked against a data section of `dataSize` bytes;
+/// `why` is the rule broken (the caller names the tensor).
+bool parseEntry(const std::string &name, const json::Value &value,
+                uint64_t dataSize, SafeTensorInfo &info, std::string &why) {
+  auto bad = [&](const std::string &rule) {
+    why = rule;
+    return false;
+  };
+  if (value.kind != json::Value::Kind::Object)
+    return bad("entry is not an object");
+  for (const auto &[key, v] : value.members)
+    if (key != "dtype" && key != "shape" && key != "data_offsets")
+      return bad("unknown key \"" + key + "\"");
+  const json::Value *dtype = value.get("dtype");
+  const json::Value *shape = value.get("shape");
+  const json::Value *offsets = value.get("data_offsets");
+  if (!dtype || !shape || !offsets)
+    return bad("missing dtype, shape or data_offsets");
+  if (dtype->kind != json::Value::Kind::String)
+    return bad("dtype is not a string");
+  const DTypeEntry *entry = lookupDType(dtype->text);
+  if (!entry)
+    return bad("unknown dtype \"" + dtype->text + "\"");
+  info.name = name;
+  info.dtypeName = dtype->text;
+  info.dtype = entry->nova;
+  if (shape->kind != json::Value::Kind::Array)
+    return bad("shape is not an array");
+  uint64_t elements = 1;
+  for (const json::Value &d : shape->items) {
+    std::optional<uint64_t> n = d.asUInt64();
+    if (!n || *n > static_cast<uint64_t>(INT64_MAX))
+      return bad("shape entry is not a non-negative integer");
+    if (*n != 0 && elements > UINT64_MAX / *n)
+      return bad("shape overflows 64 bits");
+    elements *= *n;
+    info.shape.push_back(static_cast<int64_t>(*n));
+  }
+  if (offsets->kind != json::Value::Kind::Array || offsets->items.size() != 2)
+    return bad("data_offsets is not a [begin, end] pair");
+  std::optional<uint64_t> begin = offsets->items[0].asUInt64();
+  std::optional<uint64_t> end = offsets->items[1].asUInt64();
+  if (!begin || !end)
+    return bad("data_offsets are not non-negative integers");
+  if (*begin > *end)
+    return bad("data_offsets begin " + std::to_string(*begin) +
+               " is after end " + std::to_string(*end));
+  if (*end > dataSize)
+    return bad("data_offsets end " + std::to_string(*end) +
+               " is past the data section (" + std::to_string(dataSize) +
+               " bytes)");
+  if (elements > UINT64_MAX / entry->size ||
+      elements * entry->size != *end - *begin)
+    return bad("shape " + formatShape(info.shape) + " of " + dtype->text +
+               " needs " + std::to_string(elements * entry->size) +
+               " bytes, data_offsets span " + std::to_string(*end - *begin));
+  info.begin = *begin;
+  info.end = *end;
+  return true;
+}
+
+/// The data section must be covered exactly: sorted by offset, each tensor
+/// starts where the previous one ended, the last one ends at the end.
+bool checkCoverage(const std::vector<SafeTensorInfo> &entries,
+                   uint64_t dataSize, std::string &why) {
+  uint64_t expected = 0;
+  for (const SafeTensorInfo &info : entries) {
+    if (info.begin < expected) {
+      why = "tensor \"" + info.name + "\" overlaps the previous tensor " +
+            "(starts at " + std::to_string(info.begin) + ", previous ends at " +
+            std::to_string(expected) + ")";
+      return false;
+    }
+    if (info.begin > expected) {
+      why = "gap in the data section before tensor \"" + info.name +
+            "\" (bytes " + std::to_string(expected) + " to " +
+            std::to_string(info.begin) + " belong to no tensor)";
+      return false;
+    }
+    expected = info.end;
+  }
+  if (expected != dataSize) {
+    why = "the data section has " + std::to_string(dataSize - expected) +
+          " trailing bytes that belong to no tensor";
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
 std::unique_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string &path,
                                                        std::string &error) {
   auto fail = [&](const std::string &message) {
@@ -72,28 +217,10 @@ std::unique_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string &path,
     error = openError;
     return nullptr;
   }
-  uint64_t fileSize = mapping->size();
-  if (fileSize < 8)
-    return fail("truncated: " + std::to_string(fileSize) +
-                " bytes, shorter than the 8-byte header length");
-  const uint8_t *bytes = mapping->data();
-
-  uint64_t headerSize = 0;
-  for (int i = 7; i >= 0; --i)
-    headerSize = (headerSize << 8) | bytes[i];
-  if (headerSize > kMaxSafeTensorsHeader)
-    return fail("header length " + std::to_string(headerSize) +
-                " exceeds the limit of " +
-                std::to_string(kMaxSafeTensorsHeader) + " bytes");
-  if (headerSize > fileSize - 8)
-    return fail("header length " + std::to_string(headerSize) +
-                " runs past the end of the file (" + std::to_string(fileSize) +
-                " bytes)");
-  std::string_view header(reinterpret_cast<const char *>(bytes + 8),
-                          headerSize);
-  if (header.empty() || header[0] != '{')
-    return fail("header does not start with '{'");
-
+  std::string why;
+  std::string_view header;
+  if (!readHeader(*mapping, header, why))
+    return fail(why);
   json::Value root;
   std::string jsonError;
   if (!json::parse(header, json::Limits(), root, jsonError))
@@ -103,102 +230,30 @@ std::unique_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string &path,
 
   std::unique_ptr<SafeTensorsFile> file(new SafeTensorsFile());
   file->filePath = path;
-  uint64_t dataSize = fileSize - 8 - headerSize;
+  uint64_t dataStart = 8 + header.size();
+  uint64_t dataSize = mapping->size() - dataStart;
   for (const auto &[name, value] : root.members) {
     if (name == "__metadata__") {
-      if (value.kind != json::Value::Kind::Object)
-        return fail("__metadata__ is not an object");
-      for (const auto &[key, v] : value.members) {
-        if (v.kind != json::Value::Kind::String)
-          return fail("__metadata__ entry \"" + key + "\" is not a string");
-        file->meta[key] = v.text;
-      }
+      if (!parseMetadata(value, file->meta, why))
+        return fail(why);
       continue;
     }
-    const std::string &tensorName = name;
-    auto bad = [&](const std::string &rule) {
-      return fail("tensor \"" + tensorName + "\": " + rule);
-    };
-    if (value.kind != json::Value::Kind::Object)
-      return bad("entry is not an object");
-    for (const auto &[key, v] : value.members)
-      if (key != "dtype" && key != "shape" && key != "data_offsets")
-        return bad("unknown key \"" + key + "\"");
-    const json::Value *dtype = value.get("dtype");
-    const json::Value *shape = value.get("shape");
-    const json::Value *offsets = value.get("data_offsets");
-    if (!dtype || !shape || !offsets)
-      return bad("missing dtype, shape or data_offsets");
-    if (dtype->kind != json::Value::Kind::String)
-      return bad("dtype is not a string");
-    const DTypeEntry *entry = lookupDType(dtype->text);
-    if (!entry)
-      return bad("unknown dtype \"" + dtype->text + "\"");
     SafeTensorInfo info;
-    info.name = name;
-    info.dtypeName = dtype->text;
-    info.dtype = entry->nova;
-    if (shape->kind != json::Value::Kind::Array)
-      return bad("shape is not an array");
-    uint64_t elements = 1;
-    for (const json::Value &d : shape->items) {
-      std::optional<uint64_t> n = d.asUInt64();
-      if (!n || *n > static_cast<uint64_t>(INT64_MAX))
-        return bad("shape entry is not a non-negative integer");
-      if (*n != 0 && elements > UINT64_MAX / *n)
-        return bad("shape overflows 64 bits");
-      elements *= *n;
-      info.shape.push_back(static_cast<int64_t>(*n));
-    }
-    if (offsets->kind != json::Value::Kind::Array || offsets->items.size() != 2)
-      return bad("data_offsets is not a [begin, end] pair");
-    std::optional<uint64_t> begin = offsets->items[0].asUInt64();
-    std::optional<uint64_t> end = offsets->items[1].asUInt64();
-    if (!begin || !end)
-      return bad("data_offsets are not non-negative integers");
-    if (*begin > *end)
-      return bad("data_offsets begin " + std::to_string(*begin) +
-                 " is after end " + std::to_string(*end));
-    if (*end > dataSize)
-      return bad("data_offsets end " + std::to_string(*end) +
-                 " is past the data section (" + std::to_string(dataSize) +
-                 " bytes)");
-    if (elements > UINT64_MAX / entry->size ||
-        elements * entry->size != *end - *begin)
-      return bad("shape " + formatShape(info.shape) + " of " + dtype->text +
-                 " needs " + std::to_string(elements * entry->size) +
-                 " bytes, data_offsets span " + std::to_string(*end - *begin));
-    info.begin = *begin;
-    info.end = *end;
+    if (!parseEntry(name, value, dataSize, info, why))
+      return fail("tensor \"" + name + "\": " + why);
     file->entries.push_back(std::move(info));
   }
-
-  // The data section must be covered exactly: sorted by offset, each tensor
-  // starts where the previous one ended, the last one ends at the file's end.
   std::sort(file->entries.begin(), file->entries.end(),
             [](const SafeTensorInfo &a, const SafeTensorInfo &b) {
               return std::tie(a.begin, a.end, a.name) <
                      std::tie(b.begin, b.end, b.name);
             });
-  uint64_t expected = 0;
-  for (const SafeTensorInfo &info : file->entries) {
-    if (info.begin < expected)
-      return fail("tensor \"" + info.name + "\" overlaps the previous tensor " +
-                  "(starts at " + std::to_string(info.begin) +
-                  ", previous ends at " + std::to_string(expected) + ")");
-    if (info.begin > expected)
-      return fail("gap in the data section before tensor \"" + info.name +
-                  "\" (bytes " + std::to_string(expected) + " to " +
-                  std::to_string(info.begin) + " belong to no tensor)");
-    expected = info.end;
-  }
-  if (expected != dataSize)
-    return fail("the data section has " + std::to_string(dataSize - expected) +
-                " trailing bytes that belong to no tensor");
+  if (!checkCoverage(file->entries, dataSize, why))
+    return fail(why);
   for (size_t i = 0; i < file->entries.size(); ++i)
     file->byName[file->entries[i].name] = i;
-  file->dataStart = bytes + 8 + headerSize;
-  file->dataStartOffset = 8 + headerSize;
+  file->dataStart = mapping->data() + dataStart;
+  file->dataStartOffset = dataStart;
   file->mapping = std::move(mapping);
   return file;
 }

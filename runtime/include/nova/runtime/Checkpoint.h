@@ -15,6 +15,7 @@
 #define NOVA_RUNTIME_CHECKPOINT_H
 
 #include "nova/runtime/SafeTensors.h"
+#include "nova/runtime/Sharding.h"
 
 #include <functional>
 #include <map>
@@ -60,14 +61,6 @@ struct LoadOptions {
   /// threads take in order (large sequential reads, balanced load); at
   /// least 4 KiB.
   uint64_t chunkBytes = uint64_t(16) << 20;
-};
-
-/// Half-open index range [begin, end) of one dimension.
-struct DimRange {
-  int64_t begin = 0, end = 0;
-  bool operator==(const DimRange &o) const {
-    return begin == o.begin && end == o.end;
-  }
 };
 
 /// One tensor to load.
@@ -174,6 +167,16 @@ private:
                size_t &file, const SafeTensorInfo *&info,
                std::vector<DimRange> &box, uint64_t &bytes,
                std::string &error) const;
+  /// Indexes the tensors and metadata of shards[f]; with an `index`, checks
+  /// each tensor against its `weightMap` entry.
+  bool addFile(size_t f, const std::string &index,
+               const std::map<std::string, std::string> &weightMap,
+               std::string &error);
+  /// Checks the index against the files: every mapped tensor present, and
+  /// the index's total size (when it gives one) right.
+  bool checkIndex(const std::string &index,
+                  const std::map<std::string, std::string> &weightMap,
+                  std::optional<uint64_t> totalSize, std::string &error) const;
   std::vector<std::unique_ptr<SafeTensorsFile>> shards;
   std::vector<const SafeTensorInfo *> all;
   std::map<std::string, std::pair<size_t, const SafeTensorInfo *>> byName;
@@ -185,32 +188,7 @@ private:
 // Sharded loads: which box of a parameter a device owns
 //===----------------------------------------------------------------------===//
 
-struct MeshAxis {
-  std::string name;
-  int64_t size = 1;
-};
-
-/// Per dimension, the mesh axes it is split over (empty: replicated), as
-/// Grok-1's PartitionSpec: P(None, ('data', 'model')) is {{}, {"data",
-/// "model"}}. Missing trailing dimensions are replicated.
-using PartitionSpec = std::vector<std::vector<std::string>>;
-
-/// The coordinates of device `device` on `mesh` (row-major: the last axis
-/// varies fastest, as jax.sharding.Mesh over a reshaped device list).
-std::vector<int64_t> meshCoordinates(const std::vector<MeshAxis> &mesh,
-                                     int64_t device);
-
-/// The box of a tensor of `shape` that the device at `coords` holds under
-/// `spec`: a dimension split over axes (a, b) is cut into size(a)·size(b)
-/// equal blocks, block index coord(a)·size(b) + coord(b); a dimension of
-/// size 1 is broadcast (every device holds it, as per-column scales [1, N]
-/// following a row-split weight). Errors: unknown or repeated axis, more
-/// spec entries than dimensions, a dimension not divisible by its axes'
-/// product, coordinates out of range.
-bool shardBox(const std::vector<int64_t> &shape, const PartitionSpec &spec,
-              const std::vector<MeshAxis> &mesh,
-              const std::vector<int64_t> &coords, std::vector<DimRange> &box,
-              std::string &error);
+// MeshAxis, PartitionSpec, meshCoordinates and shardBox: Sharding.h.
 
 /// Requests (whole tensors, runtime-allocated) for every tensor `keep`
 /// accepts, in checkpoint order: a selection by predicate.

@@ -12,6 +12,7 @@
 #define NOVA_RUNTIME_HOSTTENSOR_H
 
 #include "nova/runtime/DType.h"
+#include "nova/runtime/Shape.h"
 
 #include <cstdint>
 #include <memory>
@@ -74,9 +75,6 @@ private:
   uint8_t *data = nullptr;
   bool writable = false;
 };
-
-/// "[2, 3]".
-std::string formatShape(const std::vector<int64_t> &shape);
 
 } // namespace nova::rt
 

@@ -1,0 +1,37 @@
+//===- Shape.h - Tensor shapes: formatting and checked sizes ----*- C++ -*-===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Part of NovaNumerics, the bottom floor shared by the compiler and the
+// runtime: no LLVM/MLIR, no threads, no IO.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NOVA_RUNTIME_SHAPE_H
+#define NOVA_RUNTIME_SHAPE_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nova::rt {
+
+/// "[2, 3]".
+std::string formatShape(const std::vector<int64_t> &shape);
+
+/// a · b, or std::nullopt when the product of the non-negative `a` and `b`
+/// does not fit in int64_t.
+std::optional<int64_t> checkedMul(int64_t a, int64_t b);
+
+/// a + b, or std::nullopt when the sum of the non-negative `a` and `b` does
+/// not fit in int64_t.
+std::optional<int64_t> checkedAdd(int64_t a, int64_t b);
+
+/// The product of `sizes` (1 for none), or std::nullopt on int64_t
+/// overflow; `sizes` are non-negative.
+std::optional<int64_t> checkedProduct(const std::vector<int64_t> &sizes);
+
+} // namespace nova::rt
+
+#endif // NOVA_RUNTIME_SHAPE_H
