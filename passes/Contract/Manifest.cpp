@@ -6,7 +6,9 @@
 
 #include "passes/Contract/Manifest.h"
 
-#include "dialect/NovaOps.h"
+#include "dialect/NovaDialect.h"
+#include "dialect/NovaRuntimeTypes.h"
+#include "dialect/NovaSharding.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -18,75 +20,14 @@ using namespace mlir;
 using namespace mlir::nova;
 namespace rt = ::nova::rt;
 
-std::optional<rt::DType>
-mlir::nova::runtimeTypeOf(Type type, std::vector<int64_t> &shape) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return std::nullopt;
-  Type e = tensor.getElementType();
-  std::optional<rt::DType> dtype;
-  if (e.isF32())
-    dtype = rt::DType::F32;
-  else if (e.isBF16())
-    dtype = rt::DType::BF16;
-  else if (e.isF16())
-    dtype = rt::DType::F16;
-  else if (e.isInteger(8))
-    dtype = rt::DType::I8;
-  else if (e.isInteger(32))
-    dtype = rt::DType::I32;
-  else if (e.isInteger(64))
-    dtype = rt::DType::I64;
-  else if (e.isInteger(1))
-    dtype = rt::DType::Bool;
-  if (dtype)
-    shape.assign(tensor.getShape().begin(), tensor.getShape().end());
-  return dtype;
-}
-
-Type mlir::nova::elementTypeOf(MLIRContext *context, rt::DType dtype) {
-  Builder b(context);
-  switch (dtype) {
-  case rt::DType::F32:
-    return b.getF32Type();
-  case rt::DType::BF16:
-    return b.getBF16Type();
-  case rt::DType::F16:
-    return b.getF16Type();
-  case rt::DType::I8:
-    return b.getI8Type();
-  case rt::DType::I32:
-    return b.getI32Type();
-  case rt::DType::I64:
-    return b.getI64Type();
-  case rt::DType::Bool:
-    return b.getI1Type();
-  }
-  return Type();
-}
-
 //===----------------------------------------------------------------------===//
 // Derivation
 //===----------------------------------------------------------------------===//
 
-static std::string locationString(Location loc) {
-  auto format = [](FileLineColLoc file) {
-    return file.getFilename().str() + ":" + std::to_string(file.getLine()) +
-           ":" + std::to_string(file.getColumn());
-  };
-  if (auto file = dyn_cast<FileLineColLoc>(loc))
-    return format(file);
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location l : fused.getLocations())
-      if (auto file = dyn_cast<FileLineColLoc>(l))
-        return format(file);
-  return "";
-}
-
 static rt::ManifestParam describeParam(ParamOp op) {
   rt::ManifestParam p;
   p.path = op.getPath().str();
-  p.location = locationString(op.getLoc());
+  p.location = formatFileLocation(op.getLoc());
   // The verifier guarantees static, runtime-representable parameter types.
   p.dtype = *runtimeTypeOf(op.getValue().getType(), p.shape);
   if (op.isQuantized()) {
@@ -97,12 +38,7 @@ static rt::ManifestParam describeParam(ParamOp op) {
   }
   if (std::optional<ShardingAttr> sharding = op.getSharding()) {
     p.mesh = sharding->getMesh().getValue().str();
-    p.spec.emplace();
-    for (unsigned d = 0, e = sharding->getDims().size(); d < e; ++d) {
-      p.spec->emplace_back();
-      for (StringRef axis : sharding->getAxes(d))
-        p.spec->back().push_back(axis.str());
-    }
+    p.spec = toRuntimeSpec(*sharding);
   }
   return p;
 }
@@ -171,12 +107,8 @@ FailureOr<rt::ModuleManifest> mlir::nova::deriveManifest(ModuleOp module) {
   m.novaVersion = rt::novaVersion();
   if (auto model = module->getAttrOfType<StringAttr>("nova.model"))
     m.model = model.str();
-  for (MeshOp mesh : module.getOps<MeshOp>()) {
-    rt::ManifestMesh out{mesh.getSymName().str(), {}};
-    for (auto [name, size] : llvm::zip(mesh.getAxisNames(), mesh.getShape()))
-      out.axes.push_back({cast<StringAttr>(name).getValue().str(), size});
-    m.meshes.push_back(std::move(out));
-  }
+  for (MeshOp mesh : module.getOps<MeshOp>())
+    m.meshes.push_back({mesh.getSymName().str(), toRuntimeMesh(mesh)});
   std::map<std::string, rt::ManifestParam> params;
   module.walk([&](ParamOp op) {
     if (!params.count(op.getPath().str()))

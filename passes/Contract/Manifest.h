@@ -40,14 +40,6 @@ FailureOr<::nova::rt::ModuleManifest> getOrDeriveManifest(ModuleOp module);
 /// diagnostic and a failure.
 FailureOr<::nova::rt::ModuleManifest> readManifest(ModuleOp module);
 
-/// The MLIR element type of a manifest dtype.
-Type elementTypeOf(MLIRContext *context, ::nova::rt::DType dtype);
-
-/// The runtime dtype and shape of a static tensor type; std::nullopt when the
-/// element type has no runtime dtype or the shape is dynamic.
-std::optional<::nova::rt::DType> runtimeTypeOf(Type type,
-                                               std::vector<int64_t> &shape);
-
 } // namespace mlir::nova
 
 #endif // NOVA_PASSES_CONTRACT_MANIFEST_H

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialect/NovaRuntimeTypes.h"
 #include "passes/Contract/Manifest.h"
 #include "passes/Conversion/Passes.h"
 

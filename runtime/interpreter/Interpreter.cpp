@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/interpreter/Interpreter.h"
+#include "dialect/NovaRuntimeTypes.h"
 #include "runtime/interpreter/Kernels.h"
 
 #include "dialect/NovaOps.h"
@@ -75,15 +76,10 @@ static std::optional<DType> dtypeOf(Elem e) {
 
 bool ::nova::interp::toRuntimeType(Type type, DType &dtype,
                                    std::vector<int64_t> &shape) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return false;
-  std::optional<Elem> e = elemOf(tensor.getElementType());
-  if (!e)
-    return false;
-  dtype = *dtypeOf(*e);
-  shape.assign(tensor.getShape().begin(), tensor.getShape().end());
-  return true;
+  std::optional<DType> d = runtimeTypeOf(type, shape);
+  if (d)
+    dtype = *d;
+  return d.has_value();
 }
 
 static Tensor fromHost(const HostTensor &h, Elem elem) {
@@ -202,7 +198,8 @@ bool Interpreter::bindParams(const rt::ModuleManifest &manifest,
               rt::formatShape(arg.shape) + ", got " + host.describe();
       return false;
     }
-    params[arg.name] = std::make_shared<Tensor>(fromHost(host, elemOf(arg.dtype)));
+    params[arg.name] =
+        std::make_shared<Tensor>(fromHost(host, elemOf(arg.dtype)));
   }
   return true;
 }
