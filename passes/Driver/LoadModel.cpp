@@ -6,6 +6,7 @@
 
 #include "passes/Driver/LoadModel.h"
 
+#include "passes/Contract/Manifest.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Partition/Passes.h"
 
@@ -63,5 +64,19 @@ OwningOpRef<ModuleOp> mlir::nova::loadModel(MLIRContext &context,
     if (failed(pm.run(*module)))
       return nullptr;
   }
+  return module;
+}
+
+OwningOpRef<ModuleOp>
+mlir::nova::loadModel(MLIRContext &context, llvm::SourceMgr &sourceMgr,
+                      StringRef path, const LoadModelOptions &options,
+                      ::nova::rt::ModuleManifest &manifest) {
+  OwningOpRef<ModuleOp> module = loadModel(context, sourceMgr, path, options);
+  if (!module)
+    return nullptr;
+  FailureOr<::nova::rt::ModuleManifest> derived = getOrDeriveManifest(*module);
+  if (failed(derived))
+    return nullptr;
+  manifest = std::move(*derived);
   return module;
 }

@@ -11,6 +11,8 @@
 #ifndef NOVA_PASSES_DRIVER_LOADMODEL_H
 #define NOVA_PASSES_DRIVER_LOADMODEL_H
 
+#include "nova/runtime/Manifest.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/SourceMgr.h"
@@ -39,6 +41,14 @@ OwningOpRef<ModuleOp> loadModel(MLIRContext &context,
                                 llvm::SourceMgr &sourceMgr,
                                 llvm::StringRef path,
                                 const LoadModelOptions &options);
+
+/// loadModel, then the module's contract (derived and attached as
+/// `nova.manifest`) into `manifest`. Returns null after reporting an error.
+OwningOpRef<ModuleOp> loadModel(MLIRContext &context,
+                                llvm::SourceMgr &sourceMgr,
+                                llvm::StringRef path,
+                                const LoadModelOptions &options,
+                                ::nova::rt::ModuleManifest &manifest);
 
 } // namespace mlir::nova
 

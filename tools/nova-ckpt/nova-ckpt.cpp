@@ -16,7 +16,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/Contract/Manifest.h"
 #include "passes/Driver/LoadModel.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Passes.h"
@@ -145,16 +144,7 @@ OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
   options.rulesFile = rules;
   options.maxSpecBytes = ::mlir::nova::kDefaultMaxSpecBytes;
   options.tool = "nova-ckpt";
-  OwningOpRef<ModuleOp> module =
-      ::mlir::nova::loadModel(context, sourceMgr, path, options);
-  if (!module)
-    return nullptr;
-  FailureOr<rt::ModuleManifest> derived =
-      ::mlir::nova::getOrDeriveManifest(*module);
-  if (failed(derived))
-    return nullptr;
-  manifest = std::move(*derived);
-  return module;
+  return ::mlir::nova::loadModel(context, sourceMgr, path, options, manifest);
 }
 
 int runConvert(const rt::ModuleManifest &manifest) {

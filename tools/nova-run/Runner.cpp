@@ -6,7 +6,6 @@
 
 #include "tools/nova-run/Runner.h"
 
-#include "passes/Contract/Manifest.h"
 #include "passes/Driver/LoadModel.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Passes.h"
@@ -341,24 +340,20 @@ int ::nova::run::novaRunMain(int argc, char **argv) {
   ::mlir::nova::LoadModelOptions load;
   load.maxSpecBytes = maxSpecBytes;
   load.tool = "nova-run";
+  rt::ModuleManifest manifest;
   OwningOpRef<ModuleOp> module =
-      ::mlir::nova::loadModel(context, sourceMgr, moduleFile, load);
+      ::mlir::nova::loadModel(context, sourceMgr, moduleFile, load, manifest);
   if (!module)
     return EXIT_FAILURE;
-  FailureOr<rt::ModuleManifest> manifest =
-      ::mlir::nova::getOrDeriveManifest(*module);
-  if (failed(manifest))
-    return EXIT_FAILURE;
-
   if (!randomParams.empty())
-    return writeRandomParams(*manifest);
+    return writeRandomParams(manifest);
 
   std::shared_ptr<rt::Checkpoint> checkpoint;
   ::nova::interp::ParamLookup lookup;
   std::string error;
-  if (!openParameters(*manifest, paramsFile, checkpoint, lookup, error))
+  if (!openParameters(manifest, paramsFile, checkpoint, lookup, error))
     return fail(error);
   if (generateCount > 0)
     return runGenerate(*module, lookup);
-  return runEntry(*module, *manifest, lookup);
+  return runEntry(*module, manifest, lookup);
 }
