@@ -120,13 +120,6 @@ static std::string locationOf(Operation *op) {
   return where.empty() ? where : where + ": ";
 }
 
-static ScaleLayout layoutOf(ScaleLayoutAttr attr) {
-  ScaleLayout l;
-  l.kind = static_cast<ScaleLayout::Kind>(attr.getKind());
-  l.size = attr.getSize();
-  return l;
-}
-
 //===----------------------------------------------------------------------===//
 // Interpreter
 //===----------------------------------------------------------------------===//
@@ -297,14 +290,12 @@ bool Frame::execute(Operation *op, std::string &error) {
         return true;
       })
       .Case([&](QuantizeOp q) {
-        set(q.getResult(), quantize(get(q.getInput()), get(q.getScales()),
-                                    layoutOf(q.getLayout())));
+        set(q.getResult(), quantize(get(q.getInput()), get(q.getScales())));
         return true;
       })
       .Case([&](DequantizeOp q) {
-        set(q.getResult(),
-            dequantize(get(q.getInput()), get(q.getScales()),
-                       layoutOf(q.getLayout()), typeOf(q.getResult())));
+        set(q.getResult(), dequantize(get(q.getInput()), get(q.getScales()),
+                                      typeOf(q.getResult())));
         return true;
       })
       .Case([&](MatmulOp m) {
@@ -313,17 +304,15 @@ bool Frame::execute(Operation *op, std::string &error) {
         return true;
       })
       .Case([&](QMatmulOp m) {
-        set(m.getResult(),
-            qmatmul(get(m.getInput()), get(m.getWeight()), get(m.getScales()),
-                    layoutOf(m.getLayout()), typeOf(m.getResult())));
+        set(m.getResult(), qmatmul(get(m.getInput()), get(m.getWeight()),
+                                   get(m.getScales()), typeOf(m.getResult())));
         return true;
       })
       .Case([&](ExpertQMatmulOp m) {
         Tensor out;
         if (!expertQMatmul(get(m.getInput()), get(m.getExperts()),
                            get(m.getWeight()), get(m.getScales()),
-                           layoutOf(m.getLayout()), typeOf(m.getResult()), out,
-                           error))
+                           typeOf(m.getResult()), out, error))
           return false;
         set(m.getResult(), std::move(out));
         return true;

@@ -88,8 +88,7 @@ static void forEachWeightElement(const Tensor &weight, const Tensor &scales,
         fn((b * idx.k + r) * idx.n + c, idx(b, r, c));
 }
 
-Tensor nova::interp::quantize(const Tensor &x, const Tensor &scales,
-                              ScaleLayout) {
+Tensor nova::interp::quantize(const Tensor &x, const Tensor &scales) {
   Tensor out = Tensor::make(Elem::I8, x.shape);
   forEachWeightElement(x, scales, [&](int64_t e, int64_t s) {
     double v = f32(f32(x.f[e]) / f32(scales.f[s]));
@@ -102,7 +101,7 @@ Tensor nova::interp::quantize(const Tensor &x, const Tensor &scales,
 }
 
 Tensor nova::interp::dequantize(const Tensor &q, const Tensor &scales,
-                                ScaleLayout, Elem result) {
+                                Elem result) {
   Tensor out = Tensor::make(result, q.shape);
   // int8 x (bf16|f16|f32) is exact in double: one rounding.
   forEachWeightElement(q, scales, [&](int64_t e, int64_t s) {
@@ -135,20 +134,18 @@ Tensor nova::interp::matmul(const Tensor &lhs, const Tensor &rhs,
 }
 
 Tensor nova::interp::qmatmul(const Tensor &x, const Tensor &q,
-                             const Tensor &scales, ScaleLayout layout,
-                             Elem result) {
-  Tensor w = dequantize(q, scales, layout, scales.elem);
+                             const Tensor &scales, Elem result) {
+  Tensor w = dequantize(q, scales, scales.elem);
   return matmul(x, w, /*transposeRhs=*/false, result);
 }
 
 bool nova::interp::expertQMatmul(const Tensor &x, const Tensor &experts,
                                  const Tensor &q, const Tensor &scales,
-                                 ScaleLayout layout, Elem result, Tensor &out,
-                                 std::string &error) {
+                                 Elem result, Tensor &out, std::string &error) {
   int64_t m = experts.shape[0], k = experts.shape[1];
   int64_t numExperts = q.shape[0], kk = q.shape[1], n = q.shape[2];
   bool perSlot = x.shape.size() == 3;
-  Tensor w = dequantize(q, scales, layout, scales.elem);
+  Tensor w = dequantize(q, scales, scales.elem);
   out = Tensor::make(result, {m, k, n});
   for (int64_t row = 0; row < m; ++row)
     for (int64_t slot = 0; slot < k; ++slot) {

@@ -19,22 +19,18 @@
 
 namespace nova::interp {
 
-/// Mirror of #nova.scale_layout.
-struct ScaleLayout {
-  enum Kind { PerTensor, PerColumn, RowBlocks, Group } kind = PerColumn;
-  int64_t size = 0;
-};
-
-Tensor quantize(const Tensor &x, const Tensor &scales, ScaleLayout layout);
-Tensor dequantize(const Tensor &q, const Tensor &scales, ScaleLayout layout,
-                  Elem result);
+// Quantized kernels index the scales by broadcasting their shape against the
+// weight's (the verifier ties the shape to the op's #nova.scale_layout), so
+// they take no layout of their own.
+Tensor quantize(const Tensor &x, const Tensor &scales);
+Tensor dequantize(const Tensor &q, const Tensor &scales, Elem result);
 Tensor matmul(const Tensor &lhs, const Tensor &rhs, bool transposeRhs,
               Elem result);
 Tensor qmatmul(const Tensor &x, const Tensor &q, const Tensor &scales,
-               ScaleLayout layout, Elem result);
+               Elem result);
 bool expertQMatmul(const Tensor &x, const Tensor &experts, const Tensor &q,
-                   const Tensor &scales, ScaleLayout layout, Elem result,
-                   Tensor &out, std::string &error);
+                   const Tensor &scales, Elem result, Tensor &out,
+                   std::string &error);
 void moeRoute(const Tensor &logits, int64_t k, bool renormalize, Tensor &gates,
               Tensor &indices);
 Tensor moeCombine(const Tensor &outputs, const Tensor &gates, Elem result);

@@ -31,12 +31,6 @@ Tensor ints(Elem e, std::vector<int64_t> shape, std::vector<int64_t> v) {
   t.i = std::move(v);
   return t;
 }
-ScaleLayout layout(ScaleLayout::Kind kind, int64_t size = 0) {
-  ScaleLayout l;
-  l.kind = kind;
-  l.size = size;
-  return l;
-}
 
 //===----------------------------------------------------------------------===//
 // Quantization (§1)
@@ -45,7 +39,7 @@ ScaleLayout layout(ScaleLayout::Kind kind, int64_t size = 0) {
 TEST(KernelsTest, DequantizeRoundsOnceToTheScaleType) {
   Tensor q = ints(Elem::I8, {2, 2}, {-128, 127, 3, -1});
   Tensor s = floats(Elem::BF16, {1, 2}, {0.0078125, 1.0078125});
-  Tensor w = dequantize(q, s, layout(ScaleLayout::PerColumn), Elem::BF16);
+  Tensor w = dequantize(q, s, Elem::BF16);
   // -128 * 2^-7 = -1 exactly; 127 * (1 + 2^-7) = 127.99 -> bf16 128.
   EXPECT_EQ(w.f, (std::vector<double>{-1.0, 128.0, 0.0234375, -1.0078125}));
 }
@@ -54,32 +48,30 @@ TEST(KernelsTest, DequantizeLayouts) {
   Tensor q = ints(Elem::I8, {4, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
   // G = 2 row blocks x per column: rows 0-1 use scale row 0, rows 2-3 row 1.
   Tensor rows = floats(Elem::F32, {2, 2}, {1, 10, 100, 1000});
-  EXPECT_EQ(dequantize(q, rows, layout(ScaleLayout::RowBlocks, 2), Elem::F32).f,
+  EXPECT_EQ(dequantize(q, rows, Elem::F32).f,
             (std::vector<double>{1, 20, 3, 40, 500, 6000, 700, 8000}));
   // Group size 2 along K is the same arithmetic.
-  EXPECT_EQ(dequantize(q, rows, layout(ScaleLayout::Group, 2), Elem::F32).f,
+  EXPECT_EQ(dequantize(q, rows, Elem::F32).f,
             (std::vector<double>{1, 20, 3, 40, 500, 6000, 700, 8000}));
   Tensor one = floats(Elem::F32, {1, 1}, {0.5});
-  EXPECT_EQ(dequantize(q, one, layout(ScaleLayout::PerTensor), Elem::F32).f,
+  EXPECT_EQ(dequantize(q, one, Elem::F32).f,
             (std::vector<double>{0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4}));
   // Stacked experts: each expert has its own scales.
   Tensor qe = ints(Elem::I8, {2, 1, 2}, {1, 1, 1, 1});
   Tensor se = floats(Elem::F32, {2, 1, 2}, {2, 3, 4, 5});
-  EXPECT_EQ(dequantize(qe, se, layout(ScaleLayout::PerColumn), Elem::F32).f,
-            (std::vector<double>{2, 3, 4, 5}));
+  EXPECT_EQ(dequantize(qe, se, Elem::F32).f, (std::vector<double>{2, 3, 4, 5}));
 }
 
 TEST(KernelsTest, QuantizeRoundsHalfToEvenAndSaturates) {
   Tensor x = floats(Elem::F32, {1, 8},
                     {0.5, 1.5, 2.5, -0.5, 300, -300, NAN, INFINITY});
   Tensor s = floats(Elem::F32, {1, 1}, {1.0});
-  EXPECT_EQ(quantize(x, s, layout(ScaleLayout::PerTensor)).i,
+  EXPECT_EQ(quantize(x, s).i,
             (std::vector<int64_t>{0, 2, 2, 0, 127, -128, 0, 127}));
   // x / s is an f32 division: 1 / 3 * 3 ... 0.75 / 0.25 = 3 exactly.
   Tensor x2 = floats(Elem::F32, {1, 2}, {0.75, -2.5});
   Tensor s2 = floats(Elem::F32, {1, 2}, {0.25, 1.0});
-  EXPECT_EQ(quantize(x2, s2, layout(ScaleLayout::PerColumn)).i,
-            (std::vector<int64_t>{3, -2}));
+  EXPECT_EQ(quantize(x2, s2).i, (std::vector<int64_t>{3, -2}));
 }
 
 //===----------------------------------------------------------------------===//
@@ -109,10 +101,8 @@ TEST(KernelsTest, QMatmulIsMatmulOfTheDequantizedWeight) {
   Tensor q = ints(Elem::I8, {2, 1}, {127, 1});
   Tensor s = floats(Elem::BF16, {1, 1}, {1.0078125});
   // W = [128 (bf16-rounded), 1.0078125]; y = 129.0078125 -> bf16 129.
-  EXPECT_EQ(qmatmul(x, q, s, layout(ScaleLayout::PerColumn), Elem::F32).f,
-            (std::vector<double>{129.0078125}));
-  EXPECT_EQ(qmatmul(x, q, s, layout(ScaleLayout::PerColumn), Elem::BF16).f,
-            (std::vector<double>{129}));
+  EXPECT_EQ(qmatmul(x, q, s, Elem::F32).f, (std::vector<double>{129.0078125}));
+  EXPECT_EQ(qmatmul(x, q, s, Elem::BF16).f, (std::vector<double>{129}));
 }
 
 TEST(KernelsTest, ExpertQMatmulUsesOnlyTheSelectedExperts) {
@@ -123,19 +113,16 @@ TEST(KernelsTest, ExpertQMatmulUsesOnlyTheSelectedExperts) {
   Tensor experts = ints(Elem::I32, {2, 2}, {1, 0, 0, 1});
   Tensor out;
   std::string error;
-  ASSERT_TRUE(expertQMatmul(x, experts, q, s, layout(ScaleLayout::PerColumn),
-                            Elem::F32, out, error));
+  ASSERT_TRUE(expertQMatmul(x, experts, q, s, Elem::F32, out, error));
   EXPECT_EQ(out.shape, (std::vector<int64_t>{2, 2, 1}));
   EXPECT_EQ(out.f, (std::vector<double>{20, 3, 7, 40}));
   // Per-slot inputs [M, k, K].
   Tensor xs = floats(Elem::F32, {1, 2, 2}, {1, 1, 2, 2});
   Tensor e1 = ints(Elem::I32, {1, 2}, {0, 1});
-  ASSERT_TRUE(expertQMatmul(xs, e1, q, s, layout(ScaleLayout::PerColumn),
-                            Elem::F32, out, error));
+  ASSERT_TRUE(expertQMatmul(xs, e1, q, s, Elem::F32, out, error));
   EXPECT_EQ(out.f, (std::vector<double>{2, 20}));
   Tensor bad = ints(Elem::I32, {1, 2}, {0, 2});
-  EXPECT_FALSE(expertQMatmul(xs, bad, q, s, layout(ScaleLayout::PerColumn),
-                             Elem::F32, out, error));
+  EXPECT_FALSE(expertQMatmul(xs, bad, q, s, Elem::F32, out, error));
   EXPECT_EQ(error, "expert index 2 of token 0 slot 1 is out of range [0, 2)");
 }
 
