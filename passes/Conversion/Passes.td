@@ -43,11 +43,13 @@ def ConvertNovaToLinalgPass : Pass<"convert-nova-to-linalg"> {
     `nova-params-to-args` first); `nova.shard` annotations are dropped.
   }];
   let options = [
-    Option<"parallelTiles", "parallel-tiles", "int64_t", /*default=*/"8",
+    Option<"parallelTiles", "parallel-tiles", "int64_t", /*default=*/"2",
            "Column tiles a large contraction is split into across threads "
            "(at least 1). Fixed, never the compiling machine's core count, "
-           "so that the same IR gives the same code anywhere; 8 tiles "
-           "balance over 1, 2, 4 and 8 threads">,
+           "so that the same IR gives the same code anywhere. One wide tile "
+           "per thread streams the longest runs of each weight row (on 2 "
+           "cores a decode matmul ran about 2x slower with 8 tiles than "
+           "with 2): pass the target's thread count">,
     Option<"parallelWork", "parallel-work", "int64_t", /*default=*/"262144",
            "Multiply-adds (M * N * K) below which a contraction stays on one "
            "thread: a parallel region costs a few microseconds to open">,

@@ -3,20 +3,20 @@
 // RUN: nova-opt %s --split-input-file --convert-nova-to-linalg="parallel-tiles=1" | FileCheck %s --check-prefix=ONE
 // RUN: nova-opt %s --split-input-file --convert-nova-to-linalg="parallel-work=1073741824" | FileCheck %s --check-prefix=ONE
 // RUN: nova-opt %s --split-input-file --convert-nova-to-linalg="parallel-sample-work=200" | FileCheck %s --check-prefix=ROWS
-// RUN: nova-opt %s --split-input-file --nova-cpu-pipeline | FileCheck %s --check-prefix=PIPE8
+// RUN: nova-opt %s --split-input-file --nova-cpu-pipeline | FileCheck %s --check-prefix=PIPE2
 // RUN: nova-opt %s --split-input-file --nova-cpu-pipeline="parallel-tiles=4" | FileCheck %s --check-prefix=PIPE4
 // RUN: nova-opt %s --split-input-file --nova-cpu-pipeline="parallel-tiles=4 parallel-work=1 parallel-sample-work=2" --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=DUMP
 // RUN: not nova-opt %s --split-input-file --convert-nova-to-linalg="parallel-tiles=0" 2>&1 | FileCheck %s --check-prefix=ZERO
 
 // The schedule is a function of the pass options alone (fixed defaults,
-// never the compiling machine's core count): `parallel-tiles` is the
+// never the compiling machine's core count; 2 tiles by default): `parallel-tiles` is the
 // number of column tiles of a large contraction, `parallel-work` the size
 // below which it stays on one thread, `parallel-sample-work` the same for
 // nova.sample's rows.
 
 // DEFAULT-LABEL: func.func @decode
-// DEFAULT: scf.forall (%{{.+}}) in (8)
-// DEFAULT: tensor.extract_slice %{{.+}}[0, %{{.+}}] [1024, 64] [1, 1] : tensor<1024x512xi8> to tensor<1024x64xi8>
+// DEFAULT: scf.forall (%{{.+}}) in (2)
+// DEFAULT: tensor.extract_slice %{{.+}}[0, %{{.+}}] [1024, 256] [1, 1] : tensor<1024x512xi8> to tensor<1024x256xi8>
 // FOUR-LABEL: func.func @decode
 // FOUR: scf.forall (%{{.+}}) in (4)
 // FOUR: tensor.extract_slice %{{.+}}[0, %{{.+}}] [1024, 128] [1, 1] : tensor<1024x512xi8> to tensor<1024x128xi8>
@@ -26,13 +26,13 @@
 // ONE: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
 // ONE-SAME: ins(%{{.+}}, %{{.+}}, %{{.+}} : tensor<1x1024xbf16>, tensor<1024x512xi8>, tensor<8x512xf32>)
 // ONE-NOT: scf.forall
-// The OpenMP loop runs over the tiles (of 64 or 128 columns).
-// PIPE8-LABEL: llvm.func @decode
-// PIPE8: llvm.mlir.constant(64 : index) : i64
-// PIPE8-NEXT: %[[N:.+]] = llvm.mlir.constant(8 : index) : i64
-// PIPE8-NEXT: omp.parallel
-// PIPE8-NEXT: omp.wsloop
-// PIPE8-NEXT: omp.loop_nest (%{{.+}}) : i64 = (%{{.+}}) to (%[[N]]) step
+// The OpenMP loop runs over the tiles (of 256 or 128 columns).
+// PIPE2-LABEL: llvm.func @decode
+// PIPE2: llvm.mlir.constant(256 : index) : i64
+// PIPE2-NEXT: %[[N:.+]] = llvm.mlir.constant(2 : index) : i64
+// PIPE2-NEXT: omp.parallel
+// PIPE2-NEXT: omp.wsloop
+// PIPE2-NEXT: omp.loop_nest (%{{.+}}) : i64 = (%{{.+}}) to (%[[N]]) step
 // PIPE4-LABEL: llvm.func @decode
 // PIPE4: llvm.mlir.constant(128 : index) : i64
 // PIPE4-NEXT: %[[N:.+]] = llvm.mlir.constant(4 : index) : i64
