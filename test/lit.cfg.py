@@ -3,6 +3,7 @@
 """lit configuration for Nova's regression tests (run by `ninja check-nova`)."""
 
 import os
+import shutil
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -52,3 +53,6 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if config.nova_have_cuda:
     config.available_features.add("cuda")
+# util-linux's taskset, to run a command on fewer cores.
+if shutil.which("taskset"):
+    config.available_features.add("taskset")

@@ -24,12 +24,13 @@ namespace mlir::nova {
 #define GEN_PASS_REGISTRATION
 #include "passes/Conversion/Passes.h.inc"
 
-/// Patterns lowering Nova compute ops to linalg/tensor/arith/math/scf.
-/// `parallelTiles`: column tiles per large contraction (0: the host's
-/// hardware threads, at least 2).
-void populateNovaToLinalgConversionPatterns(TypeConverter &converter,
-                                            RewritePatternSet &patterns,
-                                            int64_t parallelTiles = 0);
+/// Patterns lowering Nova compute ops to linalg/tensor/arith/math/scf. The
+/// schedule (column tiles, when to run on threads) depends only on
+/// `options`, whose defaults are fixed: the same IR gives the same code on
+/// any machine. Requires `options.parallelTiles >= 1`.
+void populateNovaToLinalgConversionPatterns(
+    TypeConverter &converter, RewritePatternSet &patterns,
+    const ConvertNovaToLinalgPassOptions &options = {});
 
 } // namespace mlir::nova
 

@@ -35,13 +35,27 @@ def ConvertNovaToLinalgPass : Pass<"convert-nova-to-linalg"> {
                                    the top-k in a few passes over V
         elementwise / norms     -> linalg.generic chains
 
+    The schedule (column tiles, which loops run on threads) is a function
+    of the options alone, whose defaults are fixed: the same IR and options
+    give the same code on any machine.
+
     Preconditions: parameters are function arguments (run
     `nova-params-to-args` first); `nova.shard` annotations are dropped.
   }];
   let options = [
-    Option<"parallelTiles", "parallel-tiles", "int64_t", /*default=*/"0",
-           "Column tiles a large contraction is split into, one per thread "
-           "(0: the compiling machine's hardware threads, at least 2)">
+    Option<"parallelTiles", "parallel-tiles", "int64_t", /*default=*/"2",
+           "Column tiles a large contraction is split into across threads "
+           "(at least 1). Fixed, never the compiling machine's core count, "
+           "so that the same IR gives the same code anywhere. One wide tile "
+           "per thread streams the longest runs of each weight row (on 2 "
+           "cores a decode matmul ran about 2x slower with 8 tiles than "
+           "with 2): pass the target's thread count">,
+    Option<"parallelWork", "parallel-work", "int64_t", /*default=*/"262144",
+           "Multiply-adds (M * N * K) below which a contraction stays on one "
+           "thread: a parallel region costs a few microseconds to open">,
+    Option<"parallelSampleWork", "parallel-sample-work", "int64_t",
+           /*default=*/"32768",
+           "Logits (batch * V) below which nova.sample stays on one thread">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

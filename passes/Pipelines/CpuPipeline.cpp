@@ -19,21 +19,22 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <mutex>
 
 using namespace mlir;
 using namespace mlir::nova;
 
-/// Graph level to loops on buffers.
+/// Graph level to loops on buffers; {0} is convert-nova-to-linalg's options.
 static constexpr const char *kToLoops =
     "nova-params-to-args,"
-    "func.func(convert-nova-to-linalg,convert-elementwise-to-linalg,"
+    "func.func(convert-nova-to-linalg{0},convert-elementwise-to-linalg,"
     "canonicalize,cse,linalg-fuse-elementwise-ops,canonicalize),"
     "eliminate-empty-tensors,"
-    "one-shot-bufferize{bufferize-function-boundaries "
+    "one-shot-bufferize{{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-results-to-out-params{hoist-static-allocs "
+    "buffer-results-to-out-params{{hoist-static-allocs "
     "modify-public-functions},"
     "buffer-deallocation-pipeline,"
     "func.func(convert-linalg-to-loops,scf-forall-to-parallel),"
@@ -50,8 +51,17 @@ static constexpr const char *kToLLVM =
     "convert-cf-to-llvm,convert-ub-to-llvm,convert-openmp-to-llvm,"
     "reconcile-unrealized-casts";
 
-LogicalResult mlir::nova::buildNovaCpuPipeline(OpPassManager &pm,
-                                               const CpuPipelineOptions &) {
+ConvertNovaToLinalgPassOptions CpuPipelineOptions::loweringOptions() const {
+  ConvertNovaToLinalgPassOptions options;
+  options.parallelTiles = parallelTiles;
+  options.parallelWork = parallelWork;
+  options.parallelSampleWork = parallelSampleWork;
+  return options;
+}
+
+LogicalResult
+mlir::nova::buildNovaCpuPipeline(OpPassManager &pm,
+                                 const CpuPipelineOptions &options) {
   // The textual pipeline names registered passes: register them once, so
   // that every client (tools, tests, benchmarks, embedders) can build it.
   static std::once_flag registered;
@@ -59,8 +69,13 @@ LogicalResult mlir::nova::buildNovaCpuPipeline(OpPassManager &pm,
     registerAllPasses();
     registerNovaConversionPasses();
   });
-  std::string pipeline = std::string(kToLoops) + "," + kToLLVM;
-  return parsePassPipeline(pipeline, pm);
+  ConvertNovaToLinalgPassOptions lowering = options.loweringOptions();
+  std::string toLoops = llvm::formatv(
+      kToLoops, llvm::formatv("{{parallel-tiles={0} parallel-work={1} "
+                              "parallel-sample-work={2}}",
+                              lowering.parallelTiles, lowering.parallelWork,
+                              lowering.parallelSampleWork));
+  return parsePassPipeline(toLoops + "," + kToLLVM, pm);
 }
 
 void mlir::nova::registerNovaPipelines() {

@@ -7,6 +7,8 @@
 #ifndef NOVA_PASSES_PIPELINES_PIPELINES_H
 #define NOVA_PASSES_PIPELINES_PIPELINES_H
 
+#include "passes/Conversion/Passes.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -18,8 +20,30 @@ class TargetMachine;
 
 namespace mlir::nova {
 
-/// Options of the CPU pipeline.
-struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {};
+/// Options of the CPU pipeline: the schedule constants of Nova's lowering
+/// (convert-nova-to-linalg's options, with its defaults). Nothing about the
+/// compiling machine enters the pipeline, so a default-constructed options
+/// object gives the same code on any host.
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  Option<int64_t> parallelTiles{
+      *this, "parallel-tiles",
+      llvm::cl::desc("Column tiles a large contraction is split into across "
+                     "threads (at least 1)"),
+      llvm::cl::init(ConvertNovaToLinalgPassOptions().parallelTiles)};
+  Option<int64_t> parallelWork{
+      *this, "parallel-work",
+      llvm::cl::desc("Multiply-adds below which a contraction stays on one "
+                     "thread"),
+      llvm::cl::init(ConvertNovaToLinalgPassOptions().parallelWork)};
+  Option<int64_t> parallelSampleWork{
+      *this, "parallel-sample-work",
+      llvm::cl::desc("Logits (batch * V) below which nova.sample stays on "
+                     "one thread"),
+      llvm::cl::init(ConvertNovaToLinalgPassOptions().parallelSampleWork)};
+
+  /// The convert-nova-to-linalg options these select.
+  ConvertNovaToLinalgPassOptions loweringOptions() const;
+};
 
 /// Nova IR (graph level, parameters as nova.param) to the LLVM dialect with
 /// a bare-pointer C ABI: every public function takes its inputs, then its

@@ -2,12 +2,19 @@
 //
 // SPDX-License-Identifier: Apache-2.0
 //
+// The lowering is one file per op family (QuantizeLowering.cpp,
+// ContractionLowering.cpp, MoeLowering.cpp, AttentionLowering.cpp,
+// SampleLowering.cpp, ElementwiseLowering.cpp); the quantized contractions
+// share the row schedule of RowSchedule.h. This header holds what several
+// families use and each family's populate function.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef NOVA_PASSES_CONVERSION_NOVATOLINALG_LOWERINGS_H
 #define NOVA_PASSES_CONVERSION_NOVATOLINALG_LOWERINGS_H
 
 #include "passes/Conversion/NovaToLinalg/KernelBuilder.h"
+#include "passes/Conversion/Passes.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
@@ -16,6 +23,14 @@
 
 namespace mlir::nova {
 
+/// The schedule constants of the lowering (the pass's options).
+using ScheduleOptions = ConvertNovaToLinalgPassOptions;
+
+//===----------------------------------------------------------------------===//
+// IR helpers
+//===----------------------------------------------------------------------===//
+
+/// The ranked tensor type of `v`.
 RankedTensorType tensorTypeOf(Value v);
 
 /// The body of a linalg.generic: block arguments in, yielded value out.
@@ -26,6 +41,38 @@ Value buildGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
                    ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
                    ArrayRef<utils::IteratorType> iterators, GenericBody body);
 
+/// A linalg.generic with only parallel iterators computing `resultType`
+/// into a new tensor.empty.
+Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
+                       ValueRange inputs, ArrayRef<AffineMap> maps,
+                       GenericBody body);
+
+/// [[0, ..., rank - 2], [rank - 1]]: the reassociation folding every
+/// leading dimension of a rank-`rank` tensor into one.
+SmallVector<ReassociationIndices> collapseLeading(int64_t rank);
+
+/// The map (d0, ..., dn-1) -> (dims...).
+AffineMap projection(MLIRContext *ctx, unsigned numDims,
+                     ArrayRef<unsigned> dims);
+
+/// The dimensions begin, begin + 1, ..., end - 1.
+SmallVector<unsigned> range(unsigned begin, unsigned end);
+
+/// Map of a scales tensor [B..., G, C] for a weight [B..., K, N] whose batch
+/// dims are `batch`, row dim `k` and column dim `n` in the iteration space.
+AffineMap scalesMap(MLIRContext *ctx, unsigned numDims,
+                    ArrayRef<unsigned> batch, unsigned k, unsigned n,
+                    RankedTensorType weight, RankedTensorType scales);
+
+/// A float tensor of `shape` holding `value` (an f32 accumulator init).
+Value filledF32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                double value);
+
+/// Elementwise cast of an f32 tensor to `element` (a no-op for f32), written
+/// into `dest` when given.
+Value castTensor(OpBuilder &b, Location loc, Value v, Type element,
+                 Value dest = Value());
+
 /// round_S(int8 · scale) as an f32 value: the dequantized weight element of
 /// §1.3, with S the scale's element type.
 /// `scale` may already be widened to f32, with `scaleType` its type in the
@@ -33,9 +80,50 @@ Value buildGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
 Value dequantizeScalar(KernelBuilder &kb, Value q, Value scale,
                        Type scaleType = Type());
 
-/// Lowerings with data-dependent loops: moe_route, attention, sample.
-void populateNovaLoopKernelPatterns(TypeConverter &converter,
-                                    RewritePatternSet &patterns);
+/// (a, ia) ranks before (b, ib): descending values, NaN above every number,
+/// ties (NaN included) to the lower index. The order of moe_route's and
+/// sample's top-k.
+Value ranksBefore(KernelBuilder &k, Value a, Value ia, Value b, Value ib);
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// A lowering whose schedule depends on the pass's options.
+template <typename Op> struct ScheduledLowering : OpConversionPattern<Op> {
+  ScheduledLowering(TypeConverter &converter, MLIRContext *ctx,
+                    const ScheduleOptions &options)
+      : OpConversionPattern<Op>(converter, ctx), options(options) {}
+  ScheduleOptions options;
+};
+
+/// nova.quantize, nova.dequantize.
+void populateQuantizeLoweringPatterns(TypeConverter &converter,
+                                      RewritePatternSet &patterns);
+
+/// nova.matmul, nova.qmatmul.
+void populateContractionLoweringPatterns(TypeConverter &converter,
+                                         RewritePatternSet &patterns,
+                                         const ScheduleOptions &options);
+
+/// nova.moe_route, nova.expert_qmatmul, nova.moe_combine.
+void populateMoeLoweringPatterns(TypeConverter &converter,
+                                 RewritePatternSet &patterns,
+                                 const ScheduleOptions &options);
+
+/// nova.attention.
+void populateAttentionLoweringPatterns(TypeConverter &converter,
+                                       RewritePatternSet &patterns);
+
+/// nova.sample.
+void populateSampleLoweringPatterns(TypeConverter &converter,
+                                    RewritePatternSet &patterns,
+                                    const ScheduleOptions &options);
+
+/// nova.rms_norm, nova.gelu, nova.silu, nova.softmax, nova.embedding,
+/// nova.rope, nova.kv_cache_update, nova.shard.
+void populateElementwiseLoweringPatterns(TypeConverter &converter,
+                                         RewritePatternSet &patterns);
 
 } // namespace mlir::nova
 

@@ -1,0 +1,255 @@
+//===- ContractionLowering.cpp - nova.matmul/qmatmul to linalg ------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// y[..., n] = round_R(Σ_k x[..., k] · w[k, n]), with a quantized weight
+// dequantized inside the reduction (no dequantized weight tensor exists).
+// One row of x (decode) streams each weight row into f32 accumulators; many
+// rows (prefill) use the row schedule of RowSchedule.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Conversion/NovaToLinalg/RowSchedule.h"
+
+#include "dialect/NovaOps.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::nova;
+using utils::IteratorType;
+
+/// A quantized x [M, K] · W [K, N] for M > 1: each weight row of a column
+/// tile is dequantized once (into an f32 row) and applied to a block of up
+/// to 64 rows of x, four weight rows per pass over the block's accumulators
+/// (which stay in L2); the sum over k keeps its sequential order. Column
+/// tiles run on threads. (Tile sizes chosen by measurement on AVX-512:
+/// docs/performance.md.)
+static Value rowReuseQMatmul(OpBuilder &b, Location loc, Value x,
+                             const QuantizedWeight &weight,
+                             RankedTensorType resultType,
+                             const ScheduleOptions &options) {
+  KernelBuilder kb(b, loc);
+  auto xType = tensorTypeOf(x);
+  int64_t k = xType.getShape().back(), n = resultType.getShape().back();
+  int64_t m = xType.getNumElements() / k;
+  // x and the result as matrices.
+  SmallVector<ReassociationIndices> rows = collapseLeading(xType.getRank());
+  Value x2 = xType.getRank() == 2
+                 ? x
+                 : tensor::CollapseShapeOp::create(b, loc, x, rows).getResult();
+  int64_t block = std::max<int64_t>(1, divisorAtMost(m, kRowBlock, 1));
+  int64_t width =
+      m * n * k >= options.parallelWork ? rowReuseTileWidth(n, block) : 0;
+  if (width == 0 || width == n)
+    width = n;
+  bool exactProduct =
+      exactProductInF32(xType.getElementType(), weight.scaleType);
+  Type element = resultType.getElementType();
+  auto tile = [&](OpBuilder &tb, Value offset, Value dest) -> Value {
+    KernelBuilder t(tb, loc);
+    Value acc = t.filled({m, width}, t.f32(0.0));
+    SmallVector<Value> scratch = rowScratch(t, width);
+    WeightTile wt{weight, {}, offset, width, exactProduct};
+    acc = t.forLoop(0, m / block, acc,
+                    [&](KernelBuilder &kbl, Value blk, ValueRange accs) {
+                      Value lo = kbl.muli(blk, kbl.index(block));
+                      Value hi = kbl.addi(lo, kbl.index(block));
+                      return SmallVector<Value>{accumulateWeightRows(
+                          kbl, wt, scratch, accs[0], lo, hi,
+                          [&](KernelBuilder &kr, Value p, ArrayRef<Value> ks) {
+                            SmallVector<Value> xs;
+                            for (Value kIdx : ks)
+                              xs.push_back(kr.toF32(kr.extract(x2, {p, kIdx})));
+                            return std::make_pair(p, xs);
+                          })};
+                    })[0];
+    return castTensor(tb, loc, acc, element, dest);
+  };
+  Value result =
+      parallelColumnTiles(b, loc, kb.empty({m, n}, element), width, tile);
+  if (resultType.getRank() == 2)
+    return result;
+  return tensor::ExpandShapeOp::create(b, loc, resultType, result, rows);
+}
+
+namespace {
+
+/// The accumulation of y = x · w (w [K, N], or [N, K] when `transpose`;
+/// quantized when `scales` is given) over the iteration space
+/// (lead..., k, n) with the output columns innermost (or (lead..., n, k) for
+/// a transposed weight, whose contiguous dimension is k).
+struct Contraction {
+  Location loc;
+  Value x, weight, scales;
+  bool transpose;
+  RankedTensorType resultType;
+
+  /// The accumulation of the column tile [lead..., width] starting at
+  /// column `offset` (the whole output when `width` is N), written into
+  /// `dest` when given (the tile's slice of the output).
+  Value tile(OpBuilder &b, Value offset, int64_t width, Value dest) const;
+
+private:
+  /// The tile's slice of the weight (or of per-column scales) along `dim`.
+  Value columnSlice(OpBuilder &b, Value t, unsigned dim, Value offset,
+                    int64_t width) const;
+};
+
+} // namespace
+
+Value Contraction::columnSlice(OpBuilder &b, Value t, unsigned dim,
+                               Value offset, int64_t width) const {
+  auto type = tensorTypeOf(t);
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
+  for (int64_t d : type.getShape())
+    sizes.push_back(b.getIndexAttr(d));
+  offsets[dim] = offset;
+  sizes[dim] = b.getIndexAttr(width);
+  return tensor::ExtractSliceOp::create(b, loc, t, offsets, sizes, strides)
+      .getResult();
+}
+
+Value Contraction::tile(OpBuilder &b, Value offset, int64_t width,
+                        Value dest) const {
+  MLIRContext *ctx = b.getContext();
+  auto xType = tensorTypeOf(x);
+  auto wType = tensorTypeOf(weight);
+  unsigned lead = xType.getRank() - 1;
+  unsigned kDim = transpose ? lead + 1 : lead,
+           nDim = transpose ? lead : lead + 1;
+  unsigned numDims = lead + 2;
+  SmallVector<unsigned> xDims = range(0, lead);
+  xDims.push_back(kDim);
+  SmallVector<unsigned> outDims = range(0, lead);
+  outDims.push_back(nDim);
+  SmallVector<IteratorType> iterators(numDims, IteratorType::parallel);
+  iterators[kDim] = IteratorType::reduction;
+  auto sType = scales ? tensorTypeOf(scales) : RankedTensorType();
+  bool exactProduct = exactProductInF32(xType.getElementType(),
+                                        scales ? sType.getElementType()
+                                               : wType.getElementType());
+
+  SmallVector<int64_t> shape(resultType.getShape());
+  shape.back() = width;
+  Value w = weight, s = scales;
+  if (width != resultType.getShape().back()) {
+    w = columnSlice(b, weight, transpose ? 0 : 1, offset, width);
+    if (scales && sType.getShape().back() != 1)
+      s = columnSlice(b, scales, 1, offset, width);
+  }
+  // The tile's scales widened to f32 once, outside the reduction.
+  if (scales)
+    s = castTensor(b, loc, s, b.getF32Type());
+  SmallVector<AffineMap> maps = {projection(ctx, numDims, xDims)};
+  maps.push_back(transpose ? projection(ctx, numDims, {nDim, kDim})
+                           : projection(ctx, numDims, {kDim, nDim}));
+  SmallVector<Value> inputs = {x, w};
+  if (scales) {
+    maps.push_back(
+        scalesMap(ctx, numDims, {}, kDim, nDim, wType, tensorTypeOf(s)));
+    inputs.push_back(s);
+  }
+  maps.push_back(projection(ctx, numDims, outDims));
+  KernelBuilder kb(b, loc);
+  Type element = resultType.getElementType();
+  Value accInit =
+      dest && element.isF32()
+          ? linalg::FillOp::create(b, loc, kb.f32(0.0), dest).getResult(0)
+          : filledF32(b, loc, shape, 0.0);
+  Value acc = buildGeneric(
+      b, loc, RankedTensorType::get(shape, b.getF32Type()), inputs, accInit,
+      maps, iterators, [&](KernelBuilder &k, ValueRange args) {
+        Value wv = scales ? dequantizeScalar(k, args[1], args[2],
+                                             sType.getElementType())
+                          : args[1];
+        Value xv = k.toF32(args[0]);
+        wv = k.toF32(wv);
+        // A product of two 16-bit floats is exact in f32, so a fused
+        // multiply-add rounds exactly like the multiply and add.
+        if (exactProduct)
+          return math::FmaOp::create(k.builder(), k.location(), xv, wv,
+                                     args.back())
+              .getResult();
+        return k.add(args.back(), k.mul(xv, wv));
+      });
+  return castTensor(b, loc, acc, element, dest);
+}
+
+/// y[..., n] = round_R(Σ_k x[..., k] · w[k, n]) with w[k, n] (or w[n, k] when
+/// `transpose`) dequantized inside the reduction when `scales` is given, so a
+/// quantized weight is never materialized.
+///
+/// Schedule: the iteration space is (lead..., k, n) with the output columns
+/// innermost, so each step streams a contiguous row of the weight into a row
+/// of f32 accumulators (vectorized along n by LLVM for the host's vector
+/// width) and the sum over k keeps its sequential order. Large contractions
+/// are split into column tiles under an scf.forall, which becomes an OpenMP
+/// work-sharing loop.
+static Value contraction(ConversionPatternRewriter &rewriter,
+                         const Contraction &c, const ScheduleOptions &options) {
+  RankedTensorType resultType = c.resultType;
+  int64_t n = resultType.getShape().back();
+  int64_t m = 1;
+  for (int64_t d : resultType.getShape().drop_back())
+    m *= d;
+  if (c.scales && m > 1)
+    return rowReuseQMatmul(rewriter, c.loc, c.x,
+                           QuantizedWeight::get(c.weight, c.scales), resultType,
+                           options);
+  int64_t width =
+      columnTileWidth(m, n, tensorTypeOf(c.x).getShape().back(), options);
+  if (width == 0)
+    return c.tile(rewriter, Value(), n, Value());
+
+  KernelBuilder kb(rewriter, c.loc);
+  return parallelColumnTiles(
+      rewriter, c.loc,
+      kb.empty(resultType.getShape(), resultType.getElementType()), width,
+      [&](OpBuilder &b, Value offset, Value dest) {
+        return c.tile(b, offset, width, dest);
+      });
+}
+
+namespace {
+
+struct MatmulLowering : ScheduledLowering<MatmulOp> {
+  using ScheduledLowering::ScheduledLowering;
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Contraction c{op.getLoc(),          adaptor.getLhs(),
+                  adaptor.getRhs(),     Value(),
+                  op.getTransposeRhs(), tensorTypeOf(op.getResult())};
+    rewriter.replaceOp(op, contraction(rewriter, c, options));
+    return success();
+  }
+};
+
+struct QMatmulLowering : ScheduledLowering<QMatmulOp> {
+  using ScheduledLowering::ScheduledLowering;
+  LogicalResult
+  matchAndRewrite(QMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Contraction c{op.getLoc(),
+                  adaptor.getInput(),
+                  adaptor.getWeight(),
+                  adaptor.getScales(),
+                  false,
+                  tensorTypeOf(op.getResult())};
+    rewriter.replaceOp(op, contraction(rewriter, c, options));
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::nova::populateContractionLoweringPatterns(
+    TypeConverter &converter, RewritePatternSet &patterns,
+    const ScheduleOptions &options) {
+  patterns.add<MatmulLowering, QMatmulLowering>(converter,
+                                                patterns.getContext(), options);
+}

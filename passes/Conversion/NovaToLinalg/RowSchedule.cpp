@@ -1,0 +1,247 @@
+//===- RowSchedule.cpp - The row schedule of quantized contractions -------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Conversion/NovaToLinalg/RowSchedule.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::nova;
+using utils::IteratorType;
+
+QuantizedWeight QuantizedWeight::get(Value q, Value scales) {
+  auto wType = tensorTypeOf(q), sType = tensorTypeOf(scales);
+  int64_t rows = wType.getShape()[wType.getRank() - 2];
+  return {q, scales, rows / sType.getShape()[sType.getRank() - 2],
+          sType.getShape().back() != 1, sType.getElementType()};
+}
+
+//===----------------------------------------------------------------------===//
+// Weight rows
+//===----------------------------------------------------------------------===//
+
+Value mlir::nova::rowOf(OpBuilder &b, Location loc, Value t,
+                        ArrayRef<OpFoldResult> offsets, int64_t size) {
+  auto type = tensorTypeOf(t);
+  SmallVector<OpFoldResult> sizes(type.getRank() - 1, b.getIndexAttr(1)),
+      strides(type.getRank(), b.getIndexAttr(1));
+  sizes.push_back(b.getIndexAttr(size));
+  auto resultType = RankedTensorType::get({size}, type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, resultType, t, offsets, sizes,
+                                        strides);
+}
+
+QuantizedRow mlir::nova::quantizedRow(OpBuilder &b, Location loc,
+                                      const WeightTile &tile, Value k) {
+  KernelBuilder kb(b, loc);
+  const QuantizedWeight &w = tile.weight;
+  QuantizedRow row;
+  row.perColumn = w.perColumn;
+  row.scaleType = w.scaleType;
+  Value block = arith::DivUIOp::create(b, loc, k, kb.index(w.rowsPerBlock));
+  SmallVector<OpFoldResult> at(tile.lead.begin(), tile.lead.end());
+  at.push_back(k);
+  at.push_back(tile.offset);
+  row.inputs.push_back(rowOf(b, loc, w.q, at, tile.width));
+  at[at.size() - 2] = block;
+  if (row.perColumn) {
+    row.inputs.push_back(rowOf(b, loc, w.scales, at, tile.width));
+  } else {
+    SmallVector<Value> idx(tile.lead.begin(), tile.lead.end());
+    idx.push_back(block);
+    idx.push_back(kb.index(0));
+    row.scalar = kb.extract(w.scales, idx);
+  }
+  return row;
+}
+
+Value mlir::nova::dequantizedRow(OpBuilder &b, Location loc,
+                                 const WeightTile &tile, Value k, Value init) {
+  QuantizedRow row = quantizedRow(b, loc, tile, k);
+  return linalg::MapOp::create(b, loc, row.inputs, init,
+                               [&](OpBuilder &mb, Location l, ValueRange a) {
+                                 KernelBuilder g(mb, l);
+                                 linalg::YieldOp::create(mb, l,
+                                                         row.dequantize(g, a));
+                               })
+      .getResult()[0];
+}
+
+/// sum + xv · v, fused when the product is exact in f32.
+static Value multiplyAdd(KernelBuilder &g, Location loc, bool exactProduct,
+                         Value xv, Value v, Value sum) {
+  return exactProduct
+             ? math::FmaOp::create(g.builder(), loc, xv, v, sum).getResult()
+             : g.add(sum, g.mul(xv, v));
+}
+
+/// acc[r, :] = update(acc[r, :]) for the [width] row r of `acc`.
+static Value updateAccumulatorRow(OpBuilder &b, Location loc, Value acc,
+                                  Value r, int64_t width,
+                                  function_ref<Value(Value)> update) {
+  SmallVector<OpFoldResult> at = {r, b.getIndexAttr(0)};
+  Value updated = update(rowOf(b, loc, acc, at, width));
+  return tensor::InsertSliceOp::create(
+      b, loc, updated, acc, at,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(width)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+Value mlir::nova::fusedRowUpdate(KernelBuilder &kb, const WeightTile &tile,
+                                 Value k, Value acc, Value r, Value xv) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.location();
+  QuantizedRow row = quantizedRow(b, loc, tile, k);
+  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, acc.getContext());
+  SmallVector<AffineMap> maps(row.inputs.size() + 1, id1);
+  return updateAccumulatorRow(b, loc, acc, r, tile.width, [&](Value accRow) {
+    return buildGeneric(b, loc, tensorTypeOf(accRow), row.inputs, accRow, maps,
+                        {IteratorType::parallel},
+                        [&](KernelBuilder &g, ValueRange a) {
+                          return multiplyAdd(g, loc, tile.exactProduct, xv,
+                                             row.dequantize(g, a), a.back());
+                        });
+  });
+}
+
+Value mlir::nova::accumulateRows(KernelBuilder &kb, Value acc,
+                                 ArrayRef<Value> vecs, Value lo, Value hi,
+                                 bool exactProduct, RowAndX rowAndX) {
+  Location loc = kb.location();
+  int64_t width = tensorTypeOf(vecs.front()).getShape().back();
+  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, acc.getContext());
+  SmallVector<AffineMap> maps(vecs.size() + 1, id1);
+  return kb.forLoop(
+      lo, hi, acc, [&](KernelBuilder &k, Value p, ValueRange accs) {
+        OpBuilder &b = k.builder();
+        std::pair<Value, SmallVector<Value>> rx = rowAndX(k, p);
+        return SmallVector<Value>{updateAccumulatorRow(
+            b, loc, accs[0], rx.first, width, [&](Value accRow) {
+              return buildGeneric(
+                  b, loc, tensorTypeOf(accRow), vecs, accRow, maps,
+                  {IteratorType::parallel},
+                  [&](KernelBuilder &g, ValueRange a) {
+                    Value sum = a.back();
+                    for (auto [xv, v] : llvm::zip(rx.second, a.drop_back()))
+                      sum = multiplyAdd(g, loc, exactProduct, xv, v, sum);
+                    return sum;
+                  });
+            })};
+      })[0];
+}
+
+SmallVector<Value> mlir::nova::rowScratch(KernelBuilder &kb, int64_t width) {
+  SmallVector<Value> scratch;
+  for (int64_t u = 0; u < kRowUnroll; ++u)
+    scratch.push_back(kb.empty({width}, kb.builder().getF32Type()));
+  return scratch;
+}
+
+Value mlir::nova::accumulateWeightRows(KernelBuilder &kb,
+                                       const WeightTile &tile,
+                                       ArrayRef<Value> scratch, Value acc,
+                                       Value lo, Value hi, RowInputs inputs) {
+  Location loc = kb.location();
+  auto wType = tensorTypeOf(tile.weight.q);
+  int64_t depth = wType.getShape()[wType.getRank() - 2];
+  // Weight rows k0 .. k0 + count applied in one pass.
+  auto rowsFrom = [&](KernelBuilder &kk, Value k0, int64_t count, Value a) {
+    SmallVector<Value> vecs, ks;
+    for (int64_t u = 0; u < count; ++u) {
+      ks.push_back(kk.addi(k0, kk.index(u)));
+      vecs.push_back(
+          dequantizedRow(kk.builder(), loc, tile, ks.back(), scratch[u]));
+    }
+    return accumulateRows(
+        kk, a, vecs, lo, hi, tile.exactProduct,
+        [&](KernelBuilder &kr, Value p) { return inputs(kr, p, ks); });
+  };
+  int64_t mainDepth = depth / kRowUnroll * kRowUnroll;
+  Value a = kb.forLoop(0, mainDepth / kRowUnroll, acc,
+                       [&](KernelBuilder &kk, Value step, ValueRange c) {
+                         Value k0 = kk.muli(step, kk.index(kRowUnroll));
+                         return SmallVector<Value>{
+                             rowsFrom(kk, k0, kRowUnroll, c[0])};
+                       })[0];
+  return kb.forLoop(mainDepth, depth, a,
+                    [&](KernelBuilder &kk, Value k0, ValueRange c) {
+                      return SmallVector<Value>{rowsFrom(kk, k0, 1, c[0])};
+                    })[0];
+}
+
+//===----------------------------------------------------------------------===//
+// Column tiles
+//===----------------------------------------------------------------------===//
+
+bool mlir::nova::exactProductInF32(Type a, Type b) {
+  auto narrow = [](Type t) { return t.isBF16() || t.isF16(); };
+  return narrow(a) && narrow(b);
+}
+
+int64_t mlir::nova::divisorAtMost(int64_t n, int64_t limit, int64_t align) {
+  for (int64_t d = limit / align * align; d >= align; d -= align)
+    if (n % d == 0)
+      return d;
+  return 0;
+}
+
+int64_t mlir::nova::columnTileWidth(int64_t m, int64_t n, int64_t k,
+                                    const ScheduleOptions &options) {
+  if (m * n * k < options.parallelWork)
+    return 0;
+  for (int64_t align : {64, 16}) {
+    if (n % align != 0 || n < 2 * align)
+      continue;
+    // The widest tile of at most n / tiles columns (rounded to the
+    // alignment) that divides n: one wide tile per thread streams the longest
+    // contiguous runs of each weight row, which the hardware prefetchers need.
+    int64_t width =
+        std::max(align, (n / options.parallelTiles) / align * align);
+    while (n % width != 0)
+      width -= align;
+    return width < n ? width : 0;
+  }
+  return 0;
+}
+
+int64_t mlir::nova::rowReuseTileWidth(int64_t n, int64_t block) {
+  return divisorAtMost(
+      n, std::min(kRowReuseMaxTile, kRowReuseAccumulators / block), 16);
+}
+
+Value mlir::nova::parallelColumnTiles(
+    OpBuilder &b, Location loc, Value init, int64_t width,
+    function_ref<Value(OpBuilder &, Value, Value)> tile) {
+  RankedTensorType type = tensorTypeOf(init);
+  int64_t n = type.getShape().back();
+  KernelBuilder kb(b, loc);
+  if (width == n)
+    return tile(b, kb.index(0), init);
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(n / width)},
+      ValueRange{init}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value offset =
+      arith::MulIOp::create(b, loc, forall.getInductionVar(0), kb.index(width));
+  unsigned rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
+      strides(rank, b.getIndexAttr(1));
+  for (int64_t d : type.getShape().drop_back())
+    sizes.push_back(b.getIndexAttr(d));
+  sizes.push_back(b.getIndexAttr(width));
+  offsets.back() = offset;
+  Value out = forall.getRegionIterArgs()[0];
+  Value slice =
+      tensor::ExtractSliceOp::create(b, loc, out, offsets, sizes, strides);
+  Value value = tile(b, offset, slice);
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, value, out, offsets, sizes,
+                                        strides);
+  return forall.getResult(0);
+}

@@ -1,0 +1,160 @@
+//===- RowSchedule.h - The row schedule of quantized contractions -*- C++ -*-=//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+// nova.qmatmul and nova.expert_qmatmul share one schedule: the output's
+// columns are split into tiles that run on threads (parallelColumnTiles), and
+// within a tile each weight row is dequantized once into an f32 row
+// (dequantizedRow) that several rows of accumulators add x times
+// (accumulateRows), or, for a single row of x, dequantized inside its update
+// (fusedRowUpdate). The sum over the weight's rows keeps its sequential
+// order, so every schedule gives the same result.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NOVA_PASSES_CONVERSION_NOVATOLINALG_ROWSCHEDULE_H
+#define NOVA_PASSES_CONVERSION_NOVATOLINALG_ROWSCHEDULE_H
+
+#include "passes/Conversion/NovaToLinalg/Lowerings.h"
+
+#include <utility>
+
+namespace mlir::nova {
+
+/// Rows of x per block of the multi-row quantized schedule (each dequantized
+/// weight row is reused for all of them).
+inline constexpr int64_t kRowBlock = 64;
+/// f32 accumulators of one block and column tile (block x width), sized for
+/// L2, and the widest tile (wide tiles stream long runs of each weight row).
+inline constexpr int64_t kRowReuseAccumulators = 64 * 1024;
+inline constexpr int64_t kRowReuseMaxTile = 4096;
+/// Weight rows applied per pass over a block's accumulators.
+inline constexpr int64_t kRowUnroll = 4;
+
+/// An int8 weight [lead..., K, N] with its scales [lead..., G, C] and their
+/// layout (§1.2): W[lead..., k, n] = round_S(q · s[lead..., k / (K / G),
+/// C == 1 ? 0 : n]).
+struct QuantizedWeight {
+  Value q;
+  Value scales;
+  /// K / G: the weight rows that share a scale row.
+  int64_t rowsPerBlock;
+  /// C == N: one scale per column (otherwise one per block).
+  bool perColumn;
+  /// S, the type each dequantized element is rounded to.
+  Type scaleType;
+
+  /// The weight `q` with `scales`, their layout read from the shapes.
+  static QuantizedWeight get(Value q, Value scales);
+};
+
+/// The columns [offset, offset + width) of the weight rows W[lead..., k, :]:
+/// what one column tile of a quantized contraction reads.
+struct WeightTile {
+  QuantizedWeight weight;
+  /// The leading indices (an expert's; none for a plain weight).
+  SmallVector<Value, 1> lead;
+  Value offset;
+  int64_t width;
+  /// x · w is exact in f32 (exactProductInF32), so the schedule uses fused
+  /// multiply-adds.
+  bool exactProduct;
+};
+
+/// The operands of tile row `k`: the int8 row and the scale row (per-column
+/// scales) or the one scale of the row's block.
+struct QuantizedRow {
+  SmallVector<Value> inputs;
+  Value scalar;
+  bool perColumn;
+  Type scaleType;
+  /// The dequantized element given the map/generic block arguments.
+  Value dequantize(KernelBuilder &g, ValueRange a) const {
+    return dequantizeScalar(g, a[0], perColumn ? a[1] : scalar, scaleType);
+  }
+};
+
+/// The 1-D slice t[offsets..., offset + 0 .. size) of the innermost
+/// dimension of `t` (all other dimensions dropped).
+Value rowOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offsets,
+            int64_t size);
+
+/// The operands of row `k` of `tile`.
+QuantizedRow quantizedRow(OpBuilder &b, Location loc, const WeightTile &tile,
+                          Value k);
+
+/// Row `k` of `tile` dequantized to f32 into `init` ([width]). A linalg.map,
+/// which elementwise fusion leaves alone: fused into its consumers it would
+/// be recomputed for every row of x that uses it.
+Value dequantizedRow(OpBuilder &b, Location loc, const WeightTile &tile,
+                     Value k, Value init);
+
+/// acc[r, :] += xv · (row `k` of `tile`), dequantized inside the same loop:
+/// one pass over the row and no scratch, for a row of x used once (an expert
+/// with a single slot). The same arithmetic as dequantizedRow followed by
+/// accumulateRows.
+Value fusedRowUpdate(KernelBuilder &kb, const WeightTile &tile, Value k,
+                     Value acc, Value r, Value xv);
+
+/// (r(p), [x_j(p)]): the accumulator row of position `p` and its x values
+/// (as f32), one per weight row.
+using RowAndX =
+    function_ref<std::pair<Value, SmallVector<Value>>(KernelBuilder &, Value)>;
+
+/// acc[r(p), :] += Σ_j x_j(p) · vecs[j] for p in [lo, hi), the terms added
+/// in order j = 0, 1, ... (as a sequential sum over the rows of a weight
+/// would), with (r(p), [x_j(p)]) = `rowAndX(p)`. Several vectors per pass
+/// load and store each accumulator once for all of them. Fused multiply-adds
+/// when the products are exact in f32 (`exactProduct`), so the result is the
+/// same either way.
+Value accumulateRows(KernelBuilder &kb, Value acc, ArrayRef<Value> vecs,
+                     Value lo, Value hi, bool exactProduct, RowAndX rowAndX);
+
+/// x values of position `p` for the weight rows `ks`: (r(p), [x(p, k)]).
+using RowInputs = function_ref<std::pair<Value, SmallVector<Value>>(
+    KernelBuilder &, Value p, ArrayRef<Value> ks)>;
+
+/// kRowUnroll f32 rows of `width` for accumulateWeightRows to dequantize
+/// into.
+SmallVector<Value> rowScratch(KernelBuilder &kb, int64_t width);
+
+/// acc[r(p), :] += Σ_k x(p, k) · W[lead..., k, tile columns] for p in
+/// [lo, hi), k in order over all K rows of the weight: kRowUnroll rows at a
+/// time dequantized into `scratch` and applied in one pass over the
+/// accumulators, the rest of K one row at a time.
+Value accumulateWeightRows(KernelBuilder &kb, const WeightTile &tile,
+                           ArrayRef<Value> scratch, Value acc, Value lo,
+                           Value hi, RowInputs inputs);
+
+/// Is the product of an `a` and a `b` value exact in f32? True for two
+/// 16-bit floats (at most 11 + 11 significant bits), so that a fused
+/// multiply-add rounds exactly like the separate multiply and add.
+bool exactProductInF32(Type a, Type b);
+
+/// The largest divisor of `n` that is at most `limit` and a multiple of
+/// `align` (0 if there is none).
+int64_t divisorAtMost(int64_t n, int64_t limit, int64_t align);
+
+/// The width of the column tiles a [M, K] x [K, N] contraction is split into
+/// across threads (options.parallelTiles of them, at most), or 0 to run it
+/// whole (less than options.parallelWork multiply-adds): a multiple of 16
+/// columns (one 64-byte line of int8 weights per 4 rows) that divides N, so
+/// every tile has the same static shape.
+int64_t columnTileWidth(int64_t m, int64_t n, int64_t k,
+                        const ScheduleOptions &options);
+
+/// The column tile width of the multi-row schedule for blocks of `block`
+/// rows of x: the block's accumulators stay in L2 (0 if no multiple of 16
+/// divides N).
+int64_t rowReuseTileWidth(int64_t n, int64_t block);
+
+/// Computes `init` ([..., N]) in N / width column tiles of `width` columns,
+/// in parallel (an scf.forall, which becomes an OpenMP work-sharing loop):
+/// `tile(b, offset, slice)` returns the value of the tile at column `offset`
+/// given its slice of `init` to write into.
+Value parallelColumnTiles(OpBuilder &b, Location loc, Value init, int64_t width,
+                          function_ref<Value(OpBuilder &, Value, Value)> tile);
+
+} // namespace mlir::nova
+
+#endif // NOVA_PASSES_CONVERSION_NOVATOLINALG_ROWSCHEDULE_H
