@@ -71,13 +71,16 @@ def ConvertNovaToLinalgPass : Pass<"convert-nova-to-linalg"> {
 def ParamsToArgsPass : Pass<"nova-params-to-args", "::mlir::ModuleOp"> {
   let summary = "Turn nova.param ops into function arguments";
   let description = [{
-    For every function, the distinct parameter paths it uses, sorted, become
-    trailing arguments (`<path>` then `<path>.scales` for a quantized one),
-    tagged `{nova.param = "<path>"}`; the nova.param ops are replaced by
-    them. This is the compiled code's ABI: inputs, then parameters, then
+    For every entry function, the parameter arguments of its entry in the
+    module's manifest (`nova.manifest`, derived first when the module has
+    none: the distinct parameter paths it uses, sorted, `<path>` then
+    `<path>.scales` for a quantized one) become trailing arguments, in that
+    order, tagged `{nova.param = "<path>"}`; the nova.param ops are replaced
+    by them. This is the compiled code's ABI: inputs, then parameters, then
     (after bufferization) the outputs, all caller-owned. Inputs and
     parameters are marked `bufferization.writable = false`: compiled code
-    never writes into the caller's buffers.
+    never writes into the caller's buffers. A nova.param the manifest does
+    not list, or whose type differs from it, is an error.
   }];
 }
 

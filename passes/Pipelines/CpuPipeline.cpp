@@ -10,6 +10,7 @@
 #include "passes/Pipelines/Pipelines.h"
 
 #include "dialect/NovaDialect.h"
+#include "dialect/NovaOps.h"
 #include "passes/Conversion/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -97,6 +98,12 @@ void mlir::nova::registerNovaCompilerDialects(DialectRegistry &registry) {
 }
 
 void mlir::nova::stripNovaAbiAttributes(ModuleOp module) {
+  // Meshes and partition rules describe the contract (the manifest records
+  // them); one device's program has no code for them, and LLVM IR
+  // translation would reject them.
+  for (Operation &op : llvm::make_early_inc_range(*module.getBody()))
+    if (isa<MeshOp, PartitionRulesOp>(op))
+      op.erase();
   module.walk([](Operation *op) {
     auto func = dyn_cast<FunctionOpInterface>(op);
     if (!func)

@@ -230,7 +230,8 @@ makeTargetMachine(StringRef cpu, std::string &error) {
 
 FailureOr<std::unique_ptr<llvm::Module>>
 mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
-                          StringRef cpu, std::string &error) {
+                          StringRef cpu, const CpuPipelineOptions &options,
+                          std::string &error) {
   // The contract is fixed before lowering, with the target it is built for.
   FailureOr<rt::ModuleManifest> manifest = getOrDeriveManifest(module);
   FailureOr<rt::ManifestTarget> target = describeTarget(cpu, error);
@@ -242,8 +243,7 @@ mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
   manifest->target = *target;
   attachManifest(module, *manifest);
   PassManager pm(module.getContext());
-  if (failed(buildNovaCpuPipeline(pm, CpuPipelineOptions())) ||
-      failed(pm.run(module))) {
+  if (failed(buildNovaCpuPipeline(pm, options)) || failed(pm.run(module))) {
     error = "nova-cpu-pipeline failed";
     return failure();
   }

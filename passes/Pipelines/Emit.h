@@ -19,6 +19,8 @@
 #ifndef NOVA_PASSES_PIPELINES_EMIT_H
 #define NOVA_PASSES_PIPELINES_EMIT_H
 
+#include "passes/Pipelines/Pipelines.h"
+
 #include "nova/runtime/Manifest.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -49,12 +51,12 @@ void emitHeader(const ::nova::rt::ModuleManifest &manifest,
 FailureOr<::nova::rt::ManifestTarget> describeTarget(llvm::StringRef cpu,
                                                      std::string &error);
 
-/// Lowers `module` in place with nova-cpu-pipeline and translates it to an
-/// LLVM module for `cpu` ("native" = the host CPU and its features),
-/// optimized at -O3, with the bf16 conversion helpers linked in.
+/// Lowers `module` in place with nova-cpu-pipeline (with `options`) and
+/// translates it to an LLVM module for `cpu` ("native" = the host CPU and its
+/// features), optimized at -O3, with the bf16 conversion helpers linked in.
 FailureOr<std::unique_ptr<llvm::Module>>
 lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context, llvm::StringRef cpu,
-              std::string &error);
+              const CpuPipelineOptions &options, std::string &error);
 
 /// Adds `void <symbol>_args(void *const *args)` for every entry: the
 /// same call with the arguments passed as an array of pointers in ABI order

@@ -51,9 +51,10 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 LogicalResult buildNovaCpuPipeline(OpPassManager &pm,
                                    const CpuPipelineOptions &options);
 
-/// Drops the `nova.*` argument and result attributes (the ABI names) from
-/// lowered functions before translation to LLVM IR, which has no use for
-/// them and would warn.
+/// Prepares a lowered module for translation to LLVM IR: drops the `nova.*`
+/// argument and result attributes (the ABI names), which it has no use for
+/// and would warn about, and the nova.mesh / nova.partition_rules ops, which
+/// it would reject (the module's manifest keeps what they said).
 void stripNovaAbiAttributes(ModuleOp module);
 
 /// Adds weak definitions of the bf16 conversion builtins LLVM may call

@@ -82,6 +82,14 @@ static llvm::cl::opt<std::string> targetCpu(
                    "x86-64-v3"),
     llvm::cl::init("native"), llvm::cl::cat(novaCategory));
 
+static llvm::cl::opt<std::string> pipelineOptions(
+    "pipeline-options",
+    llvm::cl::desc("Options of nova-cpu-pipeline for --emit, as in "
+                   "--nova-cpu-pipeline='...' (e.g. 'parallel-tiles=8'); "
+                   "fixed defaults otherwise, never the build host's"),
+    llvm::cl::value_desc("options"), llvm::cl::init(""),
+    llvm::cl::cat(novaCategory));
+
 static llvm::cl::opt<std::string>
     emitPrefix("emit-prefix",
                llvm::cl::desc("Prefix of the generated entry-point symbols"),
@@ -215,18 +223,24 @@ emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
     manifest->target = *target;
     return ::nova::rt::writeManifestJson(*manifest);
   }
+  std::unique_ptr<mlir::nova::CpuPipelineOptions> options =
+      mlir::nova::CpuPipelineOptions::createFromString(pipelineOptions);
+  if (!options) {
+    llvm::errs() << "nova-opt: invalid --pipeline-options '" << pipelineOptions
+                 << "'\n";
+    return failure();
+  }
   if (emitKind == "mlir") {
     PassManager pm(&context);
-    if (failed(mlir::nova::buildNovaCpuPipeline(
-            pm, mlir::nova::CpuPipelineOptions())) ||
+    if (failed(mlir::nova::buildNovaCpuPipeline(pm, *options)) ||
         failed(pm.run(module)))
       return failure();
     module->print(os);
     return out;
   }
   llvm::LLVMContext llvmContext;
-  auto llvmModule =
-      mlir::nova::lowerToLLVMIR(module, llvmContext, targetCpu, error);
+  auto llvmModule = mlir::nova::lowerToLLVMIR(module, llvmContext, targetCpu,
+                                              *options, error);
   if (failed(llvmModule)) {
     llvm::errs() << "nova-opt: " << error << "\n";
     return failure();
