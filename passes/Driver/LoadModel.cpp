@@ -9,6 +9,7 @@
 #include "passes/Contract/Manifest.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Partition/Passes.h"
+#include "passes/Pipelines/Pipelines.h"
 
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
@@ -18,6 +19,17 @@
 
 using namespace mlir;
 using namespace mlir::nova;
+
+static DialectRegistry compilerDialects() {
+  DialectRegistry registry;
+  registerNovaCompilerDialects(registry);
+  return registry;
+}
+
+ToolContext::ToolContext()
+    : context(compilerDialects()), handler(sourceMgr, &context) {
+  context.printOpOnDiagnostic(false);
+}
 
 static OwningOpRef<ModuleOp> readModule(MLIRContext &context,
                                         llvm::SourceMgr &sourceMgr,

@@ -14,12 +14,24 @@
 #include "nova/runtime/Manifest.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <string>
 
 namespace mlir::nova {
+
+/// What a tool loads modules into: a context with every dialect Nova's
+/// pipelines use, whose diagnostics point at the input's lines (without
+/// dumping the op).
+struct ToolContext {
+  ToolContext();
+  MLIRContext context;
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler;
+};
 
 struct LoadModelOptions {
   /// Partition-rule spec (YAML) to attach and resolve; empty for none.

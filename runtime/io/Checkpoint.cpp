@@ -938,10 +938,12 @@ bool Checkpoint::view(const std::string &name, HostTensor &out,
 //===----------------------------------------------------------------------===//
 
 bool Checkpoint::resolve(const std::string &name,
-                         const std::vector<DimRange> &slice, size_t &file,
-                         const SafeTensorInfo *&info,
-                         std::vector<DimRange> &box, uint64_t &bytes,
+                         const std::vector<DimRange> &slice, Resolved &out,
                          std::string &error) const {
+  size_t &file = out.file;
+  const SafeTensorInfo *&info = out.info;
+  std::vector<DimRange> &box = out.box;
+  uint64_t &bytes = out.bytes;
   auto it = byName.find(name);
   if (it == byName.end()) {
     error = "the checkpoint has no tensor \"" + name + "\"";
@@ -988,21 +990,18 @@ bool Checkpoint::load(const std::vector<LoadRequest> &requests,
   std::vector<Piece> pieces;
   std::vector<bool> fileUsed(shards.size(), false);
   uint64_t totalBytes = 0;
-  for (size_t r = 0; r < requests.size(); ++r) {
-    const LoadRequest &req = requests[r];
-    size_t f;
-    const SafeTensorInfo *info;
-    std::vector<DimRange> box;
-    uint64_t bytes;
-    if (!resolve(req.name, req.slice, f, info, box, bytes, error))
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const LoadRequest &req = requests[i];
+    Resolved r;
+    if (!resolve(req.name, req.slice, r, error))
       return false;
     uint8_t *dst =
-        hostDestination(req, *info->dtype, box, bytes, results[r], error);
+        hostDestination(req, *r.info->dtype, r.box, r.bytes, results[i], error);
     if (!dst)
       return false;
-    addPieces(static_cast<uint32_t>(f), *info, box,
+    addPieces(static_cast<uint32_t>(r.file), *r.info, r.box,
               reinterpret_cast<uint64_t>(dst), pieces, fileUsed);
-    totalBytes += bytes;
+    totalBytes += r.bytes;
   }
 
   // 2. Per-file mode; stage through /dev/shm where that was chosen.
@@ -1040,22 +1039,19 @@ bool Checkpoint::loadToDevice(const std::vector<DeviceLoadRequest> &requests,
   std::vector<bool> fileUsed(shards.size(), false);
   uint64_t totalBytes = 0;
   for (const DeviceLoadRequest &req : requests) {
-    size_t f;
-    const SafeTensorInfo *info;
-    std::vector<DimRange> box;
-    uint64_t bytes;
-    if (!resolve(req.name, req.slice, f, info, box, bytes, error))
+    Resolved r;
+    if (!resolve(req.name, req.slice, r, error))
       return false;
-    if (!req.address || req.bytes < bytes) {
+    if (!req.address || req.bytes < r.bytes) {
       error = "tensor \"" + req.name + "\": the device buffer has " +
               std::to_string(req.address ? req.bytes : 0) + " bytes, the " +
               (req.slice.empty() ? "tensor" : "slice") + " needs " +
-              std::to_string(bytes);
+              std::to_string(r.bytes);
       return false;
     }
-    addPieces(static_cast<uint32_t>(f), *info, box, req.address, pieces,
-              fileUsed);
-    totalBytes += bytes;
+    addPieces(static_cast<uint32_t>(r.file), *r.info, r.box, req.address,
+              pieces, fileUsed);
+    totalBytes += r.bytes;
   }
   // Host reads as load() does them (no /dev/shm staging: the pinned slots
   // are the staging).

@@ -386,12 +386,9 @@ int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   cl::ParseCommandLineOptions(argc, argv,
                               "Inspect, load and convert Nova checkpoints\n");
-  DialectRegistry registry;
-  ::mlir::nova::registerNovaCompilerDialects(registry);
-  MLIRContext context(registry);
-  context.printOpOnDiagnostic(false);
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  ::mlir::nova::ToolContext tool;
+  MLIRContext &context = tool.context;
+  llvm::SourceMgr &sourceMgr = tool.sourceMgr;
 
   if (inspectCmd)
     return runInspect(context, sourceMgr);

@@ -331,12 +331,9 @@ int ::nova::run::novaRunMain(int argc, char **argv) {
   cl::HideUnrelatedOptions(runCategory);
   cl::ParseCommandLineOptions(argc, argv, "Run a Nova module\n");
 
-  DialectRegistry registry;
-  ::mlir::nova::registerNovaCompilerDialects(registry);
-  MLIRContext context(registry);
-  context.printOpOnDiagnostic(false);
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  ::mlir::nova::ToolContext tool;
+  MLIRContext &context = tool.context;
+  llvm::SourceMgr &sourceMgr = tool.sourceMgr;
   ::mlir::nova::LoadModelOptions load;
   load.maxSpecBytes = maxSpecBytes;
   load.tool = "nova-run";

@@ -161,12 +161,18 @@ public:
 
 private:
   Checkpoint() = default;
-  /// Validates one request: its file, entry, box (the whole tensor when
-  /// `slice` is empty) and the bytes of the result.
+  /// A validated request.
+  struct Resolved {
+    size_t file = 0;
+    const SafeTensorInfo *info = nullptr;
+    /// The box read (the whole tensor when the request's slice is empty).
+    std::vector<DimRange> box;
+    /// The bytes of the result.
+    uint64_t bytes = 0;
+  };
+  /// Validates one request: its file, entry, box and size.
   bool resolve(const std::string &name, const std::vector<DimRange> &slice,
-               size_t &file, const SafeTensorInfo *&info,
-               std::vector<DimRange> &box, uint64_t &bytes,
-               std::string &error) const;
+               Resolved &out, std::string &error) const;
   /// Indexes the tensors and metadata of shards[f]; with an `index`, checks
   /// each tensor against its `weightMap` entry.
   bool addFile(size_t f, const std::string &index,
