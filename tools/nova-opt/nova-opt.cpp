@@ -18,6 +18,7 @@
 
 #include "dialect/NovaDialect.h"
 #include "passes/Contract/Manifest.h"
+#include "passes/Driver/LoadModel.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines/Emit.h"
@@ -109,43 +110,14 @@ static bool isYaml(StringRef filename) {
 static OwningOpRef<ModuleOp> loadModule(StringRef inputFilename,
                                         MLIRContext &context,
                                         llvm::SourceMgr &sourceMgr) {
-  OwningOpRef<ModuleOp> module;
-  if (isYaml(inputFilename)) {
-    FailureOr<std::string> text =
-        mlir::nova::readSpecFile(inputFilename, maxSpecBytes, &context);
-    if (failed(text))
-      return nullptr;
-    module = mlir::nova::importModelSpec(*text, inputFilename, &context);
-  } else {
-    std::string error;
-    auto file = openInputFile(inputFilename, &error);
-    if (!file) {
-      llvm::errs() << "nova-opt: " << error << "\n";
-      return nullptr;
-    }
-    sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  }
-  if (!module)
-    return nullptr;
-
-  if (!rulesFilename.empty()) {
-    FailureOr<std::string> rules =
-        mlir::nova::readSpecFile(rulesFilename, maxSpecBytes, &context);
-    if (failed(rules) || failed(mlir::nova::importPartitionRules(
-                             *rules, rulesFilename, *module)))
-      return nullptr;
-  }
-  if (failed(verify(*module)))
-    return nullptr;
-  if (!rulesFilename.empty()) {
-    PassManager pm(&context);
-    pm.addPass(mlir::nova::createApplyPartitionRulesPass(
-        mlir::nova::ApplyPartitionRulesPassOptions{allowUnmatched}));
-    if (failed(pm.run(*module)))
-      return nullptr;
-  }
-  if (explainSharding)
+  mlir::nova::LoadModelOptions options;
+  options.rulesFile = rulesFilename;
+  options.maxSpecBytes = maxSpecBytes;
+  options.allowUnmatched = allowUnmatched;
+  options.tool = "nova-opt";
+  OwningOpRef<ModuleOp> module =
+      mlir::nova::loadModel(context, sourceMgr, inputFilename, options);
+  if (module && explainSharding)
     mlir::nova::explainSharding(*module, llvm::outs());
   return module;
 }
