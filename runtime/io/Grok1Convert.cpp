@@ -9,6 +9,7 @@
 #include "nova/runtime/MappedFile.h"
 #include "nova/runtime/Pickle.h"
 #include "nova/runtime/SafeTensors.h"
+#include "nova/runtime/Shape.h"
 
 #include <algorithm>
 #include <atomic>
@@ -35,6 +36,48 @@ nova::rt::grok1Order(std::vector<ManifestParam> params) {
               return key(a.path) < key(b.path);
             });
   return params;
+}
+
+bool nova::rt::grok1HostSuffix(int64_t processIndex,
+                               const std::vector<int64_t> &betweenHosts,
+                               unsigned &suffix, std::string &error) {
+  if (betweenHosts.empty()) {
+    error = "the between-hosts mesh needs at least one axis";
+    return false;
+  }
+  int64_t hosts = 1;
+  for (int64_t n : betweenHosts) {
+    std::optional<int64_t> product =
+        n < 1 ? std::nullopt : checkedMul(hosts, n);
+    if (!product) {
+      error = "the between-hosts mesh has an axis of size " +
+              std::to_string(n) + " (or too many hosts)";
+      return false;
+    }
+    hosts = *product;
+  }
+  if (processIndex < 0 || processIndex >= hosts) {
+    error = "process index " + std::to_string(processIndex) +
+            " is outside the " + std::to_string(hosts) +
+            " processes of the between-hosts mesh";
+    return false;
+  }
+  const int64_t replicas = 1; // hard-coded in Grok-1's checkpoint.py
+  int64_t idx =
+      processIndex / (replicas * hosts) * hosts + processIndex % hosts;
+  if (idx > 999) {
+    error = "host-shard suffix " + std::to_string(idx) +
+            " does not fit Grok-1's three digits";
+    return false;
+  }
+  suffix = static_cast<unsigned>(idx);
+  return true;
+}
+
+std::string nova::rt::grok1FileName(size_t index, unsigned suffix) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "tensor%05zu_%03u", index, suffix);
+  return name;
 }
 
 namespace {
@@ -100,13 +143,11 @@ bool listGrokFiles(const Grok1ConvertOptions &options, GrokFiles &files,
 bool matchFiles(const std::vector<ManifestParam> &params,
                 const GrokFiles &files, unsigned hostShard,
                 std::string &error) {
-  char want[32];
   for (size_t i = 0; i < params.size(); ++i)
     if (!files.byIndex.count(static_cast<unsigned>(i))) {
-      std::snprintf(want, sizeof(want), "tensor%05zu_%03u", i, hostShard);
-      error = "'" + files.dir + "': missing '" + want + "' for parameter '" +
-              params[i].path + "' (position " + std::to_string(i) +
-              " in Grok-1's order)";
+      error = "'" + files.dir + "': missing '" + grok1FileName(i, hostShard) +
+              "' for parameter '" + params[i].path + "' (position " +
+              std::to_string(i) + " in Grok-1's order)";
       return false;
     }
   if (files.byIndex.size() != params.size()) {

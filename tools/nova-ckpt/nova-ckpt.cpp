@@ -120,7 +120,16 @@ static cl::opt<std::string>
 static cl::opt<unsigned>
     hostShard("host-shard",
               cl::desc("Which host shard's files to read (the _III suffix)"),
-              cl::init(0), cl::sub(convertCmd));
+              cl::init(0), cl::sub(convertCmd), cl::sub(orderCmd));
+static cl::opt<int64_t> processIndex(
+    "process-index",
+    cl::desc("Read the files Grok-1's process P reads (the suffix from P and "
+             "--between-hosts, as checkpoint.py computes it)"),
+    cl::init(-1), cl::sub(convertCmd), cl::sub(orderCmd));
+static cl::list<int64_t> betweenHosts(
+    "between-hosts",
+    cl::desc("Grok-1's between_hosts_config, e.g. 2,1 (with --process-index)"),
+    cl::CommaSeparated, cl::sub(convertCmd), cl::sub(orderCmd));
 static cl::opt<uint64_t> maxFileBytes(
     "max-file-bytes",
     cl::desc("Most tensor bytes per output file (directory output)"),
@@ -147,15 +156,36 @@ OwningOpRef<ModuleOp> loadModule(MLIRContext &context,
   return ::mlir::nova::loadModel(context, sourceMgr, path, options, manifest);
 }
 
+/// The host-shard suffix: --host-shard, or from --process-index and
+/// --between-hosts.
+bool hostSuffix(unsigned &suffix, std::string &error) {
+  suffix = hostShard;
+  if (processIndex < 0) {
+    if (betweenHosts.empty())
+      return true;
+    error = "--between-hosts needs --process-index";
+    return false;
+  }
+  if (hostShard.getNumOccurrences()) {
+    error = "--host-shard and --process-index are exclusive";
+    return false;
+  }
+  std::vector<int64_t> hosts(betweenHosts.begin(), betweenHosts.end());
+  if (hosts.empty())
+    hosts = {1, 1}; // Grok-1's default: one host
+  return rt::grok1HostSuffix(processIndex, hosts, suffix, error);
+}
+
 int runConvert(const rt::ModuleManifest &manifest) {
   rt::Grok1ConvertOptions options;
   options.source = grokDir;
   options.output = outPath;
-  options.hostShard = hostShard;
+  std::string error;
+  if (!hostSuffix(options.hostShard, error))
+    return fail(error);
   options.maxFileBytes = maxFileBytes;
   options.threads = threads;
   rt::Grok1ConvertResult result;
-  std::string error;
   if (!rt::convertGrok1(manifest, options, result, error))
     return fail(error);
   llvm::outs() << "converted " << result.parameters << " parameters ("
@@ -402,10 +432,12 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   if (orderCmd) {
     std::vector<DeclaredParameter> params = rt::grok1Order(manifest.params);
-    char name[32];
+    unsigned suffix;
+    std::string error;
+    if (!hostSuffix(suffix, error))
+      return fail(error);
     for (size_t i = 0; i < params.size(); ++i) {
-      std::snprintf(name, sizeof(name), "tensor%05zu_000", i);
-      llvm::outs() << name << " " << params[i].path
+      llvm::outs() << rt::grok1FileName(i, suffix) << " " << params[i].path
                    << (params[i].quantized ? " (QuantizedWeight8bit)" : "")
                    << "\n";
     }

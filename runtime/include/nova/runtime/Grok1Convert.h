@@ -27,6 +27,21 @@ namespace nova::rt {
 /// so layers come lexicographically (decoder_layer_0, 1, 10, 11, ...).
 std::vector<ManifestParam> grok1Order(std::vector<ManifestParam> params);
 
+/// The host-shard suffix (the III of tensorNNNNN_III) Grok-1's
+/// checkpoint.py reads for process `processIndex` of a run whose hosts form
+/// the mesh `betweenHosts` (its between_hosts_config): with S the product
+/// of `betweenHosts` and Grok-1's num_replicas = 1,
+/// idx = p // (num_replicas·S)·S + p % S, which is p for every valid p
+/// (grok1-semantics.md). Fails for an empty or non-positive config, a
+/// process index outside [0, S) or a suffix past 999.
+bool grok1HostSuffix(int64_t processIndex,
+                     const std::vector<int64_t> &betweenHosts, unsigned &suffix,
+                     std::string &error);
+
+/// "tensor00042_000": the file of parameter `index` (Grok-1's order) for
+/// host-shard suffix `suffix`.
+std::string grok1FileName(size_t index, unsigned suffix);
+
 struct Grok1ConvertOptions {
   /// The checkpoint directory (or the one holding ckpt-0/).
   std::string source;
