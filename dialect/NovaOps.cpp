@@ -250,9 +250,7 @@ LogicalResult PartitionRulesOp::verify() {
 }
 
 LogicalResult PartitionRuleOp::verify() {
-  if (getPattern().empty())
-    return emitOpError()
-           << "expected at least one token regex, got an empty pattern";
+  // An empty pattern is allowed: as in Grok-1's _match it never matches.
   for (auto [i, attr] : llvm::enumerate(getPattern())) {
     StringRef regex = cast<StringAttr>(attr).getValue();
     std::string error;
@@ -277,13 +275,9 @@ PartitionRuleOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 
 LogicalResult ParamOp::verify() {
   StringRef path = getPath();
+  // Empty tokens ("a//b") are allowed: Grok-1 keeps them as "" (§2.1).
   if (path.empty())
     return emitOpError() << "expected a non-empty parameter path, got \"\"";
-  for (StringRef token : splitPath(path))
-    if (token.empty())
-      return emitOpError() << "expected a path of non-empty '/'-separated "
-                              "tokens, got '"
-                           << path << "'";
   if (getScaleLayout().has_value() != isQuantized())
     return emitOpError() << (isQuantized()
                                  ? "expected a 'scales' layout for a "

@@ -97,7 +97,10 @@ def Nova_PartitionRuleOp : Nova_Op<"partition_rule",
     matching, so unlike Python's `re.match(r + "$")` a top-level alternation
     `query|key` does not match `query_proj`, and `w` does not match `"w\n"`.
     Matching is case-sensitive. A rule with more regexes than the path has
-    tokens never matches. The rule's location is where it came from (the
+    tokens never matches, and neither does a rule with none (Grok-1's
+    `_match`; `nova-apply-partition-rules` warns about it). A spec of no
+    entries (`[]`, what a YAML `spec: null` — Grok-1's `None` replacement —
+    imports as) replicates the parameter. The rule's location is where it came from (the
     YAML line for imported rules) and is what diagnostics point at.
 
     ```mlir
@@ -121,8 +124,8 @@ def Nova_ParamOp : Nova_PureOp<"param",
     The value of the parameter at hierarchical path `path`, e.g.
     `transformer/decoder_layer_3/moe/linear/w` (Haiku's module path followed
     by the parameter name; §2.1). The path is what partition rules match and
-    what checkpoints are keyed by. Paths are non-empty and have no empty `/`
-    tokens. Two `nova.param` ops with the same path in one module denote the
+    what checkpoints are keyed by. Paths are non-empty; empty `/` pieces are
+    kept as empty tokens, as Grok-1 does (`a//b` is `a`, `""`, `b`). Two `nova.param` ops with the same path in one module denote the
     same parameter and must agree on types and layout.
 
     A quantized parameter (Grok-1's `QuantizedWeight8bit`, §1.1) has two

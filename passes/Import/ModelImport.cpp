@@ -137,11 +137,6 @@ LogicalResult ModelImporter::readParam(const Node &node, const Scope &scope,
            << "expected a parameter path with at least one '/' (module/name), "
               "got '"
            << *path << "'";
-  for (StringRef token : splitPath(*path))
-    if (token.empty())
-      return file.error(*pathNode)
-             << "expected a path of non-empty '/'-separated tokens, got '"
-             << *path << "'";
   auto [it, inserted] = paramIndex.try_emplace(*path, params.size());
   if (!inserted) {
     const ParamDecl &first = params[it->second];

@@ -112,11 +112,15 @@ private:
       return failure();
     const Node *match = file.require(rule, "match", "a rule");
     const Node *spec = file.require(rule, "spec", "a rule");
+    // `spec: null` (or None) is Grok-1's None replacement: the parameter is
+    // left unspecified, i.e. replicated.
+    bool replicated =
+        spec && (spec->isNull() ||
+                 (spec->isScalar() && !spec->quoted && spec->scalar == "None"));
     if (!match || !spec || failed(file.expectSequence(*match, "'match'")) ||
-        failed(file.expectSequence(*spec, "'spec'")))
+        (!replicated && failed(file.expectSequence(*spec, "'spec'"))))
       return failure();
-    if (match->items.empty())
-      return file.error(*match) << "expected at least one token regex";
+    // An empty `match` never matches (Grok-1's _match); the rules pass warns.
     SmallVector<Attribute> pattern;
     for (const Node &re : match->items) {
       FailureOr<std::string> text = file.getString(re, "a token regex");
@@ -128,9 +132,11 @@ private:
       pattern.push_back(builder.getStringAttr(*text));
     }
     FailureOr<ArrayAttr> dims =
-        readPartitionSpec(file, *spec, [&](const Node &node, StringRef name) {
-          return checkAxis(node, name);
-        });
+        replicated ? builder.getArrayAttr({})
+                   : readPartitionSpec(file, *spec,
+                                       [&](const Node &node, StringRef name) {
+                                         return checkAxis(node, name);
+                                       });
     if (failed(dims))
       return failure();
     auto sharding = ShardingAttr::get(

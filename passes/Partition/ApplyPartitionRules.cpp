@@ -66,7 +66,8 @@ private:
 FailureOr<bool> ApplyPartitionRulesPass::matches(CompiledRule &rule,
                                                  ArrayRef<StringRef> tokens) {
   size_t m = rule.regexes.size();
-  if (m > tokens.size())
+  // An empty rule never matches: no window yields a non-empty match list.
+  if (m == 0 || m > tokens.size())
     return false;
   for (size_t start = 0; start + m <= tokens.size(); ++start) {
     bool all = true;
@@ -256,6 +257,12 @@ void ApplyPartitionRulesPass::runOnOperation() {
   }
 
   for (auto [index, rule] : llvm::enumerate(rules)) {
+    if (rule.regexes.empty()) {
+      rule.op.emitWarning() << "partition rule " << index
+                            << " has no token regexes: it never matches (as "
+                               "in Grok-1)";
+      continue;
+    }
     if (rule.matched.empty()) {
       rule.op.emitWarning()
           << "partition rule " << index << " matches no parameter";
