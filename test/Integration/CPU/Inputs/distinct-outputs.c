@@ -14,10 +14,13 @@
 static float x[NOVA_PASSTHROUGH_X_ELEMENTS] = {1, 2, 3, 4, -1, 0, 1, 0.5f};
 static float cache[NOVA_PASSTHROUGH_CACHE_ELEMENTS] = {9, 8, 7, 6, 5, 4, 3, 2};
 static float w[NOVA_PASSTHROUGH_PARAM_M_W_ELEMENTS] = {0.5f, -2, 3.25f, 1e-3f};
-static float a[NOVA_PASSTHROUGH_OUT_A_ELEMENTS], b[NOVA_PASSTHROUGH_OUT_B_ELEMENTS];
+static float a[NOVA_PASSTHROUGH_OUT_A_ELEMENTS],
+    b[NOVA_PASSTHROUGH_OUT_B_ELEMENTS];
 static float cacheOut[NOVA_PASSTHROUGH_OUT_CACHE_OUT_ELEMENTS];
-static float w1[NOVA_PASSTHROUGH_OUT_W1_ELEMENTS], w2[NOVA_PASSTHROUGH_OUT_W2_ELEMENTS];
-static int32_t k1[NOVA_PASSTHROUGH_OUT_K1_ELEMENTS], k2[NOVA_PASSTHROUGH_OUT_K2_ELEMENTS];
+static float w1[NOVA_PASSTHROUGH_OUT_W1_ELEMENTS],
+    w2[NOVA_PASSTHROUGH_OUT_W2_ELEMENTS];
+static int32_t k1[NOVA_PASSTHROUGH_OUT_K1_ELEMENTS],
+    k2[NOVA_PASSTHROUGH_OUT_K2_ELEMENTS];
 
 static int same(const char *name, const void *got, const void *want,
                 size_t bytes) {
@@ -44,8 +47,8 @@ int main(void) {
     for (int c = 0; c < 4; ++c) {
       float want = expf(x[r * 4 + c]) / sum;
       if (!(fabsf(a[r * 4 + c] - want) <= 1e-6f)) {
-        printf("mismatch: a[%d] = %g, expected %g\n", r * 4 + c,
-               a[r * 4 + c], want);
+        printf("mismatch: a[%d] = %g, expected %g\n", r * 4 + c, a[r * 4 + c],
+               want);
         return 1;
       }
     }
