@@ -65,6 +65,41 @@ def ConvertNovaToLinalgPass : Pass<"convert-nova-to-linalg"> {
 }
 
 //===----------------------------------------------------------------------===//
+// DistinctResults
+//===----------------------------------------------------------------------===//
+
+def DistinctResultsPass
+    : Pass<"nova-distinct-results", "::mlir::func::FuncOp"> {
+  let summary = "Give every returned tensor a buffer of its own";
+  let description = [{
+    For each `func.return`, a tensor operand `r` whose buffer the function
+    does not allocate for that result alone is replaced by a copy into a
+    new `bufferization.alloc_tensor`:
+
+        r = argument, constant, or a reshape (collapse/expand/cast) of one
+          -> bufferization.materialize_in_destination r in alloc_tensor
+        r = a buffer an earlier operand of the return already uses
+            (the same value twice, or a reshape of it)
+          -> bufferization.materialize_in_destination r in alloc_tensor
+        r = through a tensor.extract_slice (possibly strided)
+          -> linalg.copy ins(r) outs(alloc_tensor)
+
+    After bufferization every result is then an allocation of its own,
+    which buffer-results-to-out-params{hoist-static-allocs} turns into the
+    caller's output buffer: outputs never share one, and no copy needs the
+    `memrefCopy` runtime function.
+
+    Preconditions: parameters are function arguments (run
+    `nova-params-to-args` first). Run it right before one-shot-bufferize:
+    nothing in between may fold the copies away.
+  }];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // ParamsToArgs
 //===----------------------------------------------------------------------===//
 

@@ -32,7 +32,7 @@ static constexpr const char *kToLoops =
     "nova-params-to-args,"
     "func.func(convert-nova-to-linalg{0},convert-elementwise-to-linalg,"
     "canonicalize,cse,linalg-fuse-elementwise-ops,canonicalize),"
-    "eliminate-empty-tensors,"
+    "eliminate-empty-tensors,func.func(nova-distinct-results),"
     "one-shot-bufferize{{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{{hoist-static-allocs "
