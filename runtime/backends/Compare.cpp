@@ -189,6 +189,11 @@ static std::vector<int64_t> coordinatesOf(int64_t index,
   return coords;
 }
 
+/// The length of `t`'s rows (its last axis; 1 for a scalar).
+static int64_t rowLength(const HostTensor &t) {
+  return t.shape().empty() ? 1 : std::max<int64_t>(t.shape().back(), 1);
+}
+
 /// The largest finite |t[k]| for k in [begin, end).
 static double maxFinite(const HostTensor &t, int64_t begin, int64_t end) {
   double m = 0;
@@ -241,8 +246,7 @@ int64_t compareModelOutput(const rt::ManifestArg &port, const HostTensor &ref,
                            double &worst) {
   bool floating = rt::isFloat(ref.dtype());
   int64_t n = ref.numElements(), bad = 0;
-  int64_t row =
-      ref.shape().empty() ? 1 : std::max<int64_t>(ref.shape().back(), 1);
+  int64_t row = rowLength(ref);
   for (int64_t r0 = 0; r0 < n; r0 += row) {
     double scale = floating ? maxFinite(ref, r0, r0 + row) : 0;
     for (int64_t k = r0; k < r0 + row; ++k) {
@@ -303,9 +307,10 @@ bool nova::backends::compareModelOutputs(const rt::ManifestEntry &entry,
   auto sameProbability = [&](int64_t k) {
     if (probs < 0 || !rt::isFloat(ref[probs].dtype()))
       return false;
+    const HostTensor &p = ref[probs];
+    int64_t row = rowLength(p);
     double unit, allowed;
-    budgetOf(probs).at(ref[probs], k,
-                       maxFinite(ref[probs], 0, ref[probs].numElements()), unit,
+    budgetOf(probs).at(p, k, maxFinite(p, k - k % row, k - k % row + row), unit,
                        allowed);
     return distance(ref[probs].floatAt(k), got[probs].floatAt(k), unit) <=
            allowed;
