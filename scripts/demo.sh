@@ -37,10 +37,10 @@ echo "== grok1-small compiled to CPU kernels, checked against the interpreter (e
 model="$root/examples/grok1-small/model.yaml"
 "$bin/nova-run" "$model" --random-params "$work/grok1-small.safetensors" --seed 1
 # Every call also runs on the interpreter with the same inputs: tokens must be
-# identical, other outputs within the whole-model tolerance (docs/tolerance.md).
+# identical, other outputs within the whole-model budget (docs/tolerance.md).
 "$bin/nova-run" "$model" --params "$work/grok1-small.safetensors" \
   --generate 12 --prompt 1,2,3,4,5,6,7,8 --seed 42 --temperature 0.8 --top-p 0.95 \
-  --backend cpu --check interp --atol 0.05 --rtol 0.1
+  --backend cpu --check interp
 echo
 echo "== the same on the reference interpreter alone =="
 "$bin/nova-run" "$model" --params "$work/grok1-small.safetensors" \

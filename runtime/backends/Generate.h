@@ -31,20 +31,30 @@ struct GenerateOptions {
   uint64_t seed = 0;
   /// Run the prompt through `prefill` when its length matches.
   bool usePrefill = true;
-  /// Tolerances of the check against `checker`.
+  /// Explicit tolerances of the check against `checker` (--atol/--rtol);
+  /// when neither is set, the whole-model rule with `maxUlps` applies.
   Tolerance tolerance;
+  /// The whole-model budget in ulps (docs/tolerance.md).
+  double maxUlps = 4;
 };
 
 struct GenerateResult {
   std::vector<int64_t> tokens;
   /// Calls checked against the checker, all within tolerance.
   int64_t checkedCalls = 0;
+  /// Under the whole-model rule: the element closest to (or beyond) its
+  /// budget over all checked calls, and the call it came from.
+  Divergence largest;
+  std::string largestCall;
 };
 
 /// Generates on `backend` (and, when `checker` is not null, runs every call
 /// on it too and compares); parameters come from `params`. Prints the
 /// prompt, the prefill time, the tokens and the decode step times to `os`.
-/// Fails with `error` (and the differing outputs printed to `os`).
+/// Fails with `error` (and the differing outputs printed to `os`): before
+/// the first call when the prompt and the tokens to generate need more
+/// positions than a KV cache (a state input [..., B, S, H, Dh]) holds; on a
+/// difference, naming the call and its first divergent element.
 bool generate(Backend &backend, Backend *checker,
               const interp::ParamLookup &params, const GenerateOptions &options,
               llvm::raw_ostream &os, GenerateResult &result,

@@ -109,6 +109,12 @@ static cl::opt<double>
                  cl::desc("--check relative tolerance (default: "
                           "per dtype, docs/tolerance.md)"),
                  cl::init(-1), cl::cat(runCategory));
+static cl::opt<double> maxUlps(
+    "max-ulps",
+    cl::desc("--generate --check: the whole-model budget in ulps of each "
+             "row's magnitude (docs/tolerance.md; --atol/--rtol replace the "
+             "rule)"),
+    cl::init(4), cl::cat(runCategory));
 static cl::opt<uint64_t> maxSpecBytes(
     "max-spec-bytes", cl::desc("Refuse YAML specs larger than this"),
     cl::init(::mlir::nova::kDefaultMaxSpecBytes), cl::cat(runCategory));
@@ -231,6 +237,7 @@ int runGenerate(ModuleOp module, const ::nova::interp::ParamLookup &lookup) {
   options.seed = seed;
   options.usePrefill = usePrefillEntry;
   options.tolerance = tolerance();
+  options.maxUlps = maxUlps;
   std::string error;
   auto compileStart = std::chrono::steady_clock::now();
   std::unique_ptr<Backend> backend = createBackend(backendName, module, error);
