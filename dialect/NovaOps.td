@@ -626,7 +626,11 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
     (i32, non-zero = allowed):
 
     1. `t = round_T(temperature[b])`; `x_i = round_T(l_i / t)` (IEEE division
-       in f32 rounded to T; so 0.7 acts as 0.69921875 in bf16).
+       in f32 rounded to T; so 0.7 acts as 0.69921875 in bf16). A tiny `t`
+       can overflow `x_i` to ±inf, a huge one scale it towards ±0; a NaN
+       `t` makes every `x_i` NaN. `t ≤ 0` (zero, -0, negative, or a
+       positive temperature that rounds to 0 in T) is greedy decoding,
+       below.
     2. Disallowed tokens: `x_i = round_T(-1e10)` (finite; -9999220736 in
        bf16), applied after the temperature, so with a tiny temperature
        allowed logits below -1e10 rank under masked ones ("mask leak").
@@ -644,7 +648,9 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
        * no v qualifies through rounding (the f64 sum of π stays below
          `1 - p`): nothing is filtered, as Grok-1's argmax-of-all-false
          fallback to index 0.
-       * a NaN or +inf anywhere makes the π NaN: nothing is filtered.
+       * a NaN or +inf anywhere, or no finite x at all (every x is -inf),
+         makes the π NaN: nothing is filtered. A NaN `top_p` filters
+         nothing either.
     4. Draw: `z_i = round_T(x_i + g_i)` with Gumbel noise `g`, and the token
        is the **first** (lowest-id) maximum of z. NaN z are ignored unless
        all are NaN (then token 0). The noise is either the `noise` operand
@@ -658,7 +664,19 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
     5. `probs = round_T(softmax(x_filtered))` (sum in f64; filtered tokens
        get exactly 0 unless every token is filtered); `prob = probs[token]`;
        `top_ids, top_probs` are the `top_k` (default 8) most probable tokens,
-       descending, ties to the lower id.
+       descending, ties to the lower id, NaN above every number. The
+       softmax is `exp(x_i - max x) / Σ_j exp(x_j - max x)` in IEEE
+       arithmetic: a -inf x gets exactly 0; a NaN or +inf x, or no finite
+       x, makes the sum NaN and so every probability NaN (the finite
+       tokens' too), and `top_ids` is then `0, 1, …, top_k - 1`.
+
+    Greedy decoding, `t ≤ 0` (as `--temperature 0` in llama.cpp, vLLM and
+    Hugging Face): `x_i = l_i` unscaled, masked as in step 2; no nucleus
+    filter (`top_p` is ignored) and no noise (`noise`, `seed` and `step`
+    are ignored); the token is the first (lowest-id) maximum of x, NaN
+    ignored unless all are NaN (then token 0). `probs` is step 5's softmax
+    of these unscaled, unfiltered x: the model's distribution under the
+    mask, of which the token is a most likely entry.
 
     Results: `token : [B]` i32, `prob : [B]` T, `top_ids : [B, top_k]` i32,
     `top_probs : [B, top_k]` T. `top_k` must not exceed V (Grok-1 fails for

@@ -448,6 +448,41 @@ void softmaxRow(const std::vector<double> &x, Elem e, std::vector<double> &p) {
   for (size_t i = 0; i < x.size(); ++i)
     p[i] = roundTo(e, p[i] / sum);
 }
+
+/// Step 3's value threshold v* for the scaled, masked row x with
+/// p = round_T(top_p); none when nothing is filtered.
+std::optional<double> nucleusThreshold(const std::vector<double> &x, double p,
+                                       Elem e, std::vector<double> &pi,
+                                       std::vector<int64_t> &order) {
+  bool anyNaN =
+      std::any_of(x.begin(), x.end(), [](double z) { return std::isnan(z); });
+  double m = -INFINITY;
+  for (double z : x)
+    m = std::max(m, z);
+  if (p <= 0) {
+    if (anyNaN)
+      return std::nullopt;
+    return m; // greedy: the maximum and its ties
+  }
+  if (!(p < 1) || anyNaN || !std::isfinite(m))
+    return std::nullopt;
+  softmaxRow(x, e, pi);
+  double need = roundTo(e, 1.0 - p);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](int64_t a, int64_t c) { return x[a] < x[c]; });
+  double mass = 0;
+  int64_t v = static_cast<int64_t>(x.size());
+  for (int64_t i = 0; i < v;) {
+    int64_t j = i;
+    while (j < v && x[order[j]] == x[order[i]])
+      mass += pi[order[j++]];
+    if (mass >= need)
+      return x[order[i]];
+    i = j;
+  }
+  return std::nullopt;
+}
 } // namespace
 
 SampleResult nova::interp::sample(const Tensor &logits,
@@ -465,62 +500,42 @@ SampleResult nova::interp::sample(const Tensor &logits,
   std::vector<double> x(v), pi(v), probs(v);
   std::vector<int64_t> order(v);
   for (int64_t row = 0; row < b; ++row) {
-    // 1. Temperature, in the logits' type (f32 division, then T).
+    // 1. Temperature, in the logits' type (f32 division, then T). A
+    // temperature <= 0 in T is greedy decoding: the logits unscaled, no
+    // nucleus filter, no noise.
     double t = roundTo(e, temperature.f[row]);
+    bool greedy = t <= 0;
     for (int64_t i = 0; i < v; ++i)
-      x[i] = roundTo(e, f32(logits.f[row * v + i] / t));
+      x[i] = greedy ? logits.f[row * v + i]
+                    : roundTo(e, f32(logits.f[row * v + i] / t));
     // 2. Mask after the temperature, to a finite -1e10.
     if (mask)
       for (int64_t i = 0; i < v; ++i)
         if (mask->i[row * v + i] == 0)
           x[i] = maskValue;
     // 3. Nucleus filter: a value threshold.
-    double p = roundTo(e, topP.f[row]);
-    bool anyNaN =
-        std::any_of(x.begin(), x.end(), [](double z) { return std::isnan(z); });
-    double m = -INFINITY;
-    for (double z : x)
-      m = std::max(m, z);
     std::optional<double> threshold;
-    if (p <= 0) {
-      if (!anyNaN)
-        threshold = m; // greedy: the maximum and its ties
-    } else if (p < 1 && !anyNaN && std::isfinite(m)) {
-      softmaxRow(x, e, pi);
-      double need = roundTo(e, 1.0 - p);
-      std::iota(order.begin(), order.end(), 0);
-      std::sort(order.begin(), order.end(),
-                [&](int64_t a, int64_t c) { return x[a] < x[c]; });
-      double mass = 0;
-      for (int64_t i = 0; i < v;) {
-        int64_t j = i;
-        while (j < v && x[order[j]] == x[order[i]])
-          mass += pi[order[j++]];
-        if (mass >= need) {
-          threshold = x[order[i]];
-          break;
-        }
-        i = j;
-      }
-    }
+    if (!greedy)
+      threshold = nucleusThreshold(x, roundTo(e, topP.f[row]), e, pi, order);
     if (threshold)
       for (int64_t i = 0; i < v; ++i)
         if (x[i] < *threshold)
           x[i] = maskValue;
-    // 4. Gumbel-argmax, first maximum.
+    // 4. Gumbel-argmax, first maximum (of x itself when greedy).
+    auto noiseAt = [&](int64_t i) -> double {
+      if (greedy)
+        return 0;
+      if (noise)
+        return noise->f[row * v + i];
+      uint32_t word = rt::sampleWord(
+          static_cast<uint64_t>(seed->i[0]), static_cast<uint32_t>(row),
+          static_cast<uint32_t>(step->i[0]), static_cast<uint32_t>(i));
+      return rt::gumbelNoise(word, bits.mantissa, bits.exponent);
+    };
     int64_t token = 0;
     double best = NAN;
     for (int64_t i = 0; i < v; ++i) {
-      double g;
-      if (noise) {
-        g = noise->f[row * v + i];
-      } else {
-        uint32_t word = rt::sampleWord(
-            static_cast<uint64_t>(seed->i[0]), static_cast<uint32_t>(row),
-            static_cast<uint32_t>(step->i[0]), static_cast<uint32_t>(i));
-        g = rt::gumbelNoise(word, bits.mantissa, bits.exponent);
-      }
-      double z = roundTo(e, x[i] + g);
+      double z = roundTo(e, x[i] + noiseAt(i));
       if (std::isnan(z))
         continue;
       if (std::isnan(best) || z > best) {

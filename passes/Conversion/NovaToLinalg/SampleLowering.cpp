@@ -6,7 +6,10 @@
 // search (no sort); Philox noise and the Gumbel argmax; then the
 // probabilities and the top-k in a few passes over V, in f64 where the op
 // description says so, so the tokens agree with the reference interpreter
-// exactly. Rows run on threads when the batch is large enough.
+// exactly. A temperature <= 0 skips the filter and the draw (greedy
+// decoding). Non-finite logits need no pass of their own: the max pass
+// notes NaN, and the probability passes carry the normalizer's NaN into
+// the terms they skip. Rows run on threads when the batch is large enough.
 //
 //===----------------------------------------------------------------------===//
 
@@ -277,13 +280,14 @@ private:
     return k.roundTo(x, elem);
   }
   /// 1-2. Temperature in the logits' type, mask after it; max. Returns
-  /// (xs, max, any NaN, argmax).
+  /// (xs, max, any NaN, argmax, greedy); greedy (temperature <= 0 in T)
+  /// leaves the logits unscaled.
   SmallVector<Value> scaleAndMask(KernelBuilder &kr, Value row, Value scratch,
                                   Value masked) const;
-  /// 3. The nucleus filter threshold. Returns (threshold, has threshold,
-  /// scratch).
+  /// 3. The nucleus filter threshold (none when greedy). Returns
+  /// (threshold, has threshold, scratch).
   SmallVector<Value> nucleus(KernelBuilder &kr, Value row, Value xs, Value m,
-                             Value anyNaN, Value scratch) const;
+                             Value anyNaN, Value greedy, Value scratch) const;
   /// 4. Gumbel argmax over the filtered logits. Returns (z, token, max of
   /// the filtered logits, any of them NaN).
   SmallVector<Value> gumbelArgmax(KernelBuilder &kr, Value row,
@@ -299,7 +303,10 @@ private:
 SmallVector<Value> SampleRow::scaleAndMask(KernelBuilder &kr, Value row,
                                            Value scratch, Value masked) const {
   Value t = roundElem(kr, kr.extract(temperature, {row}));
-  return kr.forLoop(
+  Value greedy = kr.cmpf(Pred::OLE, t, kr.f32(0));
+  // l / 1 is exact: the greedy path reads the logits themselves.
+  t = kr.select(greedy, kr.f32(1), t);
+  SmallVector<Value> r = kr.forLoop(
       0, v, {scratch, kr.f32(-INFINITY), kr.boolean(false), kr.index(0)},
       [&](KernelBuilder &k, Value i, ValueRange st) {
         Value x = roundElem(k, k.div(k.toF32(k.extract(logits, {row, i})), t));
@@ -311,18 +318,21 @@ SmallVector<Value> SampleRow::scaleAndMask(KernelBuilder &kr, Value row,
             k.insert(x, st[0], {i}), m, k.ori(st[2], k.isNaN(x)),
             k.select(k.cmpf(Pred::OGT, x, st[1]), i, st[3])};
       });
+  r.push_back(greedy);
+  return r;
 }
 
 SmallVector<Value> SampleRow::nucleus(KernelBuilder &kr, Value row, Value xs,
-                                      Value m, Value anyNaN,
+                                      Value m, Value anyNaN, Value greedy,
                                       Value scratch) const {
   Value p = roundElem(kr, kr.extract(topP, {row}));
-  Value greedy = kr.andi(kr.cmpf(Pred::OLE, p, kr.f32(0)), kr.notI1(anyNaN));
+  Value filtering = kr.notI1(kr.ori(anyNaN, greedy));
+  Value maxOnly = kr.andi(kr.cmpf(Pred::OLE, p, kr.f32(0)), filtering);
   Value finite = kr.andi(kr.cmpf(Pred::ONE, m, kr.f32(INFINITY)),
                          kr.cmpf(Pred::ONE, m, kr.f32(-INFINITY)));
   Value nucleus = kr.andi(kr.andi(kr.cmpf(Pred::OGT, p, kr.f32(0)),
                                   kr.cmpf(Pred::OLT, p, kr.f32(1))),
-                          kr.andi(kr.notI1(anyNaN), finite));
+                          kr.andi(filtering, finite));
   OpBuilder &b = kr.builder();
   return kr.ifThenElse(
       nucleus, {b.getF32Type(), b.getI1Type(), scratch.getType()},
@@ -330,7 +340,7 @@ SmallVector<Value> SampleRow::nucleus(KernelBuilder &kr, Value row, Value xs,
         return radixThreshold(k, xs, m, p, scratch, v, elem);
       },
       [&](KernelBuilder &k) {
-        return SmallVector<Value>{m, greedy, scratch};
+        return SmallVector<Value>{m, maxOnly, scratch};
       });
 }
 
@@ -347,9 +357,12 @@ SmallVector<Value> SampleRow::gumbelArgmax(KernelBuilder &kr, Value row,
     return roundElem(k, k.add(x, g));
   };
   Value gMax = noise ? Value() : kr.f32(maxGumbel(elem));
+  // A NaN seed (inf + -inf, NaN noise) starts from token 0, which every
+  // z that is not NaN replaces, so that an all-NaN draw gives token 0.
+  Value z0 = zAt(kr, argmax, filtered.at(kr, argmax));
   return kr.forLoop(
       0, v,
-      {zAt(kr, argmax, filtered.at(kr, argmax)), argmax, kr.f32(-INFINITY),
+      {z0, kr.select(kr.isNaN(z0), kr.index(0), argmax), kr.f32(-INFINITY),
        kr.boolean(false)},
       [&](KernelBuilder &k, Value i, ValueRange st) {
         Value x = filtered.at(k, i);
@@ -393,6 +406,9 @@ SmallVector<Value> SampleRow::probabilities(KernelBuilder &kr,
             k, d, [&](KernelBuilder &ke, Value e) { return ke.add(st[0], e); },
             st[0])};
       })[0];
+  // A skipped term is exp(d) = 0, whose probability 0 / z2 is 0, or NaN
+  // where z2 is (a +inf, a NaN, or no finite logit).
+  Value zeroProb = kr.toF32(kr.castFloat(kr.div(kr.f64(0), z2), elem));
   // round_T of the f64 probability in one step, held in f32.
   auto roundedProb = [&](KernelBuilder &k, Value i) {
     Value d = k.sub(k.toF64(filtered.at(k, i)), m2);
@@ -401,7 +417,7 @@ SmallVector<Value> SampleRow::probabilities(KernelBuilder &kr,
         [&](KernelBuilder &ke, Value e) {
           return ke.toF32(ke.castFloat(ke.div(e, z2), elem));
         },
-        k.f32(0));
+        zeroProb);
   };
   Value prob = roundedProb(kr, token);
   // The top-k by one insertion pass.
@@ -429,10 +445,16 @@ SmallVector<Value> SampleRow::build(KernelBuilder &kr, Value row, Value outRow,
                                     ValueRange s) const {
   Value masked = roundElem(kr, kr.f32(-1e10));
   SmallVector<Value> pa = scaleAndMask(kr, row, s[4], masked);
-  Value xs = pa[0], m = pa[1], anyNaN = pa[2], argmax = pa[3];
-  SmallVector<Value> filt = nucleus(kr, row, xs, m, anyNaN, s[5]);
+  Value xs = pa[0], m = pa[1], anyNaN = pa[2], argmax = pa[3], greedy = pa[4];
+  SmallVector<Value> filt = nucleus(kr, row, xs, m, anyNaN, greedy, s[5]);
   FilteredLogits filtered{xs, filt[0], filt[1], masked};
-  SmallVector<Value> draw = gumbelArgmax(kr, row, filtered, argmax);
+  // Greedy: the first maximum of the unfiltered logits, found by step 1.
+  SmallVector<Value> draw = kr.ifThenElse(
+      greedy, {m.getType(), argmax.getType(), m.getType(), anyNaN.getType()},
+      [&](KernelBuilder &) {
+        return SmallVector<Value>{m, argmax, m, anyNaN};
+      },
+      [&](KernelBuilder &k) { return gumbelArgmax(k, row, filtered, argmax); });
   Value token = draw[1];
   Value m2 = kr.toF64(kr.select(draw[3], kr.f32(NAN), draw[2]));
   SmallVector<Value> probs = probabilities(kr, filtered, m2, token);

@@ -10,7 +10,8 @@
 // accumulation bound that grows with the reduction length.
 //
 // NOVA_DIFF_SCALE=N runs N times as many cases (the long mode); the default
-// runs 1,010 cases (16 op families and whole small MoE models).
+// runs 1,090 cases (16 op families, sampling's non-finite and extreme
+// inputs, and whole small MoE models).
 // NOVA_DIFF_SEED changes the random stream.
 //
 //===----------------------------------------------------------------------===//
@@ -30,10 +31,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <iomanip>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -441,49 +444,39 @@ Case attentionCase(Gen &g, const std::string &name) {
   return c;
 }
 
-Case sampleCase(Gen &g, const std::string &name) {
-  // One case in five is wide enough for rows to run in parallel.
-  bool wide = g.rng() % 5 == 0;
-  int64_t b = wide ? g.uniform(4, 6) : g.size(4),
-          v = wide ? g.pick({8192, 16411})
-                   : g.pick({8, 13, 64, 100, 257, 1000});
-  int64_t topK = g.pick({1, 3, 8});
-  DType t = static_cast<DType>(g.pick({0, 1, 1})); // f32 or bf16
-  bool useNoise = g.rng() % 3 == 0, useMask = g.rng() % 2;
+/// The optional operands of a nova.sample case.
+struct SampleOperands {
+  std::optional<HostTensor> mask = std::nullopt, noise = std::nullopt;
+  /// Without noise: the scalar seed and step.
+  int64_t seed = 0, step = 0;
+};
+
+/// nova.sample on (logits, temperature, top_p) and `extra` as one case.
+Case sampleOpCase(const std::string &name, const HostTensor &logits,
+                  const HostTensor &temp, const HostTensor &topP,
+                  const SampleOperands &extra, int64_t topK) {
+  int64_t b = logits.shape()[0], v = logits.shape()[1];
+  DType t = logits.dtype();
   Case c{name};
-  HostTensor logits = g.floats(t, {b, v}, g.pick({1, 4}) * 1.0);
-  // Ties in logits for some tokens.
-  for (int64_t i = 0; i + 3 < logits.numElements(); i += 7)
-    logits.setFloatAt(i + 3, logits.floatAt(i));
-  HostTensor temp = HostTensor::zeros(DType::F32, {b});
-  HostTensor topP = HostTensor::zeros(DType::F32, {b});
-  for (int64_t i = 0; i < b; ++i) {
-    temp.setFloatAt(i,
-                    static_cast<double>(g.pick({1, 2, 5, 7, 10, 100})) / 10.0);
-    topP.setFloatAt(i, static_cast<double>(g.pick(
-                           {0, 1, 50, 80, 90, 95, 99, 999, 1000, 1500})) /
-                           1000.0);
-  }
   c.inputs = {logits, temp, topP};
   std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32);
   std::vector<std::string> args = {lty, fty, fty};
   std::string operands = "%a0, %a1, %a2";
   int next = 3;
-  if (useMask) {
-    HostTensor mask = g.ints(DType::I32, {b, v}, 0, 3); // ~1/4 masked
-    c.inputs.push_back(mask);
+  if (extra.mask) {
+    c.inputs.push_back(*extra.mask);
     args.push_back(tensorType({b, v}, DType::I32));
     operands += " mask %a" + std::to_string(next++);
   }
-  if (useNoise) {
-    c.inputs.push_back(g.floats(t, {b, v}, 1.5));
+  if (extra.noise) {
+    c.inputs.push_back(*extra.noise);
     args.push_back(lty);
     operands += " noise %a" + std::to_string(next++);
   } else {
     HostTensor seed = HostTensor::zeros(DType::I64, {});
-    seed.setIntAt(0, static_cast<int64_t>(g.rng() >> 1));
+    seed.setIntAt(0, extra.seed);
     HostTensor step = HostTensor::zeros(DType::I32, {});
-    step.setIntAt(0, g.uniform(0, 100));
+    step.setIntAt(0, extra.step);
     c.inputs.push_back(seed);
     c.inputs.push_back(step);
     args.push_back("tensor<i64>");
@@ -501,6 +494,137 @@ Case sampleCase(Gen &g, const std::string &name) {
                std::to_string(topK) + " : (" + llvm::join(args, ", ") +
                ") -> (" + results + ")\n  return %0, %1, %2, %3 : " + results);
   return c;
+}
+
+Case sampleCase(Gen &g, const std::string &name) {
+  // One case in five is wide enough for rows to run in parallel.
+  bool wide = g.rng() % 5 == 0;
+  int64_t b = wide ? g.uniform(4, 6) : g.size(4),
+          v = wide ? g.pick({8192, 16411})
+                   : g.pick({8, 13, 64, 100, 257, 1000});
+  int64_t topK = g.pick({1, 3, 8});
+  DType t = static_cast<DType>(g.pick({0, 1, 1})); // f32 or bf16
+  bool useNoise = g.rng() % 3 == 0, useMask = g.rng() % 2;
+  HostTensor logits = g.floats(t, {b, v}, g.pick({1, 4}) * 1.0);
+  // Ties in logits for some tokens.
+  for (int64_t i = 0; i + 3 < logits.numElements(); i += 7)
+    logits.setFloatAt(i + 3, logits.floatAt(i));
+  HostTensor temp = HostTensor::zeros(DType::F32, {b});
+  HostTensor topP = HostTensor::zeros(DType::F32, {b});
+  for (int64_t i = 0; i < b; ++i) {
+    temp.setFloatAt(i,
+                    static_cast<double>(g.pick({1, 2, 5, 7, 10, 100})) / 10.0);
+    topP.setFloatAt(i, static_cast<double>(g.pick(
+                           {0, 1, 50, 80, 90, 95, 99, 999, 1000, 1500})) /
+                           1000.0);
+  }
+  SampleOperands extra;
+  if (useMask)
+    extra.mask = g.ints(DType::I32, {b, v}, 0, 3); // ~1/4 masked
+  if (useNoise) {
+    extra.noise = g.floats(t, {b, v}, 1.5);
+  } else {
+    extra.seed = static_cast<int64_t>(g.rng() >> 1);
+    extra.step = g.uniform(0, 100);
+  }
+  return sampleOpCase(name, logits, temp, topP, extra, topK);
+}
+
+/// One row of a sampling edge case: its logits (set in place), temperature
+/// and top_p.
+void sampleEdgeRow(Gen &g, HostTensor &logits, int64_t row, double &temp) {
+  int64_t v = logits.shape()[1];
+  const double inf = INFINITY, nan = NAN;
+  auto set = [&](int64_t i, double x) { logits.setFloatAt(row * v + i, x); };
+  // `x` at up to `count` random positions.
+  auto some = [&](double x, int64_t count) {
+    for (int64_t j = 0; j < count; ++j)
+      set(g.uniform(0, v - 1), x);
+  };
+  temp = g.pick({5, 10, 20}) / 10.0;
+  switch (g.uniform(0, 10)) {
+  case 0:
+    some(inf, g.uniform(1, 3));
+    break;
+  case 1:
+    some(-inf, g.uniform(1, v));
+    break;
+  case 2:
+    some(nan, g.uniform(1, 3));
+    break;
+  case 3: // no finite logit
+    for (int64_t i = 0; i < v; ++i)
+      set(i, -inf);
+    break;
+  case 4:
+    some(inf, g.uniform(1, 3));
+    some(-inf, g.uniform(1, v));
+    break;
+  case 5: // huge logits with a small temperature: some overflow to inf
+    for (int64_t i = 0; i < v; ++i)
+      set(i, logits.floatAt(row * v + i) * 1e36);
+    temp = g.pick({1, 5, 20}) / 1000.0;
+    break;
+  case 6: // tiny temperatures (the last two are f32 subnormals)
+    temp = std::array<double, 4>{1e-30, 1e-38, 1e-40, 1e-45}[g.uniform(0, 3)];
+    break;
+  case 7: // huge temperatures
+    temp = std::array<double, 3>{1e30, 3e38, inf}[g.uniform(0, 2)];
+    break;
+  case 8: // greedy: zero, negative, or rounding to zero in the logits' type
+    temp = std::array<double, 5>{0.0, -0.0, -1.0, -inf, 1e-8}[g.uniform(0, 4)];
+    if (g.rng() % 2)
+      some(logits.floatAt(row * v), g.uniform(1, 3)); // ties with token 0
+    break;
+  case 9:
+    temp = nan;
+    break;
+  default: // logits at the type's limits: both signs overflow
+    for (int64_t i = 0; i < v; ++i)
+      set(i, logits.floatAt(row * v + i) > 0 ? 3e38 : -3e38);
+    break;
+  }
+}
+
+/// nova.sample with non-finite logits, extreme and non-positive
+/// temperatures, and top_p at and beyond its limits (docs/semantics.md):
+/// the tokens must agree exactly and the probabilities be NaN exactly where
+/// the reference's are.
+Case sampleEdgeCase(Gen &g, const std::string &name) {
+  int64_t b = g.uniform(1, 4), v = g.pick({8, 13, 64, 257, 1000});
+  int64_t topK = g.pick({1, 3, 8});
+  DType t = static_cast<DType>(g.pick({0, 1, 1, 2})); // f32, bf16, f16
+  HostTensor logits = g.floats(t, {b, v}, 2.0);
+  HostTensor temp = HostTensor::zeros(DType::F32, {b});
+  HostTensor topP = HostTensor::zeros(DType::F32, {b});
+  for (int64_t row = 0; row < b; ++row) {
+    double tr = 1;
+    sampleEdgeRow(g, logits, row, tr);
+    temp.setFloatAt(row, tr);
+    topP.setFloatAt(row, std::array<double, 8>{0.0, 1.0, NAN, 0.5, 0.9, -1.0,
+                                               2.0, 1e-4}[g.uniform(0, 7)]);
+  }
+  SampleOperands extra;
+  if (g.rng() % 3 == 0)
+    extra.mask = g.ints(DType::I32, {b, v}, 0, 3);
+  if (g.rng() % 3 == 0) {
+    extra.noise = g.floats(t, {b, v}, 1.5);
+    // Non-finite noise in half of them: inf + -inf and NaN make z NaN.
+    if (g.rng() % 2)
+      for (double x : {INFINITY, -INFINITY, NAN})
+        for (int64_t j = 0; j < b; ++j)
+          extra.noise->setFloatAt(g.uniform(0, b * v - 1), x);
+    // A row of NaN noise: every z is NaN, the token is 0.
+    if (g.rng() % 4 == 0) {
+      int64_t row = g.uniform(0, b - 1);
+      for (int64_t i = 0; i < v; ++i)
+        extra.noise->setFloatAt(row * v + i, NAN);
+    }
+  } else {
+    extra.seed = static_cast<int64_t>(g.rng() >> 1);
+    extra.step = g.uniform(0, 100);
+  }
+  return sampleOpCase(name, logits, temp, topP, extra, topK);
 }
 
 Case arithCase(Gen &g, const std::string &name) {
@@ -716,6 +840,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FamilySpec{"kv_cache_update", kvCase, 50},
                       FamilySpec{"attention", attentionCase, 80},
                       FamilySpec{"sample", sampleCase, 100},
+                      FamilySpec{"sample_edge", sampleEdgeCase, 80},
                       FamilySpec{"arith", arithCase, 30},
                       FamilySpec{"model", modelCase, 30}),
     [](const ::testing::TestParamInfo<FamilySpec> &info) {

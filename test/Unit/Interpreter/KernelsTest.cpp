@@ -407,6 +407,104 @@ TEST(KernelsTest, SampleTemperatureZero) {
   EXPECT_EQ(r.token.i[0], 2);
 }
 
+TEST(KernelsTest, SampleNonPositiveTemperatureIsGreedy) {
+  // T <= 0: the first maximum of the unscaled logits, whatever the noise
+  // and top_p; the probabilities are the unscaled softmax, unfiltered.
+  std::vector<double> l = {1, 3, 3, 2};
+  std::vector<double> noise = {8, 0, 4, 8};
+  // The interpreter's f64 sum of exp(x_i - max), in index order.
+  double z = std::exp(-2.0) + 1 + 1 + std::exp(-1.0);
+  for (double t : {0.0, -0.0, -1.0, -HUGE_VAL}) {
+    SampleResult r = sampleRow(l, t, 0.5, noise, {}, Elem::BF16, 4);
+    EXPECT_EQ(r.token.i[0], 1) << t;
+    EXPECT_EQ(r.prob.f[0], roundToBF16(1 / z)) << t;
+    EXPECT_EQ(r.topIds.i, (std::vector<int64_t>{1, 2, 3, 0})) << t;
+    EXPECT_EQ(r.topProbs.f[2], roundToBF16(std::exp(-1.0) / z)) << t;
+    EXPECT_EQ(kept(r), 4) << t; // top_p 0.5 is not applied
+  }
+  // 1e-8 is 0 in f16 (below half its smallest subnormal): greedy too.
+  SampleResult f16 = sampleRow(l, 1e-8, 1.0, noise, {}, Elem::F16, 4);
+  EXPECT_EQ(f16.token.i[0], 1);
+  EXPECT_EQ(kept(f16), 4);
+  // The same temperature in bf16 divides: only the two 3e8 keep a non-zero
+  // probability.
+  EXPECT_EQ(kept(sampleRow(l, 1e-8, 1.0, noise, {}, Elem::BF16, 4)), 2);
+}
+
+TEST(KernelsTest, SampleGreedyHonoursTheMaskAndSkipsNaN) {
+  // Token 0 is masked to -1e10 (probability exactly 0); token 1 is NaN and
+  // skipped by the argmax, but makes every probability NaN.
+  std::vector<double> l = {9, 5, 4, 1};
+  SampleResult r = sampleRow(l, 0.0, 1.0, {}, {0, 1, 1, 1}, Elem::F32, 4);
+  EXPECT_EQ(r.token.i[0], 1);
+  EXPECT_EQ(r.topIds.i, (std::vector<int64_t>{1, 2, 3, 0}));
+  EXPECT_EQ(r.topProbs.f[3], 0.0);
+  l[1] = NAN;
+  r = sampleRow(l, 0.0, 1.0, {}, {0, 1, 1, 1}, Elem::F32, 4);
+  EXPECT_EQ(r.token.i[0], 2);
+  EXPECT_TRUE(std::isnan(r.prob.f[0]));
+}
+
+TEST(KernelsTest, SampleInfinityMakesEveryProbabilityNaN) {
+  // A +inf logit: exp(inf - inf) is NaN, so the f64 sum and every
+  // probability are NaN (the finite entries too: 0 / NaN); the top-k is
+  // then the first k ids (NaN ties by the lower id).
+  std::vector<double> l = {1, -2, INFINITY, 0};
+  SampleResult r = sampleRow(l, 1.0, 0.5, {}, {}, Elem::BF16, 3);
+  EXPECT_EQ(r.token.i[0], 2);
+  EXPECT_EQ(r.topIds.i, (std::vector<int64_t>{0, 1, 2}));
+  for (double p : r.topProbs.f)
+    EXPECT_TRUE(std::isnan(p));
+  // Overflow by the temperature acts alike: 20 / 1e-37 = 2e38 fits in
+  // bf16, 40 / 1e-37 does not (beyond 3.39e38).
+  r = sampleRow({20, 40, 10}, 1e-37, 0.9, {}, {}, Elem::BF16, 3);
+  EXPECT_EQ(r.token.i[0], 1);
+  EXPECT_EQ(r.topIds.i, (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_TRUE(std::isnan(r.topProbs.f[0]));
+}
+
+TEST(KernelsTest, SampleMinusInfinityHasProbabilityZero) {
+  std::vector<double> l = {-INFINITY, 1, -INFINITY, 0};
+  SampleResult r = sampleRow(l, 1.0, 1.0, {}, {}, Elem::F32, 4);
+  EXPECT_EQ(r.token.i[0], 1);
+  EXPECT_EQ(r.topIds.i, (std::vector<int64_t>{1, 3, 0, 2}));
+  EXPECT_EQ(r.topProbs.f[0], nova::rt::roundToF32(1 / (1 + std::exp(-1.0))));
+  EXPECT_EQ(r.topProbs.f[2], 0.0);
+  // No finite logit: the maximum is -inf, exp(-inf - -inf) is NaN; the
+  // token is 0 (every z is -inf, the first maximum).
+  r = sampleRow({-INFINITY, -INFINITY}, 1.0, 0.5, {0, 1}, {}, Elem::F32, 2);
+  EXPECT_EQ(r.token.i[0], 0);
+  EXPECT_TRUE(std::isnan(r.prob.f[0]));
+}
+
+TEST(KernelsTest, SampleAllNaNDrawGivesTokenZero) {
+  // z = round_T(x + g) is NaN everywhere (inf + -inf, NaN noise): token 0.
+  std::vector<double> l = {1, INFINITY, 2};
+  SampleResult r =
+      sampleRow(l, 1.0, 1.0, {NAN, -INFINITY, NAN}, {}, Elem::BF16, 2);
+  EXPECT_EQ(r.token.i[0], 0);
+}
+
+TEST(KernelsTest, SampleNaNTemperatureAndTopP) {
+  // A NaN temperature is not <= 0: l / NaN is NaN everywhere, token 0.
+  SampleResult r = sampleRow({1, 2}, NAN, 1.0, {0, 0}, {}, Elem::BF16, 2);
+  EXPECT_EQ(r.token.i[0], 0);
+  EXPECT_TRUE(std::isnan(r.prob.f[0]));
+  // A NaN top_p filters nothing (0.5 would keep only the top token).
+  std::vector<double> l = {4, 0, -2, -6};
+  EXPECT_EQ(kept(sampleRow(l, 1.0, NAN, {}, {}, Elem::BF16, 4)), 4);
+  EXPECT_EQ(kept(sampleRow(l, 1.0, 0.5, {}, {}, Elem::BF16, 4)), 1);
+}
+
+TEST(KernelsTest, SampleHugeTemperatureFlattens) {
+  // 1 / 1e30 and 2 / 1e30 are normal bf16 values that differ by 1e-30:
+  // exp of the difference rounds to 1, the probabilities to 0.5 each.
+  SampleResult r = sampleRow({1, 2}, 1e30, 1.0, {0, 0}, {}, Elem::BF16, 2);
+  EXPECT_EQ(r.token.i[0], 1);
+  EXPECT_EQ(r.topProbs.f[0], 0.5);
+  EXPECT_EQ(r.topProbs.f[1], 0.5);
+}
+
 TEST(KernelsTest, SampleNoiseDecidesAndTiesGoLow) {
   std::vector<double> l = {0, 0.5, 0};
   // Noise lifts token 2 to tie token 1 at 0.5: the lower id wins.
