@@ -13,7 +13,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${NOVA_BUILD_DIR:-$root/build}"
-bash "$root/scripts/build.sh" nova-opt nova-run >/dev/null
+# The first build takes a few minutes on 2 cores: show ninja's progress.
+echo "== building nova-opt, nova-run and nova-ckpt (build/bin/) =="
+# (ninja's [n/N] lines, bootstrap's and any error; pipefail keeps the
+# build's exit status)
+bash "$root/scripts/build.sh" nova-opt nova-run nova-ckpt 2>&1 |
+  awk '/^\[[0-9]+\/[0-9]+\]|^bootstrap|error|FAILED/ { print; fflush() }' 
 bin="$build/bin"
 work="$build/demo"
 mkdir -p "$work"
@@ -36,6 +41,7 @@ echo
 echo "== grok1-small compiled to CPU kernels, checked against the interpreter (examples/grok1-small) =="
 model="$root/examples/grok1-small/model.yaml"
 "$bin/nova-run" "$model" --random-params "$work/grok1-small.safetensors" --seed 1
+echo "(random weights: the sampled tokens below show the machinery, not a trained model)"
 # Every call also runs on the interpreter with the same inputs: tokens must be
 # identical, other outputs within the whole-model budget (docs/tolerance.md).
 "$bin/nova-run" "$model" --params "$work/grok1-small.safetensors" \

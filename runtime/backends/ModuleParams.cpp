@@ -15,9 +15,16 @@ using rt::DType;
 using rt::HostTensor;
 
 std::vector<std::pair<std::string, HostTensor>>
-nova::backends::randomParameters(const rt::ModuleManifest &manifest,
-                                 uint64_t seed,
-                                 std::map<std::string, std::string> &metadata) {
+nova::backends::randomParameters(
+    const rt::ModuleManifest &manifest, uint64_t seed,
+    std::map<std::string, std::string> &metadata,
+    const std::function<void(size_t done, uint64_t bytes)> &progress) {
+  uint64_t bytes = 0;
+  size_t done = 0;
+  auto report = [&] {
+    if (progress)
+      progress(++done, bytes);
+  };
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, 1.0);
   std::uniform_int_distribution<int> int8(-127, 127);
@@ -36,9 +43,11 @@ nova::backends::randomParameters(const rt::ModuleManifest &manifest,
       HostTensor scales = HostTensor::zeros(p.scalesDType, p.scalesShape);
       double base = 1.0 / (73.0 * std::sqrt(static_cast<double>(rows)));
       fill(scales, [&](int64_t) { return base * unit(rng); });
+      bytes += value.sizeInBytes() + scales.sizeInBytes();
       tensors.emplace_back(p.path, std::move(value));
       tensors.emplace_back(p.path + ".scales", std::move(scales));
       metadata[p.path + ".scales.layout"] = p.scaleLayout;
+      report();
       continue;
     }
     if (rt::isFloat(p.dtype)) {
@@ -51,7 +60,9 @@ nova::backends::randomParameters(const rt::ModuleManifest &manifest,
     } else {
       fill(value, [&](int64_t) { return int8(rng); });
     }
+    bytes += value.sizeInBytes();
     tensors.emplace_back(p.path, std::move(value));
+    report();
   }
   return tensors;
 }

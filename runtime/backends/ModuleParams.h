@@ -16,6 +16,8 @@
 #include "nova/runtime/Checkpoint.h"
 #include "nova/runtime/Manifest.h"
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -27,9 +29,12 @@ namespace nova::backends {
 /// uniform in [-127, 127] with scales that give dequantized weights of
 /// standard deviation ~1/sqrt(K); float matrices N(0, 1/sqrt(fan-in));
 /// vectors (norm scales) around 1. `metadata` gets each scale layout.
-std::vector<std::pair<std::string, rt::HostTensor>>
-randomParameters(const rt::ModuleManifest &manifest, uint64_t seed,
-                 std::map<std::string, std::string> &metadata);
+/// `progress`, when set, is called after each parameter with the number
+/// done and the bytes made so far.
+std::vector<std::pair<std::string, rt::HostTensor>> randomParameters(
+    const rt::ModuleManifest &manifest, uint64_t seed,
+    std::map<std::string, std::string> &metadata,
+    const std::function<void(size_t done, uint64_t bytes)> &progress = {});
 
 /// Opens checkpoint `path` (a file, an index or a directory), checks every
 /// declared parameter's dtype, shape and scale layout against it, and sets

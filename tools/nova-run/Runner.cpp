@@ -129,8 +129,22 @@ int fail(const std::string &message) {
 /// Writes --random-params: random but valid values for every parameter.
 int writeRandomParams(const rt::ModuleManifest &manifest) {
   std::map<std::string, std::string> metadata = {{"format", "nova"}};
+  // Large specs take a while: a line on stderr every 2 s after the first.
+  auto start = std::chrono::steady_clock::now(), last = start;
+  auto progress = [&](size_t done, uint64_t bytes) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::seconds(2) && done != manifest.params.size())
+      return;
+    if (now - start < std::chrono::seconds(1))
+      return;
+    last = now;
+    llvm::errs() << llvm::format(
+        "random-params: %zu/%zu parameters, %.2f GB, %.0f s\n", done,
+        manifest.params.size(), bytes / 1e9,
+        std::chrono::duration<double>(now - start).count());
+  };
   std::vector<std::pair<std::string, HostTensor>> tensors =
-      randomParameters(manifest, seed, metadata);
+      randomParameters(manifest, seed, metadata, progress);
   std::string error;
   if (!rt::writeSafeTensors(randomParams, tensors, metadata, error))
     return fail(error);
