@@ -17,6 +17,18 @@ if ! bash "$root/scripts/build.sh" all nova-unittests nova-doc; then
 fi
 echo "build finished in $(( $(date +%s) - start )) s"
 
+# Test-only references for the interop tests (never a dependency of Nova
+# itself): the official safetensors, NumPy and ml_dtypes from PyPI.
+pydeps="$build/pydeps"
+if PYTHONPATH="$pydeps" python3 -c "import safetensors, numpy, ml_dtypes" 2>/dev/null ||
+   python3 -m pip install --quiet --disable-pip-version-check --timeout 30 --retries 2 --target "$pydeps" \
+     safetensors numpy ml_dtypes >"$build/pydeps.log" 2>&1; then
+  export NOVA_PYDEPS="$pydeps"
+else
+  echo "nova tests: cannot install safetensors, numpy and ml_dtypes from PyPI" \
+       "(see $build/pydeps.log): the interop tests are skipped (unsupported)"
+fi
+
 lit="$(llvm-config-22 --prefix)/bin/lit"
 lit_log="$build/lit-results.txt"
 "$lit" -sv -j "$jobs" "$build/test" 2>&1 | tee "$lit_log"

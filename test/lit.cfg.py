@@ -56,3 +56,17 @@ if config.nova_have_cuda:
 # util-linux's taskset, to run a command on fewer cores.
 if shutil.which("taskset"):
     config.available_features.add("taskset")
+
+# The reference libraries of the formats Nova shares (safetensors, NumPy,
+# ml_dtypes), installed from PyPI by scripts/test.sh into NOVA_PYDEPS. Tests
+# that need them say `REQUIRES: interop`; without them they are reported
+# unsupported (scripts/test.sh says why).
+import subprocess
+pydeps = os.environ.get("NOVA_PYDEPS", "")
+if pydeps and subprocess.run(
+        [config.python_executable, "-c", "import safetensors, numpy, ml_dtypes"],
+        env=dict(os.environ, PYTHONPATH=pydeps),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+    config.available_features.add("interop")
+    config.substitutions.append(
+        ("%interop_python", "env PYTHONPATH=%s %s" % (pydeps, config.python_executable)))
