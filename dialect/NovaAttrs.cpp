@@ -40,7 +40,8 @@ std::string mlir::nova::formatShape(ArrayRef<int64_t> shape) {
 //===----------------------------------------------------------------------===//
 
 static bool layoutHasSize(ScaleLayoutKind kind) {
-  return kind == ScaleLayoutKind::RowBlocks || kind == ScaleLayoutKind::Group;
+  return kind == ScaleLayoutKind::RowBlocks || kind == ScaleLayoutKind::Group ||
+         kind == ScaleLayoutKind::RowBlockScalars;
 }
 
 Attribute ScaleLayoutAttr::parse(AsmParser &parser, Type) {
@@ -51,7 +52,7 @@ Attribute ScaleLayoutAttr::parse(AsmParser &parser, Type) {
   std::optional<ScaleLayoutKind> kind = symbolizeScaleLayoutKind(keyword);
   if (!kind) {
     parser.emitError(loc) << "expected one of per_tensor, per_column, "
-                             "row_blocks, group, got '"
+                             "row_blocks, group, row_block_scalars, got '"
                           << keyword << "'";
     return {};
   }
@@ -92,6 +93,7 @@ int64_t ScaleLayoutAttr::getNumRowBlocks(int64_t k) const {
   case ScaleLayoutKind::PerColumn:
     return 1;
   case ScaleLayoutKind::RowBlocks:
+  case ScaleLayoutKind::RowBlockScalars:
     return getSize();
   case ScaleLayoutKind::Group:
     return k / getSize();
@@ -100,7 +102,10 @@ int64_t ScaleLayoutAttr::getNumRowBlocks(int64_t k) const {
 }
 
 int64_t ScaleLayoutAttr::getNumScaleColumns(int64_t n) const {
-  return getKind() == ScaleLayoutKind::PerTensor ? 1 : n;
+  return getKind() == ScaleLayoutKind::PerTensor ||
+                 getKind() == ScaleLayoutKind::RowBlockScalars
+             ? 1
+             : n;
 }
 
 bool ScaleLayoutAttr::verifyShapes(ArrayRef<int64_t> weightShape,

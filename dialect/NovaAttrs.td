@@ -40,7 +40,8 @@ def Nova_ScaleLayoutKind : I32EnumAttr<"ScaleLayoutKind",
       I32EnumAttrCase<"PerTensor", 0, "per_tensor">,
       I32EnumAttrCase<"PerColumn", 1, "per_column">,
       I32EnumAttrCase<"RowBlocks", 2, "row_blocks">,
-      I32EnumAttrCase<"Group", 3, "group">
+      I32EnumAttrCase<"Group", 3, "group">,
+      I32EnumAttrCase<"RowBlockScalars", 4, "row_block_scalars">
     ]> {
   let cppNamespace = "::mlir::nova";
   let genSpecializedAttr = 0;
@@ -64,6 +65,7 @@ def Nova_ScaleLayoutAttr : Nova_Attr<"ScaleLayout", "scale_layout"> {
     | `per_column`       | `[B..., 1, N]`   | one scale per output column (Grok-1 q/k/v, MoE `linear`, `linear_v`) |
     | `row_blocks = G`   | `[B..., G, N]`   | Grok-1's "G row-blocks × per-column" (attention `linear`, MoE `linear_1`, G = 8) |
     | `group = g`        | `[B..., K/g, N]` | group-wise along K with g rows per group |
+    | `row_block_scalars = G` | `[B..., G, 1]` | one scalar per row block (G blocks of K/G rows, the same scale for every column) |
 
     `row_blocks = G` and `group = K/G` denote the same arithmetic; they differ
     in which quantity the user fixes (the number of blocks, independent of K,

@@ -87,11 +87,14 @@ FailureOr<ScaleLayoutAttr> ModelImporter::readLayout(const Node &map) {
   std::optional<ScaleLayoutKind> kind = symbolizeScaleLayoutKind(*name);
   if (!kind)
     return file.error(*layout) << "expected a scale layout (per_tensor, "
-                                  "per_column, row_blocks, group), got '"
+                                  "per_column, row_blocks, group, "
+                                  "row_block_scalars), got '"
                                << *name << "'";
-  StringRef sizeKey = *kind == ScaleLayoutKind::RowBlocks ? "blocks"
-                      : *kind == ScaleLayoutKind::Group   ? "group_size"
-                                                          : "";
+  StringRef sizeKey = *kind == ScaleLayoutKind::RowBlocks ||
+                              *kind == ScaleLayoutKind::RowBlockScalars
+                          ? "blocks"
+                      : *kind == ScaleLayoutKind::Group ? "group_size"
+                                                        : "";
   const Node *size = file.get(map, "blocks");
   const Node *group = file.get(map, "group_size");
   for (const Node *extra : {size, group}) {
@@ -194,8 +197,8 @@ ModelImporter::readScales(const Node &scales, RankedTensorType type,
            << "expected a quantized weight of rank >= 2 ([B..., K, N]), got "
            << formatShape(shape);
   int64_t k = shape[shape.size() - 2];
-  if ((layout->getKind() == ScaleLayoutKind::RowBlocks ||
-       layout->getKind() == ScaleLayoutKind::Group) &&
+  if (layout->getKind() != ScaleLayoutKind::PerTensor &&
+      layout->getKind() != ScaleLayoutKind::PerColumn &&
       k % layout->getSize() != 0)
     return file.error(scales) << "expected K = " << k << " to be divisible by "
                               << stringifyScaleLayoutKind(layout->getKind())

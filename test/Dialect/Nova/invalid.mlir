@@ -17,7 +17,7 @@ func.func @boundary() -> tensor<1x16xi8> {
 
 // -----
 func.func @bad_layout_kind(%q: tensor<4x4xi8>, %s: tensor<1x4xf32>) -> tensor<4x4xf32> {
-  // expected-error @below {{expected one of per_tensor, per_column, row_blocks, group, got 'per_row'}}
+  // expected-error @below {{expected one of per_tensor, per_column, row_blocks, group, row_block_scalars, got 'per_row'}}
   %w = nova.dequantize %q, %s layout <per_row> : tensor<4x4xi8>, tensor<1x4xf32> -> tensor<4x4xf32>
   return %w : tensor<4x4xf32>
 }

@@ -38,6 +38,8 @@ func.func @params() -> (tensor<64xf32>, tensor<64x32xi8>, tensor<4x64x32xbf16>) 
   %q2, %s2 = nova.param "w/group" scales <group = 16> : tensor<64x32xi8>, tensor<4x32xf32>
   // CHECK: nova.param "w/tensor" scales <per_tensor> : tensor<64x32xi8>, tensor<1x1xf32>
   %q3, %s3 = nova.param "w/tensor" scales <per_tensor> : tensor<64x32xi8>, tensor<1x1xf32>
+  // CHECK: nova.param "w/block_scalars" scales <row_block_scalars = 4> : tensor<64x32xi8>, tensor<4x1xbf16>
+  %q4, %s4 = nova.param "w/block_scalars" scales <row_block_scalars = 4> : tensor<64x32xi8>, tensor<4x1xbf16>
   // CHECK: %[[W:.+]] = nova.dequantize %{{.+}}, %{{.+}} layout <row_blocks = 8> : tensor<4x64x32xi8>, tensor<4x8x32xbf16> -> tensor<4x64x32xbf16>
   %w = nova.dequantize %q1, %s1 layout <row_blocks = 8> : tensor<4x64x32xi8>, tensor<4x8x32xbf16> -> tensor<4x64x32xbf16>
   // CHECK: nova.quantize %{{.+}}, %{{.+}} layout <group = 16> : tensor<64x32xf32>, tensor<4x32xf32> -> tensor<64x32xi8>

@@ -151,6 +151,12 @@ Layout randomLayout(Gen &g, std::vector<int64_t> weight) {
     s.insert(s.end(), {1, n});
     return {"<per_column>", s};
   case 2:
+    // Every third row-block case takes one scalar per block instead ([G,
+    // 1]); chosen without a draw so the other cases stay as they were.
+    if ((d + n) % 3 == 0) {
+      s.insert(s.end(), {d, 1});
+      return {"<row_block_scalars = " + std::to_string(d) + ">", s};
+    }
     s.insert(s.end(), {d, n});
     return {"<row_blocks = " + std::to_string(d) + ">", s};
   default:
