@@ -54,24 +54,24 @@ static std::optional<Elem> elemOf(Type t) {
   return std::nullopt;
 }
 
+/// The interpreter's element types and the runtime's dtypes, one to one.
+static constexpr std::pair<Elem, DType> kElemDTypes[] = {
+    {Elem::F32, DType::F32}, {Elem::BF16, DType::BF16}, {Elem::F16, DType::F16},
+    {Elem::I1, DType::Bool}, {Elem::I8, DType::I8},     {Elem::I32, DType::I32},
+    {Elem::I64, DType::I64}};
+
 static std::optional<DType> dtypeOf(Elem e) {
-  switch (e) {
-  case Elem::F32:
-    return DType::F32;
-  case Elem::BF16:
-    return DType::BF16;
-  case Elem::F16:
-    return DType::F16;
-  case Elem::I1:
-    return DType::Bool;
-  case Elem::I8:
-    return DType::I8;
-  case Elem::I32:
-    return DType::I32;
-  case Elem::I64:
-    return DType::I64;
-  }
+  for (auto [elem, dtype] : kElemDTypes)
+    if (elem == e)
+      return dtype;
   return std::nullopt;
+}
+
+static Elem elemOf(DType d) {
+  for (auto [elem, dtype] : kElemDTypes)
+    if (dtype == d)
+      return elem;
+  return Elem::F32;
 }
 
 bool ::nova::interp::toRuntimeType(Type type, DType &dtype,
@@ -143,26 +143,6 @@ static func::FuncOp lookupEntry(ModuleOp module, StringRef entry,
     return nullptr;
   }
   return func;
-}
-
-static Elem elemOf(DType dtype) {
-  switch (dtype) {
-  case DType::F32:
-    return Elem::F32;
-  case DType::BF16:
-    return Elem::BF16;
-  case DType::F16:
-    return Elem::F16;
-  case DType::Bool:
-    return Elem::I1;
-  case DType::I8:
-    return Elem::I8;
-  case DType::I32:
-    return Elem::I32;
-  case DType::I64:
-    return Elem::I64;
-  }
-  return Elem::F32;
 }
 
 bool Interpreter::bindParams(const rt::ModuleManifest &manifest,
