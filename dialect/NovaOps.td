@@ -706,4 +706,139 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// SPMD collectives (created by nova-spmd-partition; docs/distributed.md)
+//===----------------------------------------------------------------------===//
+
+/// A collective over the devices of a mesh group. Tensor form: `$input` in,
+/// `$result` out (a new value). Buffer form (after bufferization): `$input`
+/// read, `$out` written, no result. `$comm` is the MPI communicator of the
+/// group (an MPICH `MPI_Comm`, i32) whose rank order is the shard order over
+/// `axes` (see `nova.group_comm`).
+class Nova_CollectiveOp<string mnemonic, list<Trait> traits = []>
+    : Nova_Op<mnemonic, !listconcat(
+        [DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+         DeclareOpInterfaceMethods<SymbolUserOpInterface>], traits)> {
+  code extraCollectiveDecls = [{
+    /// True after bufferization (memref operands, no result).
+    bool hasBufferSemantics() { return getOut() != nullptr; }
+  }];
+}
+
+def Nova_AllReduceOp : Nova_CollectiveOp<"all_reduce"> {
+  let summary = "element-wise sum over the devices of a mesh group";
+  let description = [{
+    Every device of the group holds a partial value of the same shape; each
+    gets their sum (`MPI_Allreduce`, `MPI_SUM`). Only f32 and f64 (and
+    integer) values are reduced: the partitioner keeps partial sums in f32
+    and rounds once after the reduction (TOOLCHAIN.md §7: a bf16
+    `MPI_Allreduce` has no MPI datatype). The order of the cross-device
+    additions is MPI's; with two devices, or when at most two devices hold a
+    non-zero value (expert parallelism with top-2 routing), the sum is
+    exact-order independent.
+
+    ```mlir
+    %r = nova.all_reduce %partial, %comm over @mesh ["model"]
+        : tensor<8x6144xf32> -> tensor<8x6144xf32>
+    ```
+  }];
+  let arguments = (ins AnyTypeOf<[AnyStaticShapeTensor, AnyStaticShapeMemRef]>:$input,
+                       Optional<AnyStaticShapeMemRef>:$out,
+                       I32:$comm, FlatSymbolRefAttr:$mesh,
+                       StrArrayAttr:$axes);
+  let results = (outs Optional<AnyStaticShapeTensor>:$result);
+  let assemblyFormat = [{
+    $input `,` $comm `over` $mesh $axes (`into` $out^)? attr-dict
+    `:` type($input) (`,` type($out)^)? (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = extraCollectiveDecls;
+}
+
+def Nova_AllGatherOp : Nova_CollectiveOp<"all_gather"> {
+  let summary = "concatenation of the devices' shards along one dimension";
+  let description = [{
+    Each device of the group holds the shard of index r (its rank in
+    `$comm`) of a value split evenly along dimension `dim`; each gets the
+    whole value, shards concatenated in rank order (`MPI_Allgather` of raw
+    bytes, then a local re-layout when `dim` is not the outermost
+    dimension with extent > 1). The result's extent along `dim` is the
+    input's times the group size; every other extent is equal.
+
+    ```mlir
+    %full = nova.all_gather %x, %comm over @mesh ["model"] dim 1
+        : tensor<1x128xbf16> -> tensor<1x256xbf16>
+    ```
+  }];
+  let arguments = (ins AnyTypeOf<[AnyStaticShapeTensor, AnyStaticShapeMemRef]>:$input,
+                       Optional<AnyStaticShapeMemRef>:$out,
+                       I32:$comm, FlatSymbolRefAttr:$mesh,
+                       StrArrayAttr:$axes,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$dim);
+  let results = (outs Optional<AnyStaticShapeTensor>:$result);
+  let assemblyFormat = [{
+    $input `,` $comm `over` $mesh $axes `dim` $dim (`into` $out^)? attr-dict
+    `:` type($input) (`,` type($out)^)? (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = extraCollectiveDecls;
+}
+
+def Nova_GroupCommOp : Nova_Op<"group_comm",
+    [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the communicator of one mesh group";
+  let description = [{
+    From the communicator of the whole mesh (`$world`: rank r is the device
+    whose row-major mesh coordinates have linear index r), the communicator
+    of the devices that share this device's coordinates on every axis not
+    in `axes`, ranked by their shard index over `axes` (row-major in the
+    order given), i.e. `MPI_Comm_split(world, color, key)`. When `axes` hold
+    every axis of extent > 1, in mesh order, the result is `$world` itself
+    and no MPI call is made. Freed by `nova.comm_free`.
+
+    ```mlir
+    %c = nova.group_comm %world over @mesh ["model"] : i32
+    ```
+  }];
+  let arguments = (ins I32:$world, FlatSymbolRefAttr:$mesh, StrArrayAttr:$axes);
+  let results = (outs I32:$result);
+  let assemblyFormat = "$world `over` $mesh $axes attr-dict `:` type($result)";
+  let extraClassDeclaration = [{
+    /// True when the group is the whole mesh in rank order (no split).
+    bool isWholeMesh();
+  }];
+}
+
+def Nova_CommFreeOp : Nova_Op<"comm_free"> {
+  let summary = "releases a communicator made by nova.group_comm";
+  let description = [{
+    `MPI_Comm_free` of a split communicator; nothing when `$comm` came from
+    a `nova.group_comm` that returned its world communicator.
+
+    ```mlir
+    nova.comm_free %c : i32
+    ```
+  }];
+  let arguments = (ins I32:$comm);
+  let assemblyFormat = "$comm attr-dict `:` type($comm)";
+}
+
+def Nova_ShardIndexOp : Nova_Op<"shard_index",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "this device's shard index over some mesh axes";
+  let description = [{
+    The linear index, row-major over `axes` in the order given, of this
+    device's coordinates (device = rank in `$world`, coordinates row-major
+    over the whole mesh). A dimension sharded over `axes` holds, on this
+    device, the block of that index.
+
+    ```mlir
+    %i = nova.shard_index %world over @mesh ["model"] : index
+    ```
+  }];
+  let arguments = (ins I32:$world, FlatSymbolRefAttr:$mesh, StrArrayAttr:$axes);
+  let results = (outs Index:$result);
+  let assemblyFormat = "$world `over` $mesh $axes attr-dict `:` type($result)";
+}
+
 #endif // NOVA_DIALECT_NOVAOPS_TD
