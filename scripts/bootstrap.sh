@@ -9,6 +9,8 @@ packages=(
   # Toolchain: LLVM/MLIR 22 (bookworm-security), clang + lld, CMake + Ninja.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22 libomp-22-dev libdnnl-dev libopenblas-dev
   cmake ninja-build python3
+  # Sharded execution: MPICH (mpirun.mpich, libmpich.so.12; no headers needed).
+  mpich
   # Spec import, unit tests, benchmarks.
   libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   # zlib/zstd/xml are link-time deps advertised by Debian's LLVM CMake config.
