@@ -27,6 +27,20 @@ namespace mlir::nova {
 /// (weight plus scales). Expects nova-apply-partition-rules to have run.
 void explainSharding(ModuleOp module, llvm::raw_ostream &os);
 
+/// What one nova.all_reduce / nova.all_gather moves, per call and device.
+struct CollectiveTraffic {
+  int64_t devices = 1;      // size of its group
+  int64_t payloadBytes = 0; // the value each device ends with
+  int64_t sentBytes = 0;    // what a ring algorithm sends from each device
+};
+CollectiveTraffic collectiveTraffic(Operation *collective);
+
+/// Writes the report of `nova-opt --explain-collectives` for a module
+/// nova-spmd-partition has partitioned: per entry, every collective with
+/// its kind, bytes per call per device, mesh axes, value type, cause and
+/// source location, and the entry's totals.
+void explainCollectives(ModuleOp module, llvm::raw_ostream &os);
+
 } // namespace mlir::nova
 
 #endif // NOVA_PASSES_PARTITION_PASSES_H

@@ -53,4 +53,50 @@ def ApplyPartitionRulesPass
   let dependentDialects = ["::mlir::nova::NovaDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// SpmdPartition
+//===----------------------------------------------------------------------===//
+
+def SpmdPartitionPass : Pass<"nova-spmd-partition", "::mlir::ModuleOp"> {
+  let summary = "Partition every entry into one device's program with "
+                "collectives";
+  let description = [{
+    For a module with one `nova.mesh` of more than one device: rewrites each
+    entry into the program every device runs (SPMD). Parameters become this
+    device's shard (their `sharding`, from the partition rules, is
+    authoritative); `nova.shard` constraints re-lay their operand out; every
+    other value's layout is propagated forward. Ops that consume split
+    operands without communication: elementwise ops, reshapes and static
+    slices that keep the split dimension whole, column-parallel (`[K, N]`
+    split on N) and row-parallel (split on K; partial sums in f32, one
+    `nova.all_reduce`) `nova.matmul`/`nova.qmatmul`, the same three for
+    `nova.expert_qmatmul` plus expert parallelism (experts split: each
+    device evaluates its experts, `nova.moe_combine` sums, one all-reduce),
+    `nova.embedding` with the model dimension split, `nova.rms_norm` and
+    `nova.rope` on a split middle dimension, `nova.kv_cache_update` and
+    `nova.attention` with heads split. Any other op gets whole operands
+    (`nova.all_gather` / `nova.all_reduce` as needed); entry results are
+    whole. Each collective carries `nova.cause` (why it exists) and the
+    location of the op that caused it.
+
+    The entry gains a trailing `i32` argument (`nova.communicator`): the MPI
+    communicator of the mesh, rank r = device r in row-major mesh order. The
+    manifest (`nova.manifest`) is derived before partitioning, so it keeps
+    the model's global shapes and the partition specs.
+
+    With `max-collective-bytes` > 0, a collective that moves more bytes per
+    call per device is an error at its location.
+  }];
+  let options = [
+    Option<"maxCollectiveBytes", "max-collective-bytes", "int64_t",
+           /*default=*/"0",
+           "Fail when a collective moves more bytes per call per device "
+           "(0: no limit)">
+  ];
+  let dependentDialects = ["::mlir::nova::NovaDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // NOVA_PASSES_PARTITION_PASSES_TD

@@ -20,6 +20,7 @@
 #include "passes/Contract/Manifest.h"
 #include "passes/Driver/LoadModel.h"
 #include "passes/Import/SpecImport.h"
+#include "passes/Partition/Passes.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines/Emit.h"
 
@@ -60,6 +61,22 @@ static llvm::cl::opt<bool> explainSharding(
                    "and bytes per device (to stdout; the IR is written only "
                    "with -o)"),
     llvm::cl::init(false), llvm::cl::cat(novaCategory));
+
+static llvm::cl::opt<bool> explainCollectivesFlag(
+    "explain-collectives",
+    llvm::cl::desc("Partition the model over the rules' mesh "
+                   "(nova-spmd-partition) and print every collective per "
+                   "entry: kind, bytes per call per device, mesh axes, cause "
+                   "and source line (to stdout; the partitioned IR is "
+                   "written only with -o)"),
+    llvm::cl::init(false), llvm::cl::cat(novaCategory));
+
+static llvm::cl::opt<int64_t> maxCollectiveBytes(
+    "max-collective-bytes",
+    llvm::cl::desc("With --explain-collectives or --emit: a collective that "
+                   "moves more bytes per call per device is a compile error "
+                   "(0: no limit)"),
+    llvm::cl::init(0), llvm::cl::cat(novaCategory));
 
 static llvm::cl::opt<bool> allowUnmatched(
     "allow-unmatched",
@@ -119,6 +136,15 @@ static OwningOpRef<ModuleOp> loadModule(StringRef inputFilename,
       mlir::nova::loadModel(context, sourceMgr, inputFilename, options);
   if (module && explainSharding)
     mlir::nova::explainSharding(*module, llvm::outs());
+  if (module && explainCollectivesFlag) {
+    PassManager pm(&context);
+    mlir::nova::SpmdPartitionPassOptions spmd;
+    spmd.maxCollectiveBytes = maxCollectiveBytes;
+    pm.addPass(mlir::nova::createSpmdPartitionPass(spmd));
+    if (failed(pm.run(*module)))
+      return nullptr;
+    mlir::nova::explainCollectives(*module, llvm::outs());
+  }
   return module;
 }
 
@@ -265,6 +291,16 @@ int main(int argc, char **argv) {
       return EXIT_FAILURE;
     return EXIT_SUCCESS;
   }
+  if (explainCollectivesFlag && rulesFilename.empty()) {
+    llvm::errs()
+        << "nova-opt: --explain-collectives needs --rules RULES.yaml\n";
+    return EXIT_FAILURE;
+  }
+  if (maxCollectiveBytes < 0) {
+    llvm::errs() << "nova-opt: --max-collective-bytes must be >= 0, got "
+                 << maxCollectiveBytes << "\n";
+    return EXIT_FAILURE;
+  }
   if (explainSharding && rulesFilename.empty()) {
     llvm::errs() << "nova-opt: --explain-sharding needs --rules RULES.yaml\n";
     return EXIT_FAILURE;
@@ -301,7 +337,7 @@ int main(int argc, char **argv) {
 
   // With --explain-sharding the report is the standard output; the IR goes
   // only to an explicit -o file.
-  if (explainSharding && outputFilename == "-")
+  if ((explainSharding || explainCollectivesFlag) && outputFilename == "-")
     return EXIT_SUCCESS;
   return failed(writeArtifact(outputFilename, result)) ? EXIT_FAILURE
                                                        : EXIT_SUCCESS;
