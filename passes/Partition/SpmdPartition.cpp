@@ -95,10 +95,6 @@ struct Dist {
   Layout layout;
 };
 
-RankedTensorType tensorType(Value v) {
-  return dyn_cast<RankedTensorType>(v.getType());
-}
-
 /// `t` with dimension `dim` divided by `n`.
 RankedTensorType localType(RankedTensorType t, int64_t dim, int64_t n) {
   SmallVector<int64_t> shape(t.getShape());
@@ -534,6 +530,13 @@ LogicalResult FuncPartitioner::param(ParamOp op) {
     layouts.push_back(layout);
   }
   Operation *clone = cloneWith(op, {}, types);
+  // The local shard is no longer what the spec cuts (its verifier would
+  // check divisibility of the local shape): the spec moves to a discardable
+  // attribute; the manifest keeps the global shape and the spec.
+  if (spec) {
+    cast<ParamOp>(clone).removeShardingAttr();
+    clone->setAttr("nova.shard_of", spec);
+  }
   if (op.isQuantized()) {
     const Layout &w = layouts.front();
     int64_t k = cast<RankedTensorType>(types.front()).getRank() - 2;
@@ -896,6 +899,10 @@ LogicalResult FuncPartitioner::moeCombine(MoeCombineOp op) {
     Value in = od.local;
     if (od.layout.kind == Kind::Slots && !od.layout.zeroElsewhere)
       in = maskSlots(in, od.layout, op.getLoc());
+    // The combine rounds each gate to its result type; in f32 it would not,
+    // so round them here: round_R(g) exactly as the whole op does.
+    gates = castTo(castTo(gates, rt.getElementType(), op.getLoc()),
+                   b.getF32Type(), op.getLoc());
     Operation *clone =
         cloneWith(op, {in, gates}, withElement(rt, b.getF32Type()));
     Layout layout;
