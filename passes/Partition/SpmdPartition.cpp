@@ -1233,6 +1233,36 @@ struct SpmdPartitionPass
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
       if (failed(partitionEntry(func, mesh)))
         return signalPassFailure();
+    // A state value flows from one entry into the next (prefill's cache
+    // into decode): every entry must split it alike.
+    std::map<std::string, std::pair<Attribute, func::FuncOp>> stateSpecs;
+    for (auto func : module.getOps<func::FuncOp>()) {
+      for (unsigned a = 0; a < func.getNumArguments(); ++a) {
+        auto name = func.getArgAttrOfType<StringAttr>(a, "nova.name");
+        if (!name)
+          continue;
+        bool state = false;
+        for (unsigned r = 0; r < func.getNumResults(); ++r)
+          state |= func.getResultAttrOfType<StringAttr>(r, "nova.name") == name;
+        if (!state)
+          continue;
+        Attribute spec = func.getArgAttr(a, "nova.sharding");
+        auto [it, inserted] =
+            stateSpecs.try_emplace(name.str(), std::make_pair(spec, func));
+        if (inserted || it->second.first == spec)
+          continue;
+        auto describe = [](Attribute spec) {
+          return spec ? cast<ShardingAttr>(spec).toPartitionSpecString()
+                      : std::string("whole");
+        };
+        func.emitError() << "state '" << name.getValue() << "' is "
+                         << describe(spec) << " in @" << func.getSymName()
+                         << " but " << describe(it->second.first) << " in @"
+                         << it->second.second.getSymName()
+                         << "; every entry must split a state value alike";
+        return signalPassFailure();
+      }
+    }
   }
 };
 
