@@ -26,6 +26,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -222,6 +223,15 @@ void timedOut(const std::string &what, double seconds) {
                      "): another rank failed or hangs; aborting the run\n";
   (void)!::write(STDERR_FILENO, line.data(), line.size());
   rt::mpi::abort(EXIT_FAILURE);
+}
+
+/// The line a rank prints when it crashes (a fatal signal: an abort on
+/// running out of memory, a segfault): formatted before, written from the
+/// signal handler. Hydra then reports the signal and ends the other ranks.
+char crashLine[96];
+
+void reportCrash(void *) {
+  (void)!::write(STDERR_FILENO, crashLine, std::strlen(crashLine));
 }
 
 /// Test-only fault injection for the fault tests of docs/distributed.md
@@ -537,6 +547,10 @@ void startSpmd(const rt::mpi::Launch &launch) {
          std::to_string(launch.rank) +
          " and PMI_SIZE=" + std::to_string(launch.size));
   session.watchdog = std::make_unique<rt::mpi::Watchdog>(mpiTimeout, timedOut);
+  std::snprintf(crashLine, sizeof(crashLine),
+                "nova-run: rank %d: error: fatal signal; ending the run\n",
+                session.rank);
+  llvm::sys::AddSignalHandler(reportCrash, nullptr);
   if (session.rank != 0) {
     llvm::outs().flush();
     int null = ::open("/dev/null", O_WRONLY);
