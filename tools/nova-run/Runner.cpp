@@ -85,7 +85,9 @@ static cl::opt<uint64_t>
          cl::init(0), cl::cat(runCategory));
 static cl::opt<std::string> randomParams(
     "random-params",
-    cl::desc("Write a random but valid checkpoint for the module and exit"),
+    cl::desc("Write a random but valid checkpoint for the module and exit "
+             "(with --generate, --entry, --input, --outputs or --check: then "
+             "run on it)"),
     cl::value_desc("out.safetensors"), cl::cat(runCategory));
 static cl::opt<unsigned>
     generateCount("generate",
@@ -143,7 +145,7 @@ static cl::list<int64_t> betweenHosts(
     "between-hosts",
     cl::desc("Grok-1's between_hosts_config (e.g. 2,1): the hosts whose "
              "suffix {host} in --params names"),
-    cl::CommaSeparated, cl::cat(runCategory));
+    cl::value_desc("D,M"), cl::CommaSeparated, cl::cat(runCategory));
 static cl::opt<uint64_t> maxSpecBytes(
     "max-spec-bytes", cl::desc("Refuse YAML specs larger than this"),
     cl::init(::mlir::nova::kDefaultMaxSpecBytes), cl::cat(runCategory));

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <map>
@@ -238,6 +240,13 @@ TEST_F(World, RankAndSizeAreThePmiOnes) {
   // init is idempotent.
   EXPECT_TRUE(mpi::init(error)) << error;
   EXPECT_TRUE(mpi::barrier(error)) << error;
+}
+
+TEST_F(World, JitCodeFindsMpiInTheGlobalScope) {
+  // The JIT resolves compiled code's MPI_* calls in the process's global
+  // scope, where the library was opened RTLD_GLOBAL; nothing here links it.
+  EXPECT_NE(::dlsym(RTLD_DEFAULT, "MPI_Allreduce"), nullptr);
+  EXPECT_NE(::dlsym(RTLD_DEFAULT, "MPI_Comm_rank"), nullptr);
 }
 
 TEST_F(World, AllReduceInPlace) {
