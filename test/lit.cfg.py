@@ -53,6 +53,9 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if config.nova_have_cuda:
     config.available_features.add("cuda")
+# MPICH's launcher (hydra), for the SPMD runs and their fault tests.
+if shutil.which("mpirun.mpich"):
+    config.available_features.add("mpich")
 # util-linux's taskset, to run a command on fewer cores.
 if shutil.which("taskset"):
     config.available_features.add("taskset")

@@ -22,6 +22,7 @@
 
 #include "nova/runtime/Checkpoint.h"
 #include "nova/runtime/Grok1Convert.h"
+#include "nova/runtime/ModuleShards.h"
 #ifdef NOVA_HAVE_CUDA
 #include "nova/runtime/Cuda.h"
 #endif
@@ -269,52 +270,32 @@ bool loadRequests(MLIRContext &context, llvm::SourceMgr &sourceMgr,
     });
     return true;
   }
-  // One mesh for the whole module: the one the rules name.
-  const DeclaredParameter *first = nullptr;
-  for (const DeclaredParameter &p : params) {
+  for (const DeclaredParameter &p : params)
     if (!p.spec) {
       error = "parameter '" + p.path +
               "' has no partition spec (pass --rules RULES.yaml)";
       return false;
     }
-    if (!first)
-      first = &p;
-    else if (p.mesh != first->mesh) {
-      error = "parameters are sharded over two meshes, @" + first->mesh +
-              " and @" + p.mesh;
-      return false;
-    }
-  }
-  std::vector<rt::MeshAxis> mesh;
-  if (first && manifest.mesh(first->mesh))
-    mesh = manifest.mesh(first->mesh)->axes;
-  int64_t devices = 1;
-  std::string axes;
-  for (const rt::MeshAxis &a : mesh) {
-    devices *= a.size;
-    axes += (axes.empty() ? "" : ", ") + a.name + "=" + std::to_string(a.size);
-  }
-  if (shardOf >= devices) {
-    error = "--device-index " + std::to_string(shardOf) + " is outside mesh @" +
-            (first ? first->mesh : std::string("?")) + " (" + axes + ": " +
-            std::to_string(devices) + " devices)";
+  // One mesh for the whole module: the one the rules name.
+  const rt::ManifestMesh *mesh = nullptr;
+  if (!rt::parameterMesh(manifest, mesh, error))
+    return false;
+  rt::ManifestMesh none{"?", {}};
+  const rt::ManifestMesh &on = mesh ? *mesh : none;
+  if (shardOf >= rt::meshDevices(on).value_or(0)) {
+    error = "--device-index " + std::to_string(shardOf) + " is outside mesh " +
+            rt::describeMesh(on);
     return false;
   }
-  std::vector<int64_t> coords = rt::meshCoordinates(mesh, shardOf);
-  std::string at;
-  for (int64_t c : coords)
+  std::string axes, at;
+  for (const rt::MeshAxis &a : on.axes)
+    axes += (axes.empty() ? "" : ", ") + a.name + "=" + std::to_string(a.size);
+  for (int64_t c : rt::meshCoordinates(on.axes, shardOf))
     at += (at.empty() ? "" : ", ") + std::to_string(c);
-  what = "device " + std::to_string(shardOf) + " of @" + first->mesh + " (" +
-         axes + ") at (" + at + "): ";
-  return rt::shardRequests(
-      ckpt,
-      [&](const rt::SafeTensorInfo &t) -> std::optional<rt::PartitionSpec> {
-        auto it = byTensor.find(t.name);
-        if (it == byTensor.end() || !selected(t.name))
-          return std::nullopt;
-        return it->second->spec;
-      },
-      mesh, coords, requests, error);
+  what = "device " + std::to_string(shardOf) + " of @" + on.name + " (" + axes +
+         ") at (" + at + "): ";
+  return rt::deviceShardRequests(ckpt, manifest, mesh, shardOf, selected,
+                                 requests, error);
 }
 
 int runLoad(MLIRContext &context, llvm::SourceMgr &sourceMgr) {

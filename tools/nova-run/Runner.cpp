@@ -13,7 +13,9 @@
 #include "runtime/backends/Compare.h"
 #include "runtime/backends/Generate.h"
 #include "runtime/backends/ModuleParams.h"
+#include "runtime/backends/Spmd.h"
 
+#include "nova/runtime/Mpi.h"
 #include "nova/runtime/Npy.h"
 #include "nova/runtime/SafeTensors.h"
 
@@ -24,10 +26,17 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 using namespace mlir;
 namespace rt = ::nova::rt;
@@ -76,7 +85,9 @@ static cl::opt<uint64_t>
          cl::init(0), cl::cat(runCategory));
 static cl::opt<std::string> randomParams(
     "random-params",
-    cl::desc("Write a random but valid checkpoint for the module and exit"),
+    cl::desc("Write a random but valid checkpoint for the module and exit "
+             "(with --generate, --entry, --input, --outputs or --check: then "
+             "run on it)"),
     cl::value_desc("out.safetensors"), cl::cat(runCategory));
 static cl::opt<unsigned>
     generateCount("generate",
@@ -115,20 +126,176 @@ static cl::opt<double> maxUlps(
              "row's magnitude (docs/tolerance.md; --atol/--rtol replace the "
              "rule)"),
     cl::init(4), cl::cat(runCategory));
+static cl::opt<std::string>
+    rulesFile("rules",
+              cl::desc("Partition rules (YAML) for the module's parameters; "
+                       "their mesh is the one an SPMD run spans"),
+              cl::value_desc("rules.yaml"), cl::cat(runCategory));
+static cl::opt<int>
+    ranksOption("ranks",
+                cl::desc("Run SPMD on this many ranks: relaunch through "
+                         "mpirun.mpich -n N (docs/distributed.md)"),
+                cl::value_desc("N"), cl::init(0), cl::cat(runCategory));
+static cl::opt<double> mpiTimeout(
+    "mpi-timeout",
+    cl::desc("Under MPI: abort the run when a rank waits on the others (or "
+             "one call runs) longer than this; 0: no limit"),
+    cl::value_desc("seconds"), cl::init(300), cl::cat(runCategory));
+static cl::list<int64_t> betweenHosts(
+    "between-hosts",
+    cl::desc("Grok-1's between_hosts_config (e.g. 2,1): the hosts whose "
+             "suffix {host} in --params names"),
+    cl::value_desc("D,M"), cl::CommaSeparated, cl::cat(runCategory));
 static cl::opt<uint64_t> maxSpecBytes(
     "max-spec-bytes", cl::desc("Refuse YAML specs larger than this"),
     cl::init(::mlir::nova::kDefaultMaxSpecBytes), cl::cat(runCategory));
 
 namespace {
 
+//===----------------------------------------------------------------------===//
+// SPMD runs
+//===----------------------------------------------------------------------===//
+
+/// This process's part in an SPMD run (docs/distributed.md); inactive for a
+/// plain single-process run, which never touches MPI.
+struct Session {
+  bool spmd = false;
+  int rank = 0;
+  int ranks = 1;
+  std::unique_ptr<rt::mpi::Watchdog> watchdog;
+};
+Session session;
+
+/// Reports `message`; under MPI prefixed with the rank, and the whole run is
+/// aborted (MPI_Abort: hydra kills every rank and exits non-zero).
 int fail(const std::string &message) {
-  llvm::errs() << "nova-run: error: " << message << "\n";
-  return EXIT_FAILURE;
+  if (!session.spmd) {
+    llvm::errs() << "nova-run: error: " << message << "\n";
+    return EXIT_FAILURE;
+  }
+  // One write, so that the lines of ranks failing together do not mix.
+  std::string line = "nova-run: rank " + std::to_string(session.rank) +
+                     ": error: " + message + "\n";
+  llvm::outs().flush();
+  llvm::errs() << line;
+  llvm::errs().flush();
+  rt::mpi::abort(EXIT_FAILURE);
 }
 
-/// Writes --random-params: random but valid values for every parameter.
-int writeRandomParams(const rt::ModuleManifest &manifest) {
-  std::map<std::string, std::string> metadata = {{"format", "nova"}};
+/// A failure every rank finds alike (a flag, the mesh): rank 0 reports it,
+/// the others wait to be ended by its abort.
+int failAlike(const std::string &message) {
+  if (session.spmd && session.rank != 0) {
+    // Only if rank 0 did not fail alike does this wait end: then this rank
+    // reports the failure itself.
+    rt::mpi::Watchdog::Scope scope =
+        session.watchdog->watch("waiting for rank 0 to report a failure");
+    std::string ignored;
+    rt::mpi::barrier(ignored);
+  }
+  return fail(message);
+}
+
+/// Waits until every rank gets here; `what` ("waiting for ...") names the
+/// wait when the watchdog ends it.
+void synchronize(const std::string &what) {
+  if (!session.spmd)
+    return;
+  rt::mpi::Watchdog::Scope scope = session.watchdog->watch(what);
+  std::string error;
+  if (!rt::mpi::barrier(error))
+    fail(error);
+}
+
+/// "2", "0.5": seconds as --mpi-timeout takes them.
+std::string formatSeconds(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", seconds);
+  return text;
+}
+
+/// What the watchdog does when a wait outlives --mpi-timeout: beside the
+/// thread blocked in MPI, it prints with one write and aborts the job.
+
+void timedOut(const std::string &what, double seconds) {
+  std::string limit = formatSeconds(seconds);
+  std::string line = "nova-run: rank " + std::to_string(session.rank) +
+                     ": error: timed out after " + limit + " s " + what +
+                     " (--mpi-timeout " + limit +
+                     "): another rank failed or hangs; aborting the run\n";
+  (void)!::write(STDERR_FILENO, line.data(), line.size());
+  rt::mpi::abort(EXIT_FAILURE);
+}
+
+/// The line a rank prints when it crashes (a fatal signal: an abort on
+/// running out of memory, a segfault): formatted before, written from the
+/// signal handler. Hydra then reports the signal and ends the other ranks.
+char crashLine[96];
+
+void reportCrash(void *) {
+  (void)!::write(STDERR_FILENO, crashLine, std::strlen(crashLine));
+}
+
+/// Test-only fault injection for the fault tests of docs/distributed.md
+/// ("Test hooks"), run once a rank holds its parameters:
+/// NOVA_TEST_KILL_RANK=R makes rank R kill itself with SIGKILL (a rank
+/// killed by a signal), NOVA_TEST_HANG_RANK=R makes it sleep forever (a rank
+/// that hangs).
+void runTestHooks() {
+  auto named = [](const char *variable) {
+    const char *value = std::getenv(variable);
+    return value && std::to_string(session.rank) == value;
+  };
+  if (named("NOVA_TEST_KILL_RANK"))
+    ::raise(SIGKILL);
+  if (named("NOVA_TEST_HANG_RANK"))
+    for (;;)
+      ::pause();
+}
+
+/// `nova-run --ranks N ARGS`: becomes `mpirun.mpich -n N nova-run ARGS`
+/// (without --ranks); mpirun's exit status is then this process's.
+int relaunch(int argc, char **argv) {
+  std::optional<rt::mpi::Launch> launch;
+  std::string error;
+  if (!rt::mpi::detectLaunch(launch, error))
+    return fail(error);
+  if (launch)
+    return fail("--ranks starts mpirun.mpich itself; under mpirun, leave it "
+                "out");
+  if (ranksOption < 1)
+    return fail("--ranks expects a positive number of ranks, got " +
+                std::to_string(ranksOption));
+  std::vector<std::string> command = {llvm::sys::fs::getMainExecutable(
+      argv[0], reinterpret_cast<void *>(&::nova::run::novaRunMain))};
+  for (int i = 1; i < argc; ++i) {
+    StringRef arg(argv[i]);
+    if (arg == "--") {
+      command.insert(command.end(), argv + i, argv + argc);
+      break;
+    }
+    StringRef name = arg.starts_with("-") ? arg.ltrim('-') : StringRef();
+    if (name == "ranks") {
+      ++i; // its value
+      continue;
+    }
+    if (name.starts_with("ranks="))
+      continue;
+    command.push_back(arg.str());
+  }
+  rt::mpi::execMpirun(ranksOption, command, error);
+  return fail(error);
+}
+
+//===----------------------------------------------------------------------===//
+// Random parameters
+//===----------------------------------------------------------------------===//
+
+/// Random but valid values for every parameter (the same on every rank).
+std::vector<std::pair<std::string, HostTensor>>
+makeRandomParams(const rt::ModuleManifest &manifest,
+                 std::map<std::string, std::string> &metadata) {
+  metadata = {{"format", "nova"}};
   // Large specs take a while: a line on stderr every 2 s after the first.
   auto start = std::chrono::steady_clock::now(), last = start;
   auto progress = [&](size_t done, uint64_t bytes) {
@@ -143,17 +310,23 @@ int writeRandomParams(const rt::ModuleManifest &manifest) {
         manifest.params.size(), bytes / 1e9,
         std::chrono::duration<double>(now - start).count());
   };
-  std::vector<std::pair<std::string, HostTensor>> tensors =
-      randomParameters(manifest, seed, metadata, progress);
-  std::string error;
+  return randomParameters(manifest, seed, metadata, progress);
+}
+
+/// Writes --random-params (rank 0 alone under MPI).
+bool writeRandomParams(
+    const std::vector<std::pair<std::string, HostTensor>> &tensors,
+    const std::map<std::string, std::string> &metadata, std::string &error) {
+  if (session.rank != 0)
+    return true;
   if (!rt::writeSafeTensors(randomParams, tensors, metadata, error))
-    return fail(error);
+    return false;
   uint64_t bytes = 0;
   for (auto &[name, t] : tensors)
     bytes += t.sizeInBytes();
   llvm::outs() << "wrote " << tensors.size() << " tensors (" << bytes
                << " bytes) to " << randomParams << "\n";
-  return EXIT_SUCCESS;
+  return true;
 }
 
 //===----------------------------------------------------------------------===//
@@ -233,8 +406,14 @@ bool writeOutputs(const rt::ManifestEntry &entry,
 
 Tolerance tolerance() { return {absTolerance, relTolerance}; }
 
+/// Creates a backend by name for the module this process runs.
+using BackendFactory = std::function<std::unique_ptr<Backend>(
+    const std::string &name, std::string &error)>;
+
 /// --generate on the chosen backend, checked against --check's.
-int runGenerate(ModuleOp module, const ::nova::interp::ParamLookup &lookup) {
+int runGenerate(const BackendFactory &makeBackend,
+                const ::nova::interp::ParamLookup &lookup,
+                GenerateResult &result) {
   GenerateOptions options;
   for (StringRef piece : llvm::split(StringRef(prompt), ',')) {
     int64_t id;
@@ -254,7 +433,7 @@ int runGenerate(ModuleOp module, const ::nova::interp::ParamLookup &lookup) {
   options.maxUlps = maxUlps;
   std::string error;
   auto compileStart = std::chrono::steady_clock::now();
-  std::unique_ptr<Backend> backend = createBackend(backendName, module, error);
+  std::unique_ptr<Backend> backend = makeBackend(backendName, error);
   if (!backend)
     return fail(error);
   llvm::outs() << llvm::format(
@@ -263,10 +442,8 @@ int runGenerate(ModuleOp module, const ::nova::interp::ParamLookup &lookup) {
                                     compileStart)
           .count());
   std::unique_ptr<Backend> checker;
-  if (!checkBackend.empty() &&
-      !(checker = createBackend(checkBackend, module, error)))
+  if (!checkBackend.empty() && !(checker = makeBackend(checkBackend, error)))
     return fail(error);
-  GenerateResult result;
   if (!::nova::backends::generate(*backend, checker.get(), lookup, options,
                                   llvm::outs(), result, error))
     return fail(error);
@@ -296,7 +473,8 @@ void printOutputs(const rt::ManifestEntry &entry,
 
 /// One call of --entry (or the only entry) on --backend, checked against
 /// --check, outputs printed or written to --outputs.
-int runEntry(ModuleOp module, const rt::ModuleManifest &manifest,
+int runEntry(const BackendFactory &makeBackend,
+             const rt::ModuleManifest &manifest,
              const ::nova::interp::ParamLookup &lookup) {
   std::vector<std::string> entries;
   for (const rt::ManifestEntry &e : manifest.entries)
@@ -317,7 +495,7 @@ int runEntry(ModuleOp module, const rt::ModuleManifest &manifest,
   std::vector<HostTensor> inputs, outputs;
   if (!readInputs(*entry, inputs, error))
     return fail(error);
-  std::unique_ptr<Backend> backend = createBackend(backendName, module, error);
+  std::unique_ptr<Backend> backend = makeBackend(backendName, error);
   if (!backend || !backend->prepare(name, lookup, error))
     return fail(error);
   auto t0 = std::chrono::steady_clock::now();
@@ -328,7 +506,7 @@ int runEntry(ModuleOp module, const rt::ModuleManifest &manifest,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count());
   if (!checkBackend.empty()) {
-    std::unique_ptr<Backend> other = createBackend(checkBackend, module, error);
+    std::unique_ptr<Backend> other = makeBackend(checkBackend, error);
     std::vector<HostTensor> otherOutputs;
     if (!other || !other->prepare(name, lookup, error) ||
         !other->run(name, inputs, otherOutputs, error))
@@ -338,9 +516,178 @@ int runEntry(ModuleOp module, const rt::ModuleManifest &manifest,
                         llvm::outs(), "nova-run"))
       return EXIT_FAILURE;
   }
-  if (!outputDir.empty())
+  if (!outputDir.empty()) {
+    // Every rank holds the outputs; rank 0 writes them.
+    if (session.rank != 0)
+      return EXIT_SUCCESS;
     return writeOutputs(*entry, outputs, error) ? EXIT_SUCCESS : fail(error);
+  }
   printOutputs(*entry, outputs);
+  return EXIT_SUCCESS;
+}
+
+} // namespace
+
+namespace {
+
+/// Starts this process's part in an SPMD run: MPI, the watchdog, and a
+/// silent stdout on every rank but 0.
+void startSpmd(const rt::mpi::Launch &launch) {
+  session.spmd = true;
+  session.rank = launch.rank;
+  session.ranks = launch.size;
+  if (mpiTimeout < 0)
+    fail("--mpi-timeout expects seconds >= 0, got " +
+         formatSeconds(mpiTimeout));
+  std::string error;
+  if (!rt::mpi::init(error))
+    fail(error);
+  if (rt::mpi::rank() != launch.rank || rt::mpi::size() != launch.size)
+    fail("MPI places this process at rank " + std::to_string(rt::mpi::rank()) +
+         " of " + std::to_string(rt::mpi::size()) +
+         ", but the process manager set PMI_RANK=" +
+         std::to_string(launch.rank) +
+         " and PMI_SIZE=" + std::to_string(launch.size));
+  session.watchdog = std::make_unique<rt::mpi::Watchdog>(mpiTimeout, timedOut);
+  std::snprintf(crashLine, sizeof(crashLine),
+                "nova-run: rank %d: error: fatal signal; ending the run\n",
+                session.rank);
+  llvm::sys::AddSignalHandler(reportCrash, nullptr);
+  if (session.rank != 0) {
+    llvm::outs().flush();
+    int null = ::open("/dev/null", O_WRONLY);
+    if (null < 0 || ::dup2(null, STDOUT_FILENO) < 0)
+      fail(std::string("cannot silence stdout: ") + std::strerror(errno));
+    ::close(null);
+  }
+}
+
+/// Ends a successful SPMD run: once every rank is done, MPI_Finalize.
+int finishSpmd() {
+  synchronize("waiting for every rank to finish");
+  rt::mpi::Watchdog::Scope scope = session.watchdog->watch("finalizing MPI");
+  std::string error;
+  if (!rt::mpi::finalize(error))
+    return fail(error);
+  return EXIT_SUCCESS;
+}
+
+/// FNV-1a of `tokens`: what the ranks compare to agree on the tokens.
+int64_t tokenDigest(const std::vector<int64_t> &tokens) {
+  uint64_t h = 1469598103934665603ull;
+  for (int64_t t : tokens)
+    for (int byte = 0; byte < 8; ++byte) {
+      h ^= (static_cast<uint64_t>(t) >> (8 * byte)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  return static_cast<int64_t>(h);
+}
+
+/// The run of one process, or of one rank.
+int runModel() {
+  ::mlir::nova::ToolContext tool;
+  MLIRContext &context = tool.context;
+  llvm::SourceMgr &sourceMgr = tool.sourceMgr;
+  ::mlir::nova::LoadModelOptions load;
+  load.rulesFile = rulesFile;
+  load.maxSpecBytes = maxSpecBytes;
+  load.tool = "nova-run";
+  // Ranks but 0 stay silent unless they fail: their warnings (the same as
+  // rank 0's) are dropped, errors still reach the source manager's handler.
+  if (session.spmd && session.rank != 0)
+    context.getDiagEngine().registerHandler([](Diagnostic &diagnostic) {
+      return success(diagnostic.getSeverity() != DiagnosticSeverity::Error);
+    });
+  rt::ModuleManifest manifest;
+  // Rank 0 loads the module first, so that a bad spec is reported once.
+  bool first = !session.spmd || session.rank == 0;
+  if (!first)
+    synchronize("waiting for rank 0 to load the module");
+  OwningOpRef<ModuleOp> module =
+      ::mlir::nova::loadModel(context, sourceMgr, moduleFile, load, manifest);
+  if (!module)
+    return session.spmd
+               ? fail("cannot load the module (see the diagnostics above)")
+               : EXIT_FAILURE;
+  if (first)
+    synchronize("waiting for the other ranks to start");
+
+  // What this process runs: under MPI, the program of its rank.
+  std::string error;
+  RankPlacement placement;
+  RankProgram program;
+  BackendFactory makeBackend;
+  if (session.spmd) {
+    if (!placeRank(manifest, session.rank, session.ranks, placement, error))
+      return failAlike(error);
+    if (!buildRankProgram(*module, manifest, placement, program, error))
+      return fail(error);
+    makeBackend = [&program](const std::string &name,
+                             std::string &why) -> std::unique_ptr<Backend> {
+      std::unique_ptr<Backend> backend = program.createBackend(name, why);
+      return backend ? watchCalls(std::move(backend), *session.watchdog)
+                     : nullptr;
+    };
+  } else {
+    makeBackend = [&module](const std::string &name, std::string &why) {
+      return createBackend(name, *module, why);
+    };
+  }
+
+  // Its parameters: only the rank's boxes once the program takes shards.
+  // --random-params alone writes the checkpoint and ends; with a run's
+  // flags the run follows, on those parameters.
+  bool runs = randomParams.empty() || generateCount > 0 || !entryName.empty() ||
+              !inputFiles.empty() || !outputDir.empty() ||
+              !checkBackend.empty();
+  RankParameters params;
+  if (!randomParams.empty()) {
+    if (runs || session.rank == 0) {
+      std::map<std::string, std::string> metadata;
+      std::vector<std::pair<std::string, HostTensor>> tensors =
+          makeRandomParams(manifest, metadata);
+      if (!writeRandomParams(tensors, metadata, error))
+        return fail(error);
+      if (runs && !randomRankParameters(manifest, tensors, placement,
+                                        program.localParameters, params, error))
+        return fail(error);
+    }
+  } else {
+    std::string path;
+    if (!rankCheckpointPath(paramsFile, session.rank, session.ranks,
+                            {betweenHosts.begin(), betweenHosts.end()}, path,
+                            error))
+      return failAlike(error);
+    bool opened = session.spmd
+                      ? openRankParameters(manifest, path, placement,
+                                           program.localParameters,
+                                           rt::LoadOptions(), params, error)
+                      : openParameters(manifest, path, params.checkpoint,
+                                       params.lookup, error);
+    if (!opened)
+      return fail(error);
+  }
+  if (session.spmd) {
+    runTestHooks();
+    synchronize("waiting for every rank to load its parameters");
+  }
+  if (!runs)
+    return EXIT_SUCCESS;
+
+  if (generateCount == 0)
+    return runEntry(makeBackend, manifest, params.lookup);
+  GenerateResult result;
+  if (int status = runGenerate(makeBackend, params.lookup, result))
+    return status;
+  if (session.spmd) {
+    bool equal = false;
+    rt::mpi::Watchdog::Scope scope =
+        session.watchdog->watch("comparing the tokens of every rank");
+    if (!rt::mpi::allEqual(tokenDigest(result.tokens), equal, error))
+      return fail(error);
+    if (!equal)
+      return fail("the ranks generated different tokens");
+  }
   return EXIT_SUCCESS;
 }
 
@@ -351,27 +698,16 @@ int ::nova::run::novaRunMain(int argc, char **argv) {
   ::mlir::nova::registerNovaPasses();
   cl::HideUnrelatedOptions(runCategory);
   cl::ParseCommandLineOptions(argc, argv, "Run a Nova module\n");
-
-  ::mlir::nova::ToolContext tool;
-  MLIRContext &context = tool.context;
-  llvm::SourceMgr &sourceMgr = tool.sourceMgr;
-  ::mlir::nova::LoadModelOptions load;
-  load.maxSpecBytes = maxSpecBytes;
-  load.tool = "nova-run";
-  rt::ModuleManifest manifest;
-  OwningOpRef<ModuleOp> module =
-      ::mlir::nova::loadModel(context, sourceMgr, moduleFile, load, manifest);
-  if (!module)
-    return EXIT_FAILURE;
-  if (!randomParams.empty())
-    return writeRandomParams(manifest);
-
-  std::shared_ptr<rt::Checkpoint> checkpoint;
-  ::nova::interp::ParamLookup lookup;
+  if (ranksOption.getNumOccurrences())
+    return relaunch(argc, argv);
+  std::optional<rt::mpi::Launch> launch;
   std::string error;
-  if (!openParameters(manifest, paramsFile, checkpoint, lookup, error))
+  if (!rt::mpi::detectLaunch(launch, error))
     return fail(error);
-  if (generateCount > 0)
-    return runGenerate(*module, lookup);
-  return runEntry(*module, manifest, lookup);
+  if (!launch)
+    return runModel();
+  startSpmd(*launch);
+  if (runModel() != EXIT_SUCCESS)
+    return fail("the run failed (see the messages above)");
+  return finishSpmd();
 }

@@ -1,0 +1,226 @@
+//===- Spmd.cpp - One rank of a sharded run -------------------------------===//
+//
+// SPDX-License-Identifier: Apache-2.0
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/backends/Spmd.h"
+
+#include "runtime/backends/ModuleParams.h"
+
+#include "nova/runtime/Grok1Convert.h"
+#include "nova/runtime/ModuleShards.h"
+
+#include <cstdio>
+
+using namespace nova;
+using namespace nova::backends;
+using rt::HostTensor;
+
+bool nova::backends::placeRank(const rt::ModuleManifest &manifest, int rank,
+                               int ranks, RankPlacement &placement,
+                               std::string &error) {
+  const rt::ManifestMesh *mesh = nullptr;
+  if (!rt::parameterMesh(manifest, mesh, error))
+    return false;
+  if (!mesh) {
+    if (ranks != 1) {
+      error = "the module has no device mesh, so it runs on 1 rank, but " +
+              std::to_string(ranks) +
+              " ranks were launched; partition rules give the mesh the ranks "
+              "run on (--rules)";
+      return false;
+    }
+  } else if (rt::meshDevices(*mesh) != ranks) {
+    error = "mesh " + rt::describeMesh(*mesh) +
+            " runs on one rank per device, but " + std::to_string(ranks) +
+            " ranks were launched";
+    return false;
+  }
+  if (rank < 0 || rank >= ranks) {
+    error = "rank " + std::to_string(rank) + " is not one of " +
+            std::to_string(ranks);
+    return false;
+  }
+  placement.rank = rank;
+  placement.ranks = ranks;
+  placement.mesh = mesh;
+  placement.coords =
+      mesh ? rt::meshCoordinates(mesh->axes, rank) : std::vector<int64_t>();
+  placement.comm = rt::mpi::world();
+  return true;
+}
+
+bool nova::backends::buildRankProgram(mlir::ModuleOp module,
+                                      const rt::ModuleManifest &manifest,
+                                      const RankPlacement &placement,
+                                      RankProgram &program,
+                                      std::string &error) {
+  // The partition pipeline plugs in here: partition `module` for
+  // `placement.mesh` (per `manifest`'s specs), set localParameters, and
+  // return backends created with `placement.comm`. Until then every rank
+  // runs the unpartitioned module on the full parameters.
+  (void)manifest;
+  (void)placement;
+  (void)error;
+  program.module = mlir::OwningOpRef<mlir::ModuleOp>(
+      mlir::cast<mlir::ModuleOp>(module->clone()));
+  program.localParameters = false;
+  mlir::ModuleOp rankModule = *program.module;
+  program.createBackend = [rankModule](const std::string &name,
+                                       std::string &why) {
+    return createBackend(name, rankModule, why);
+  };
+  return true;
+}
+
+namespace {
+
+/// A lookup into tensors owned by `owned`.
+interp::ParamLookup
+lookupOwned(std::shared_ptr<std::map<std::string, HostTensor>> owned) {
+  return [owned](const std::string &name, HostTensor &out, std::string &e) {
+    auto it = owned->find(name);
+    if (it == owned->end()) {
+      e = "no parameter tensor '" + name + "' was loaded";
+      return false;
+    }
+    out = it->second;
+    return true;
+  };
+}
+
+} // namespace
+
+bool nova::backends::openRankParameters(
+    const rt::ModuleManifest &manifest, const std::string &path,
+    const RankPlacement &placement, bool localParameters,
+    const rt::LoadOptions &options, RankParameters &out, std::string &error) {
+  out = RankParameters();
+  if (!localParameters || path.empty())
+    return openParameters(manifest, path, out.checkpoint, out.lookup, error);
+  std::shared_ptr<rt::Checkpoint> ckpt = rt::Checkpoint::open(path, error);
+  if (!ckpt)
+    return false;
+  std::string problems;
+  if (!rt::checkDeclared(*ckpt, manifest.declaredTensors(), problems)) {
+    error = problems;
+    return false;
+  }
+  std::vector<rt::LoadRequest> requests;
+  if (!rt::deviceShardRequests(
+          *ckpt, manifest, placement.mesh, placement.rank,
+          [](const std::string &) { return true; }, requests, error))
+    return false;
+  std::vector<HostTensor> tensors;
+  rt::LoadStats stats;
+  if (!ckpt->load(requests, tensors, options, error, &stats))
+    return false;
+  auto owned = std::make_shared<std::map<std::string, HostTensor>>();
+  for (size_t i = 0; i < requests.size(); ++i)
+    (*owned)[requests[i].name] = std::move(tensors[i]);
+  out.owned = owned;
+  out.lookup = lookupOwned(owned);
+  out.loadedBytes = stats.bytes;
+  return true;
+}
+
+bool nova::backends::randomRankParameters(
+    const rt::ModuleManifest &manifest,
+    const std::vector<std::pair<std::string, HostTensor>> &global,
+    const RankPlacement &placement, bool localParameters, RankParameters &out,
+    std::string &error) {
+  out = RankParameters();
+  std::map<std::string, std::vector<rt::DimRange>> boxes;
+  if (localParameters &&
+      !rt::deviceBoxes(manifest, placement.mesh, placement.rank, boxes, error))
+    return false;
+  auto owned = std::make_shared<std::map<std::string, HostTensor>>();
+  for (const auto &[name, tensor] : global) {
+    auto box = boxes.find(name);
+    (*owned)[name] = box == boxes.end() || box->second.empty()
+                         ? tensor
+                         : rt::sliceBox(tensor, box->second);
+  }
+  out.owned = owned;
+  out.lookup = lookupOwned(owned);
+  return true;
+}
+
+bool nova::backends::rankCheckpointPath(
+    const std::string &pattern, int rank, int ranks,
+    const std::vector<int64_t> &betweenHosts, std::string &path,
+    std::string &error) {
+  auto replaceAll = [](std::string text, const std::string &from,
+                       const std::string &to) {
+    for (size_t at = text.find(from); at != std::string::npos;
+         at = text.find(from, at + to.size()))
+      text.replace(at, from.size(), to);
+    return text;
+  };
+  std::string result = replaceAll(pattern, "{rank}", std::to_string(rank));
+  if (result.find("{host}") != std::string::npos) {
+    // Grok-1's default between_hosts_config: one host.
+    std::vector<int64_t> hosts =
+        betweenHosts.empty() ? std::vector<int64_t>{1, 1} : betweenHosts;
+    // Validates the mesh (positive sizes, no overflow) before it is used.
+    unsigned suffix = 0;
+    if (!rt::grok1HostSuffix(0, hosts, suffix, error))
+      return false;
+    int64_t count = 1;
+    for (int64_t h : hosts)
+      count *= h;
+    if (ranks % count != 0) {
+      error = std::to_string(ranks) + " ranks do not spread evenly over the " +
+              std::to_string(count) +
+              " hosts of the between-hosts mesh (each host runs as many)";
+      return false;
+    }
+    if (!rt::grok1HostSuffix(rank / (ranks / count), hosts, suffix, error))
+      return false;
+    char digits[8];
+    std::snprintf(digits, sizeof(digits), "%03u", suffix);
+    result = replaceAll(result, "{host}", digits);
+  }
+  path = std::move(result);
+  return true;
+}
+
+namespace {
+
+/// A backend whose binding and calls are watched.
+class WatchedBackend : public Backend {
+public:
+  WatchedBackend(std::unique_ptr<Backend> inner, rt::mpi::Watchdog &watchdog)
+      : inner(std::move(inner)), watchdog(watchdog) {}
+  const char *name() const override { return inner->name(); }
+  const rt::ModuleManifest &manifest() const override {
+    return inner->manifest();
+  }
+  bool prepare(const std::string &entry, const interp::ParamLookup &params,
+               std::string &error) override {
+    rt::mpi::Watchdog::Scope scope = watchdog.watch(
+        "binding the parameters of entry '" + entry + "' (" + name() + ")");
+    return inner->prepare(entry, params, error);
+  }
+  bool run(const std::string &entry, const std::vector<HostTensor> &inputs,
+           std::vector<HostTensor> &outputs, std::string &error) override {
+    rt::mpi::Watchdog::Scope scope =
+        watchdog.watch("call " + std::to_string(++calls) + " ('" + entry +
+                       "', " + name() + ")");
+    return inner->run(entry, inputs, outputs, error);
+  }
+
+private:
+  std::unique_ptr<Backend> inner;
+  rt::mpi::Watchdog &watchdog;
+  int64_t calls = 0;
+};
+
+} // namespace
+
+std::unique_ptr<Backend>
+nova::backends::watchCalls(std::unique_ptr<Backend> backend,
+                           rt::mpi::Watchdog &watchdog) {
+  return std::make_unique<WatchedBackend>(std::move(backend), watchdog);
+}
