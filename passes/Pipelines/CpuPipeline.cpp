@@ -9,6 +9,7 @@
 
 #include "passes/Pipelines/Pipelines.h"
 
+#include "dialect/BufferizableOpInterfaceImpl.h"
 #include "dialect/NovaDialect.h"
 #include "dialect/NovaOps.h"
 #include "passes/Conversion/Passes.h"
@@ -95,6 +96,7 @@ void mlir::nova::registerNovaCompilerDialects(DialectRegistry &registry) {
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
   registry.insert<NovaDialect>();
+  registerBufferizableOpInterfaceExternalModels(registry);
 }
 
 void mlir::nova::stripNovaAbiAttributes(ModuleOp module) {
