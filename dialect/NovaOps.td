@@ -784,8 +784,12 @@ def Nova_AllGatherOp : Nova_CollectiveOp<"all_gather"> {
   let extraClassDeclaration = extraCollectiveDecls;
 }
 
+// Making and freeing a communicator is communication (a collective over
+// `world`), so both write the default resource: never erased, moved or
+// merged, and known to buffer deallocation, which rejects unknown effects.
 def Nova_GroupCommOp : Nova_Op<"group_comm",
-    [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+    [DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+     MemoryEffects<[MemWrite]>]> {
   let summary = "the communicator of one mesh group";
   let description = [{
     From the communicator of the whole mesh (`$world`: rank r is the device
@@ -809,7 +813,7 @@ def Nova_GroupCommOp : Nova_Op<"group_comm",
   }];
 }
 
-def Nova_CommFreeOp : Nova_Op<"comm_free"> {
+def Nova_CommFreeOp : Nova_Op<"comm_free", [MemoryEffects<[MemWrite]>]> {
   let summary = "releases a communicator made by nova.group_comm";
   let description = [{
     `MPI_Comm_free` of a split communicator; nothing when `$comm` came from

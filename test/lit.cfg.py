@@ -53,9 +53,17 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if config.nova_have_cuda:
     config.available_features.add("cuda")
-# MPICH's launcher (hydra), for the SPMD runs and their fault tests.
-if shutil.which("mpirun.mpich"):
+# MPICH (mpirun.mpich and libmpich.so.12, no headers needed): SPMD programs
+# run as one process per rank. Tests that need it say `REQUIRES: mpich`;
+# without MPICH they are reported unsupported.
+import glob
+mpirun = shutil.which("mpirun.mpich")
+libmpich = sorted(glob.glob("/usr/lib/*/libmpich.so.12") +
+                  glob.glob("/usr/lib/libmpich.so.12"))
+if mpirun and libmpich:
     config.available_features.add("mpich")
+    config.substitutions.append(("%mpirun", mpirun))
+    config.substitutions.append(("%libmpich", libmpich[0]))
 # util-linux's taskset, to run a command on fewer cores.
 if shutil.which("taskset"):
     config.available_features.add("taskset")

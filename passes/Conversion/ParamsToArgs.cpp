@@ -31,10 +31,21 @@ namespace rt = ::nova::rt;
 static LogicalResult paramsToArgs(func::FuncOp func,
                                   const rt::ManifestEntry &entry) {
   Builder b(func.getContext());
-  // Inputs are read only in the ABI (docs/abi.md): bufferization copies
-  // before updating one in place.
-  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-    func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  // The communicator stays where the manifest puts it, right after the
+  // inputs: the parameters are appended after it.
+  std::optional<size_t> comm = entry.communicatorIndex();
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+    bool isComm = static_cast<bool>(func.getArgAttr(i, "nova.communicator"));
+    if (isComm != (comm == i) || (comm && *comm + 1 != e))
+      return func.emitError()
+             << "the communicator of entry '" << entry.name << "' must be "
+             << "argument " << (comm ? std::to_string(*comm) : "<none>")
+             << ", its last, as the manifest says (docs/abi.md)";
+    // Inputs are read only in the ABI (docs/abi.md): bufferization copies
+    // before updating one in place.
+    if (isa<TensorType>(func.getArgumentTypes()[i]))
+      func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  }
   std::map<std::string, SmallVector<ParamOp>> byPath;
   func.walk([&](ParamOp op) { byPath[op.getPath().str()].push_back(op); });
   std::map<std::string, Value> args;

@@ -10,6 +10,62 @@
 include "mlir/Pass/PassBase.td"
 
 //===----------------------------------------------------------------------===//
+// CollectivesToMpi
+//===----------------------------------------------------------------------===//
+
+def CollectivesToMpiPass
+    : Pass<"nova-collectives-to-mpi", "::mlir::ModuleOp"> {
+  let summary = "Lower Nova's SPMD collectives on buffers to MPI calls";
+  let description = [{
+    Rewrites the buffer form of the collectives into calls of the MPI C API,
+    MPICH ABI (i32 handles: MPI_Comm, MPI_Datatype, MPI_Op; docs/abi.md),
+    declared as `llvm.func`s:
+
+        nova.all_reduce x, c into y
+          -> MPI_Allreduce(&x == &y ? MPI_IN_PLACE : &x, &y, |x|,
+                           datatype(x), MPI_SUM, c)
+             (f32 MPI_FLOAT, f64 MPI_DOUBLE, iN MPI_INTn_T)
+        nova.all_gather x, c dim d into y   (y = n shards of x along d)
+          -> MPI_Allgather(&x, bytes(x), MPI_BYTE, &y, bytes(x), MPI_BYTE, c)
+             when every dimension before d has extent 1 (the shards are
+             then contiguous in y); otherwise into a temporary t[n, x...]
+             followed by y[..., r*|x_d| + i, ...] = t[r, ..., i, ...]
+        nova.group_comm w over axes
+          -> w                                   when isWholeMesh()
+          -> MPI_Comm_split(w, color, key, &c)   otherwise: color = the
+             device's linear index over the other axes, key = its shard
+             index over `axes` (both row-major, from MPI_Comm_rank(w))
+        nova.comm_free c
+          -> MPI_Comm_free(&c), nothing for a whole-mesh group_comm
+        nova.shard_index w over axes
+          -> MPI_Comm_rank(w), then div/mod by the mesh's extents
+
+    Every call's return code is checked: on failure the program calls
+    MPI_Abort(comm, code). group_comm and shard_index also check that the
+    world communicator has as many ranks as the mesh has devices
+    (MPI_Abort(w, MPI_ERR_TOPOLOGY) otherwise). A buffer that is not
+    contiguous row-major is staged through a temporary with `linalg.copy`.
+    MLIR 22's own `mpi` dialect lowering lacks all-gather, comm_free and
+    return-code checks (TOOLCHAIN.md §7), which is why this pass emits the
+    calls itself.
+
+    After lowering, any nova collective, `nova.shard`, `shard.*` or `mpi.*`
+    op left in the module is an error naming it and its location: upstream
+    lowerings leave what they cannot convert and still succeed.
+
+    Preconditions: bufferized (run one-shot-bufferize, then this pass before
+    `convert-linalg-to-loops` and `finalize-memref-to-llvm`); the `nova.mesh`
+    ops the collectives name are still in the module; every nova.comm_free
+    frees a nova.group_comm result.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // ConvertNovaToLinalg
 //===----------------------------------------------------------------------===//
 
@@ -38,6 +94,10 @@ def ConvertNovaToLinalgPass : Pass<"convert-nova-to-linalg"> {
     The schedule (column tiles, which loops run on threads) is a function
     of the options alone, whose defaults are fixed: the same IR and options
     give the same code on any machine.
+
+    The SPMD collectives (`nova.all_reduce`, `nova.all_gather`,
+    `nova.group_comm`, `nova.comm_free`, `nova.shard_index`) are left as they
+    are: they bufferize themselves and `nova-collectives-to-mpi` lowers them.
 
     Preconditions: parameters are function arguments (run
     `nova-params-to-args` first); `nova.shard` annotations are dropped.
@@ -112,10 +172,15 @@ def ParamsToArgsPass : Pass<"nova-params-to-args", "::mlir::ModuleOp"> {
     `<path>.scales` for a quantized one) become trailing arguments, in that
     order, tagged `{nova.param = "<path>"}`; the nova.param ops are replaced
     by them. This is the compiled code's ABI: inputs, then parameters, then
-    (after bufferization) the outputs, all caller-owned. Inputs and
+    (after bufferization) the outputs, all caller-owned. An SPMD entry's
+    communicator (the argument marked `nova.communicator`, an i32 MPICH
+    `MPI_Comm`) is its last argument, right after the inputs: the
+    parameters follow it, so the C signature is inputs, communicator,
+    parameters, outputs, as the manifest records. Tensor inputs and
     parameters are marked `bufferization.writable = false`: compiled code
     never writes into the caller's buffers. A nova.param the manifest does
-    not list, or whose type differs from it, is an error.
+    not list, or whose type differs from it, and a communicator elsewhere
+    than the manifest says are errors.
   }];
 }
 

@@ -9,6 +9,7 @@
 
 #include "passes/Pipelines/Pipelines.h"
 
+#include "dialect/BufferizableOpInterfaceImpl.h"
 #include "dialect/NovaDialect.h"
 #include "dialect/NovaOps.h"
 #include "passes/Conversion/Passes.h"
@@ -28,6 +29,10 @@ using namespace mlir;
 using namespace mlir::nova;
 
 /// Graph level to loops on buffers; {0} is convert-nova-to-linalg's options.
+/// The SPMD collectives stay Nova ops through bufferization (their buffer
+/// form) and become MPI calls right after deallocation is settled, while the
+/// meshes they name are still in the module (stripNovaAbiAttributes erases
+/// those after the pipeline).
 static constexpr const char *kToLoops =
     "nova-params-to-args,"
     "func.func(convert-nova-to-linalg{0},convert-elementwise-to-linalg,"
@@ -37,7 +42,7 @@ static constexpr const char *kToLoops =
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{{hoist-static-allocs "
     "modify-public-functions},"
-    "buffer-deallocation-pipeline,"
+    "buffer-deallocation-pipeline,nova-collectives-to-mpi,"
     "func.func(convert-linalg-to-loops,scf-forall-to-parallel),"
     "convert-scf-to-openmp,canonicalize,cse";
 
@@ -95,6 +100,7 @@ void mlir::nova::registerNovaCompilerDialects(DialectRegistry &registry) {
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
   registry.insert<NovaDialect>();
+  registerBufferizableOpInterfaceExternalModels(registry);
 }
 
 void mlir::nova::stripNovaAbiAttributes(ModuleOp module) {

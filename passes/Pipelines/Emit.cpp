@@ -108,8 +108,14 @@ static void emitEntryDeclarations(const rt::ManifestEntry &entry,
                                   raw_ostream &os) {
   const std::string &fn = entry.symbol;
   std::string upper = StringRef(identifier(fn)).upper();
+  std::optional<size_t> comm = entry.communicatorIndex();
   os << "/* " << fn << ":\n";
   for (const rt::ManifestArg &arg : entry.args) {
+    if (!arg.isBuffer()) {
+      os << " *   comm    " << arg.name
+         << "  MPICH MPI_Comm of the whole mesh, passed by value\n";
+      continue;
+    }
     const char *kind = arg.isInput()       ? "input "
                        : arg.isParameter() ? "param "
                                            : "output";
@@ -118,23 +124,40 @@ static void emitEntryDeclarations(const rt::ManifestEntry &entry,
     llvm::interleave(arg.shape, os, ", ");
     os << "]\n";
   }
+  if (comm)
+    os << " * A per-rank SPMD program: every rank of the communicator calls "
+          "it, rank r\n"
+          " * with the parameters' shards of mesh device r (docs/abi.md).\n";
   os << " */\n";
-  os << "#define " << upper << "_NUM_ARGS " << entry.args.size() << "\n";
+  os << "#define " << upper << "_NUM_ARGS " << entry.numBuffers() << "\n";
   os << "void " << fn << "(";
   bool first = true;
   for (const rt::ManifestArg &arg : entry.args) {
     os << (first ? "\n    " : ",\n    ");
     first = false;
+    if (!arg.isBuffer()) {
+      os << "int32_t " << identifier(arg.name) << " /* MPICH MPI_Comm */";
+      continue;
+    }
     if (arg.isRead())
       os << "const ";
     os << cType(arg.dtype).first << " *" << cName(arg);
   }
   os << ");\n";
-  os << "/* The same call with args[i] = the i-th argument above. */\n";
-  os << "void " << fn << "_args(void *const *args);\n";
+  if (comm) {
+    os << "/* The same call with args[i] = the i-th buffer above (all "
+          "but the\n * communicator, which is passed as is). */\n";
+    os << "void " << fn << "_args(void *const *args, int32_t "
+       << identifier(entry.args[*comm].name) << " /* MPICH MPI_Comm */);\n";
+  } else {
+    os << "/* The same call with args[i] = the i-th argument above. */\n";
+    os << "void " << fn << "_args(void *const *args);\n";
+  }
   os << "static const struct nova_arg_info " << identifier(fn) << "_arg_info["
-     << entry.args.size() << "] = {\n";
+     << entry.numBuffers() << "] = {\n";
   for (const rt::ManifestArg &arg : entry.args) {
+    if (!arg.isBuffer())
+      continue;
     os << "  {\"" << arg.name << "\", " << cKind(arg) << ", \""
        << cType(arg.dtype).second << "\", " << arg.shape.size() << ", {";
     llvm::interleaveComma(arg.shape, os);
@@ -143,8 +166,9 @@ static void emitEntryDeclarations(const rt::ManifestEntry &entry,
   os << "};\n";
   // Shapes and element counts for programmatic use.
   for (const rt::ManifestArg &arg : entry.args)
-    os << "#define " << upper << "_" << StringRef(cName(arg)).upper()
-       << "_ELEMENTS " << arg.numElements() << "\n";
+    if (arg.isBuffer())
+      os << "#define " << upper << "_" << StringRef(cName(arg)).upper()
+         << "_ELEMENTS " << arg.numElements() << "\n";
   os << "\n";
 }
 
@@ -164,7 +188,14 @@ void mlir::nova::emitHeader(const rt::ModuleManifest &manifest,
      << " * then its outputs (written). bf16 and f16 elements are passed as\n"
      << " * their 16-bit patterns; buffers must not overlap. The functions\n"
      << " * are thread-compatible, keep no state between calls and run large\n"
-     << " * kernels on OpenMP threads (link -lomp); see docs/abi.md. */\n"
+     << " * kernels on OpenMP threads (link -lomp); see docs/abi.md.";
+  if (manifest.isSpmd())
+    os << " Each\n"
+       << " * entry is one rank's program of an SPMD module: it also takes,\n"
+       << " * right after its inputs, the int32_t MPI communicator of the\n"
+       << " * whole mesh (MPICH ABI: link libmpich.so.12), and its parameter\n"
+       << " * buffers are that rank's shards.";
+  os << " */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
@@ -286,20 +317,30 @@ void mlir::nova::addPackedEntryPoints(llvm::Module &module,
                                       const rt::ModuleManifest &manifest) {
   llvm::LLVMContext &ctx = module.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
   for (const rt::ManifestEntry &entry : manifest.entries) {
     llvm::Function *target = module.getFunction(entry.symbol);
     if (!target)
       continue;
-    auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr},
+    std::optional<size_t> comm = entry.communicatorIndex();
+    std::vector<llvm::Type *> params = {ptr};
+    if (comm)
+      params.push_back(i32);
+    auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params,
                                          /*isVarArg=*/false);
     auto *wrapper =
         llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
                                entry.symbol + "_args", module);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
     std::vector<llvm::Value *> args;
+    unsigned buffer = 0;
     for (unsigned i = 0; i < target->arg_size(); ++i) {
+      if (comm == i) {
+        args.push_back(wrapper->getArg(1));
+        continue;
+      }
       llvm::Value *slot =
-          b.CreateConstInBoundsGEP1_64(ptr, wrapper->getArg(0), i);
+          b.CreateConstInBoundsGEP1_64(ptr, wrapper->getArg(0), buffer++);
       args.push_back(b.CreateLoad(ptr, slot));
     }
     b.CreateCall(target, args);

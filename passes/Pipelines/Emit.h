@@ -10,7 +10,10 @@
 //
 // inputs in signature order, then parameters sorted by path (a quantized
 // one as weight then scales), then outputs: the order of the module's
-// manifest (passes/Contract), which every artifact here is written from.
+// manifest (passes/Contract), which every artifact here is written from. An
+// SPMD module's entries also take `int32_t comm` (an MPICH MPI_Comm, by
+// value) right after the inputs, and their `_args` variant takes it as a
+// second argument beside the array of buffers.
 // Everything here is deterministic: identical inputs and flags give
 // byte-identical artifacts.
 //
@@ -60,7 +63,9 @@ lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context, llvm::StringRef cpu,
 
 /// Adds `void <symbol>_args(void *const *args)` for every entry: the
 /// same call with the arguments passed as an array of pointers in ABI order
-/// (what generic callers and the argument tables of the header use).
+/// (what generic callers and the argument tables of the header use). For an
+/// SPMD entry it is `<symbol>_args(void *const *args, int32_t comm)`: the
+/// array holds the buffers only.
 void addPackedEntryPoints(llvm::Module &module,
                           const ::nova::rt::ModuleManifest &manifest);
 

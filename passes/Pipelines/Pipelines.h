@@ -54,7 +54,8 @@ LogicalResult buildNovaCpuPipeline(OpPassManager &pm,
 /// Prepares a lowered module for translation to LLVM IR: drops the `nova.*`
 /// argument and result attributes (the ABI names), which it has no use for
 /// and would warn about, and the nova.mesh / nova.partition_rules ops, which
-/// it would reject (the module's manifest keeps what they said).
+/// it would reject (the module's manifest keeps what they said). Run it after
+/// the pipeline: nova-collectives-to-mpi reads the meshes.
 void stripNovaAbiAttributes(ModuleOp module);
 
 /// Adds weak definitions of the bf16 conversion builtins LLVM may call

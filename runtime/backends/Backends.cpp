@@ -36,10 +36,13 @@ private:
 
 } // namespace
 
-std::unique_ptr<Backend> nova::backends::createBackend(const std::string &name,
-                                                       mlir::ModuleOp module,
-                                                       std::string &error) {
+std::unique_ptr<Backend>
+nova::backends::createBackend(const std::string &name, mlir::ModuleOp module,
+                              std::string &error,
+                              const BackendOptions &options) {
   if (name == "interp") {
+    if (!interp::Interpreter::supports(module, error))
+      return nullptr;
     mlir::FailureOr<rt::ModuleManifest> manifest =
         mlir::nova::getOrDeriveManifest(module);
     if (mlir::failed(manifest)) {
@@ -49,7 +52,7 @@ std::unique_ptr<Backend> nova::backends::createBackend(const std::string &name,
     return std::make_unique<InterpreterBackend>(module, std::move(*manifest));
   }
   if (name == "cpu")
-    return createCpuBackend(module, error);
+    return createCpuBackend(module, error, options);
   if (name == "cuda")
     error = "backend 'cuda' is not available in this build (available: "
             "interp, cpu)";

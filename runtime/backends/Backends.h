@@ -20,11 +20,23 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/ArrayRef.h"
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace nova::backends {
+
+/// How a backend runs a module.
+struct BackendOptions {
+  /// The MPI communicator of the whole mesh (an MPICH `MPI_Comm`): what an
+  /// SPMD module's entries receive as their `communicator` argument. MPI must
+  /// be initialized and libmpich loaded with RTLD_GLOBAL before the module is
+  /// compiled (the JIT resolves MPI_* from the process). Required for SPMD
+  /// modules (the manifest's isSpmd()); modules that take none ignore it.
+  std::optional<int32_t> communicator;
+};
 
 /// A way to execute a module's entry points.
 class Backend {
@@ -47,32 +59,42 @@ public:
 /// A module JIT-compiled for the host CPU, called through its C ABI with the
 /// caller's buffers in the manifest's argument order: the inputs, then the
 /// parameters sorted by path (each quantized one followed by its scales),
-/// then the outputs (docs/abi.md). Nothing is copied; for benchmarks and
+/// then the outputs (docs/abi.md); an SPMD entry's communicator, which is no
+/// buffer, comes from BackendOptions. Nothing is copied; for benchmarks and
 /// embedders.
 class CompiledCpuModule {
 public:
   virtual ~CompiledCpuModule() = default;
   virtual const rt::ModuleManifest &manifest() const = 0;
-  /// The number of buffers `entry` takes, or -1 when there is no such entry.
+  /// The number of buffers `entry` takes (its arguments but the
+  /// communicator), or -1 when there is no such entry.
   virtual int numBuffers(const std::string &entry) const = 0;
   virtual bool call(const std::string &entry, llvm::ArrayRef<void *> buffers,
                     std::string &error) = 0;
 };
 
 /// Compiles `module` (nova-cpu-pipeline + LLVM ORC at -O3 for the host).
-std::unique_ptr<CompiledCpuModule> compileForCpu(mlir::ModuleOp module,
-                                                 std::string &error);
+/// An SPMD module needs `options.communicator`.
+std::unique_ptr<CompiledCpuModule>
+compileForCpu(mlir::ModuleOp module, std::string &error,
+              const BackendOptions &options = {});
 
-/// The JIT-compiled CPU backend; compiles a clone of `module` up front.
+/// The JIT-compiled CPU backend; compiles a clone of `module` up front. An
+/// SPMD module needs `options.communicator`, and its parameters are bound by
+/// their local (per-rank shard) shapes: the lookup must hand out this rank's
+/// shards.
 std::unique_ptr<Backend> createCpuBackend(mlir::ModuleOp module,
-                                          std::string &error);
+                                          std::string &error,
+                                          const BackendOptions &options = {});
 
 /// Creates backend `name` ("interp", "cpu") for `module`; an unknown or
-/// unavailable backend is an error naming the ones that exist. The CPU
+/// unavailable backend is an error naming the ones that exist, and so is an
+/// SPMD module for the interpreter (it runs unsharded modules only). The CPU
 /// backend compiles a clone of `module` up front.
 std::unique_ptr<Backend> createBackend(const std::string &name,
                                        mlir::ModuleOp module,
-                                       std::string &error);
+                                       std::string &error,
+                                       const BackendOptions &options = {});
 
 /// Checks `inputs` against `entry`'s inputs (count, dtype, shape).
 bool checkInputs(const rt::ManifestEntry &entry,

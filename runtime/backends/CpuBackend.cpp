@@ -5,7 +5,10 @@
 // Compiles a clone of the module with nova-cpu-pipeline, JITs it with the
 // MLIR ExecutionEngine (LLVM ORC, host CPU and features detected), and calls
 // entry points through the bare-pointer ABI in the manifest's order: inputs,
-// parameters (sorted by path), then caller-allocated outputs.
+// the communicator (SPMD modules), parameters (sorted by path), then
+// caller-allocated outputs. MPI_* calls of an SPMD module resolve against the
+// process, like every other external symbol of the JIT: libmpich must be
+// loaded RTLD_GLOBAL (and MPI initialized) by the caller.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,12 +44,13 @@ namespace {
 
 class CpuBackend : public Backend, public CompiledCpuModule {
 public:
+  explicit CpuBackend(const BackendOptions &options) : options(options) {}
   const char *name() const override { return "cpu"; }
   const rt::ModuleManifest &manifest() const override { return contract; }
 
   int numBuffers(const std::string &entry) const override {
     const rt::ManifestEntry *e = contract.entry(entry);
-    return e ? static_cast<int>(e->args.size()) : -1;
+    return e ? static_cast<int>(e->numBuffers()) : -1;
   }
 
   bool call(const std::string &entry, llvm::ArrayRef<void *> buffers,
@@ -61,13 +65,20 @@ public:
               " buffers, got " + std::to_string(buffers.size());
       return false;
     }
-    // invokePacked wants a pointer to each argument (here: to each pointer).
+    // invokePacked wants a pointer to each argument: to each buffer pointer,
+    // and to the communicator where the ABI has it.
+    const rt::ManifestEntry *e = contract.entry(entry);
     SmallVector<void *> pointers(buffers.begin(), buffers.end());
+    int32_t comm = options.communicator.value_or(0);
     SmallVector<void *> args;
-    for (void *&p : pointers)
+    for (void *&p : pointers) {
+      if (e->communicatorIndex() == args.size())
+        args.push_back(&comm);
       args.push_back(&p);
-    if (llvm::Error err =
-            engine->invokePacked(contract.entry(entry)->symbol, args)) {
+    }
+    if (e->communicatorIndex() == args.size())
+      args.push_back(&comm);
+    if (llvm::Error err = engine->invokePacked(e->symbol, args)) {
       error = "calling '" + entry + "': " + llvm::toString(std::move(err));
       return false;
     }
@@ -87,6 +98,11 @@ public:
     contract = std::move(*manifest);
     contract.target.kind = "cpu";
     contract.target.cpu = "native";
+    if (contract.isSpmd() && !options.communicator) {
+      error = "the module is an SPMD program (its entries take an MPI "
+              "communicator): pass BackendOptions::communicator";
+      return false;
+    }
 
     PassManager pm(module->getContext());
     if (failed(::mlir::nova::buildNovaCpuPipeline(
@@ -161,10 +177,21 @@ public:
       HostTensor t;
       if (!lookup(arg.name, t, error))
         return false;
+      // The entry's argument is the local block: this rank's shard in an
+      // SPMD module.
       if (t.dtype() != arg.dtype || t.shape() != arg.shape) {
+        const rt::ManifestParam *p = contract.param(arg.paramPath());
+        bool shard = contract.isSpmd() && p && p->spec;
         error = "checkpoint tensor '" + arg.name + "': expected " +
                 std::string(rt::dtypeName(arg.dtype)) +
-                rt::formatShape(arg.shape) + ", got " + t.describe();
+                rt::formatShape(arg.shape) +
+                (shard ? " (this rank's shard of " +
+                             rt::formatShape(arg.role == rt::ArgRole::Scales
+                                                 ? p->scalesShape
+                                                 : p->shape) +
+                             ")"
+                       : std::string()) +
+                ", got " + t.describe();
         return false;
       }
       params[arg.name] = std::move(t);
@@ -197,6 +224,8 @@ public:
       } else if (arg.isParameter()) {
         // Read-only: the pipeline marks parameters non-writable.
         pointers.push_back(const_cast<uint8_t *>(params.at(arg.name).bytes()));
+      } else if (arg.role == rt::ArgRole::Communicator) {
+        continue; // call() passes options.communicator
       } else {
         outputs.push_back(HostTensor::zeros(arg.dtype, arg.shape));
         pointers.push_back(outputs.back().mutableBytes());
@@ -206,6 +235,7 @@ public:
   }
 
 private:
+  BackendOptions options;
   OwningOpRef<ModuleOp> module;
   std::unique_ptr<ExecutionEngine> engine;
   rt::ModuleManifest contract;
@@ -215,16 +245,18 @@ private:
 } // namespace
 
 namespace nova::backends {
-std::unique_ptr<Backend> createCpuBackend(ModuleOp module, std::string &error) {
-  auto backend = std::make_unique<CpuBackend>();
+std::unique_ptr<Backend> createCpuBackend(ModuleOp module, std::string &error,
+                                          const BackendOptions &options) {
+  auto backend = std::make_unique<CpuBackend>(options);
   if (!backend->compile(module, error))
     return nullptr;
   return backend;
 }
 
-std::unique_ptr<CompiledCpuModule> compileForCpu(ModuleOp module,
-                                                 std::string &error) {
-  auto backend = std::make_unique<CpuBackend>();
+std::unique_ptr<CompiledCpuModule>
+compileForCpu(ModuleOp module, std::string &error,
+              const BackendOptions &options) {
+  auto backend = std::make_unique<CpuBackend>(options);
   if (!backend->compile(module, error))
     return nullptr;
   return backend;

@@ -135,6 +135,29 @@ std::vector<std::string> Interpreter::entries() const {
   return names;
 }
 
+bool Interpreter::supports(ModuleOp module, std::string &error) {
+  static constexpr const char *kWhy =
+      ": the interpreter runs unsharded modules only, and this one is a "
+      "per-rank SPMD program (run it compiled, one process per rank)";
+  WalkResult walk = module.walk([&](Operation *op) {
+    if (isa<AllReduceOp, AllGatherOp, GroupCommOp, CommFreeOp, ShardIndexOp>(
+            op)) {
+      error = locationOf(op) + op->getName().getStringRef().str() + kWhy;
+      return WalkResult::interrupt();
+    }
+    auto func = dyn_cast<func::FuncOp>(op);
+    for (unsigned i = 0, e = func ? func.getNumArguments() : 0; i < e; ++i)
+      if (func.getArgAttr(i, "nova.communicator")) {
+        error = locationOf(op) + "entry '" + func.getName().str() +
+                "' takes an MPI communicator (argument " + std::to_string(i) +
+                ")" + kWhy;
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  return !walk.wasInterrupted();
+}
+
 static func::FuncOp lookupEntry(ModuleOp module, StringRef entry,
                                 std::string &error) {
   auto func = module.lookupSymbol<func::FuncOp>(entry);
@@ -148,7 +171,7 @@ static func::FuncOp lookupEntry(ModuleOp module, StringRef entry,
 bool Interpreter::bindParams(const rt::ModuleManifest &manifest,
                              StringRef entry, const ParamLookup &lookup,
                              std::string &error) {
-  if (!lookupEntry(module, entry, error))
+  if (!supports(module, error) || !lookupEntry(module, entry, error))
     return false;
   const rt::ManifestEntry *contract = manifest.entry(entry);
   if (!contract) {
@@ -621,6 +644,8 @@ bool Frame::executeTensor(Operation *op, std::string &error) {
 
 bool Interpreter::run(StringRef entry, const std::vector<HostTensor> &inputs,
                       std::vector<HostTensor> &outputs, std::string &error) {
+  if (!supports(module, error))
+    return false;
   func::FuncOp func = lookupEntry(module, entry, error);
   if (!func)
     return false;

@@ -48,6 +48,12 @@ public:
   /// Entry points (public func.func ops) in module order.
   std::vector<std::string> entries() const;
 
+  /// Whether the interpreter can run `module`: it runs unsharded modules
+  /// only. An SPMD program (a collective such as nova.all_reduce, or an entry
+  /// taking a communicator) is an error naming the first such op or entry
+  /// and its source location. bindParams() and run() check it too.
+  static bool supports(mlir::ModuleOp module, std::string &error);
+
   /// Checks every parameter the manifest lists for `entry` against
   /// `params` (presence, dtype, shape, and for quantized weights the scales)
   /// and caches them.

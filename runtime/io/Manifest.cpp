@@ -6,6 +6,9 @@
 
 #include "nova/runtime/Manifest.h"
 
+#include "nova/runtime/Shape.h"
+#include "nova/runtime/Sharding.h"
+
 #include "io/Json.h"
 
 #include <algorithm>
@@ -21,9 +24,9 @@ using namespace nova::rt;
 
 const char *nova::rt::novaVersion() { return NOVA_VERSION_STRING; }
 
-static constexpr ArgRole kRoles[] = {ArgRole::Input, ArgRole::State,
+static constexpr ArgRole kRoles[] = {ArgRole::Input,     ArgRole::State,
                                      ArgRole::Parameter, ArgRole::Scales,
-                                     ArgRole::Output};
+                                     ArgRole::Output,    ArgRole::Communicator};
 
 const char *nova::rt::argRoleName(ArgRole role) {
   switch (role) {
@@ -37,6 +40,8 @@ const char *nova::rt::argRoleName(ArgRole role) {
     return "scales";
   case ArgRole::Output:
     return "output";
+  case ArgRole::Communicator:
+    return "communicator";
   }
   return "?";
 }
@@ -65,6 +70,18 @@ size_t ManifestEntry::numOutputs() const {
   return std::count_if(args.begin(), args.end(), [](const ManifestArg &a) {
     return a.role == ArgRole::Output;
   });
+}
+
+size_t ManifestEntry::numBuffers() const {
+  return std::count_if(args.begin(), args.end(),
+                       [](const ManifestArg &a) { return a.isBuffer(); });
+}
+
+std::optional<size_t> ManifestEntry::communicatorIndex() const {
+  for (size_t i = 0; i < args.size(); ++i)
+    if (args[i].role == ArgRole::Communicator)
+      return i;
+  return std::nullopt;
 }
 
 std::vector<DeclaredTensor> ManifestParam::declaredTensors() const {
@@ -99,6 +116,14 @@ const ManifestParam *ModuleManifest::param(std::string_view path) const {
 
 const ManifestMesh *ModuleManifest::mesh(std::string_view name) const {
   return findNamed(meshes, name, &ManifestMesh::name);
+}
+
+bool ModuleManifest::isSpmd() const {
+  return !entries.empty() &&
+         std::all_of(entries.begin(), entries.end(),
+                     [](const ManifestEntry &e) {
+                       return e.communicatorIndex().has_value();
+                     });
 }
 
 std::vector<DeclaredTensor> ModuleManifest::declaredTensors() const {
@@ -183,10 +208,14 @@ static void writeParam(Writer &w, const ManifestParam &p) {
   w.key("path");
   w.string(p.path);
   writeTensorType(w, p.dtype, p.shape);
+  w.key("local_shape");
+  w.shape(p.localShape);
   w.key("scales");
   if (p.quantized) {
     w.open('{');
     writeTensorType(w, p.scalesDType, p.scalesShape);
+    w.key("local_shape");
+    w.shape(p.scalesLocalShape);
     w.key("layout");
     w.string(p.scaleLayout);
     w.close('}');
@@ -379,9 +408,10 @@ public:
     return true;
   }
 
-  bool shape(const json::Value &obj, std::vector<int64_t> &out) {
-    const json::Value &v = *obj.get("shape");
-    if (!array(v, "key 'shape'"))
+  bool shape(const json::Value &obj, std::vector<int64_t> &out,
+             const char *key = "shape") {
+    const json::Value &v = *obj.get(key);
+    if (!array(v, std::string("key '") + key + "'"))
       return false;
     out.clear();
     for (const json::Value &d : v.items) {
@@ -457,21 +487,24 @@ static bool readSharding(Reader &r, const json::Value &v, ManifestParam &p) {
 }
 
 static bool readParam(Reader &r, const json::Value &v, ManifestParam &p) {
-  if (!r.object(v,
-                {"path", "dtype", "shape", "scales", "sharding", "location"}) ||
+  if (!r.object(v, {"path", "dtype", "shape", "local_shape", "scales",
+                    "sharding", "location"}) ||
       !r.string(v, "path", p.path))
     return false;
   return r.within(p.path, [&] {
     if (!r.dtype(v, p.dtype) || !r.shape(v, p.shape) ||
+        !r.shape(v, p.localShape, "local_shape") ||
         !r.string(v, "location", p.location))
       return false;
     const json::Value &scales = *v.get("scales");
     if (scales.kind != json::Value::Kind::Null) {
       p.quantized = true;
       if (!r.within("scales", [&] {
-            return r.object(scales, {"dtype", "shape", "layout"}) &&
+            return r.object(scales,
+                            {"dtype", "shape", "local_shape", "layout"}) &&
                    r.dtype(scales, p.scalesDType) &&
                    r.shape(scales, p.scalesShape) &&
+                   r.shape(scales, p.scalesLocalShape, "local_shape") &&
                    r.string(scales, "layout", p.scaleLayout);
           }))
         return false;
@@ -529,9 +562,46 @@ static bool readList(Reader &r, const json::Value &root, const char *key,
   });
 }
 
+/// The communicator of `e`, if any, is one i32 scalar right after the
+/// inputs.
+static bool checkCommunicator(const ManifestEntry &e, std::string &problem) {
+  std::optional<size_t> at = e.communicatorIndex();
+  if (!at)
+    return true;
+  const ManifestArg &comm = e.args[*at];
+  size_t count = std::count_if(e.args.begin(), e.args.end(), [](auto &a) {
+    return a.role == ArgRole::Communicator;
+  });
+  std::string where = "entry '" + e.name + "' communicator '" + comm.name + "'";
+  if (count != 1)
+    problem = "entry '" + e.name + "' has " + std::to_string(count) +
+              " communicators, expected at most one";
+  else if (comm.dtype != DType::I32 || !comm.shape.empty())
+    problem = where + ": expected i32[], got " +
+              std::string(dtypeName(comm.dtype)) + formatShape(comm.shape);
+  else if (*at != e.numInputs() ||
+           !std::all_of(e.args.begin(), e.args.begin() + *at,
+                        [](const ManifestArg &a) { return a.isInput(); }))
+    problem = where + ": expected right after the inputs (argument " +
+              std::to_string(e.numInputs()) + "), got argument " +
+              std::to_string(*at);
+  return problem.empty();
+}
+
+/// The shape one rank's program takes of a tensor of `shape`: its shard in
+/// an SPMD module, the whole tensor otherwise.
+static std::vector<int64_t> expectedLocal(const ModuleManifest &m,
+                                          const ManifestParam &p,
+                                          const std::vector<int64_t> &shape) {
+  if (!m.isSpmd() || !p.spec)
+    return shape;
+  return localShape(shape, *p.spec, m.mesh(p.mesh)->axes);
+}
+
 /// Cross-references: names are unique, parameters sorted, every spec names
-/// a known mesh and axis, every parameter argument a declared parameter with
-/// the same type.
+/// a known mesh and axis, every local shape is what one rank's program
+/// takes, the entries all take a communicator or none does, and every
+/// parameter argument is a declared parameter's local block.
 static bool checkReferences(const ModuleManifest &m, std::string &problem) {
   for (size_t i = 1; i < m.params.size(); ++i)
     if (!(m.params[i - 1].path < m.params[i].path)) {
@@ -556,6 +626,35 @@ static bool checkReferences(const ModuleManifest &m, std::string &problem) {
           return false;
         }
   }
+  for (const ManifestEntry &e : m.entries) {
+    if (!checkCommunicator(e, problem))
+      return false;
+    if (e.communicatorIndex().has_value() != m.isSpmd()) {
+      problem =
+          "entry '" + e.name + "' " +
+          (m.isSpmd() ? "takes no communicator" : "takes a communicator") +
+          " but another entry " + (m.isSpmd() ? "does" : "does not") +
+          ": the entries of an SPMD module all take one";
+      return false;
+    }
+  }
+  for (const ManifestParam &p : m.params) {
+    auto check = [&](const char *what, const std::vector<int64_t> &shape,
+                     const std::vector<int64_t> &local) {
+      std::vector<int64_t> want = expectedLocal(m, p, shape);
+      if (local == want)
+        return true;
+      problem = "parameter '" + p.path + "' " + what + "local_shape " +
+                formatShape(local) + " is not " + formatShape(want) + " (" +
+                (m.isSpmd() && p.spec ? "its shard under the spec"
+                                      : "the whole tensor: it is not split") +
+                ")";
+      return false;
+    };
+    if (!check("", p.shape, p.localShape) ||
+        (p.quantized && !check("scales ", p.scalesShape, p.scalesLocalShape)))
+      return false;
+  }
   std::set<std::string> names;
   for (const ManifestEntry &e : m.entries) {
     if (!names.insert(e.name).second) {
@@ -569,10 +668,10 @@ static bool checkReferences(const ModuleManifest &m, std::string &problem) {
       std::string path = a.paramPath();
       const ManifestParam *p = m.param(path);
       bool matches =
-          p &&
-          (scales ? p->quantized && a.name == path + ".scales" &&
-                        a.dtype == p->scalesDType && a.shape == p->scalesShape
-                  : a.dtype == p->dtype && a.shape == p->shape);
+          p && (scales ? p->quantized && a.name == path + ".scales" &&
+                             a.dtype == p->scalesDType &&
+                             a.shape == p->scalesLocalShape
+                       : a.dtype == p->dtype && a.shape == p->localShape);
       if (!matches) {
         problem = "entry '" + e.name + "' argument '" + a.name +
                   "' does not match a declared parameter";

@@ -181,8 +181,10 @@ struct ConvertNovaToLinalgPass
                            tensor::TensorDialect>();
     target.addIllegalDialect<NovaDialect>();
     // Declarations stay: the mesh, partition rules and (if any are left)
-    // parameters are not compute.
-    target.addLegalOp<MeshOp, PartitionRulesOp, PartitionRuleOp>();
+    // parameters are not compute. The SPMD collectives bufferize as they
+    // are and become MPI calls later (nova-collectives-to-mpi).
+    target.addLegalOp<MeshOp, PartitionRulesOp, PartitionRuleOp, AllReduceOp,
+                      AllGatherOp, GroupCommOp, CommFreeOp, ShardIndexOp>();
     bool leftoverParams = false;
     getOperation()->walk([&](ParamOp op) {
       op.emitError() << "nova.param must be a function argument before "

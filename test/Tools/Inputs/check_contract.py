@@ -10,6 +10,10 @@ const for what the call reads), the argument count and the argument table
 (name, kind, dtype, shape, bytes); the object's exported symbols
 (`llvm-nm --defined-only --extern-only`) must be exactly the entries'
 symbols and their `_args` variants, plus the weak bf16 conversion helpers.
+An SPMD entry's communicator is `int32_t <name> /* MPICH MPI_Comm */` in
+the prototype at its manifest position, the second parameter of the packed
+variant, and absent from the argument count and table (which list the
+buffers).
 Prints one line per entry checked; exits 1 at the first disagreement.
 """
 
@@ -42,6 +46,8 @@ def c_name(arg):
 
 def check_entry(entry, header):
     symbol, args = entry["symbol"], entry["args"]
+    comms = [a for a in args if a["role"] == "communicator"]
+    buffers = [a for a in args if a["role"] != "communicator"]
     proto = re.search(r"\nvoid " + re.escape(symbol) + r"\(([^)]*)\);", header)
     if not proto:
         fail("no prototype for " + symbol)
@@ -50,20 +56,26 @@ def check_entry(entry, header):
         fail("%s: %d parameters in the header, %d arguments in the manifest"
              % (symbol, len(params), len(args)))
     for param, arg in zip(params, args):
-        ctype = C_TYPES[arg["dtype"]][0]
-        want = ("" if arg["role"] == "output" else "const ") + ctype + " *" + c_name(arg)
+        if arg["role"] == "communicator":
+            want = "int32_t %s /* MPICH MPI_Comm */" % identifier(arg["name"])
+        else:
+            ctype = C_TYPES[arg["dtype"]][0]
+            want = ("" if arg["role"] == "output" else "const ") + ctype + " *" + c_name(arg)
         if param != want:
             fail("%s: header has '%s', manifest says '%s'" % (symbol, param, want))
-    if "void %s_args(void *const *args);" % symbol not in header:
-        fail("no packed variant for " + symbol)
+    packed = "void %s_args(void *const *args" % symbol
+    packed += "".join(", int32_t %s /* MPICH MPI_Comm */" % identifier(c["name"])
+                      for c in comms) + ");"
+    if packed not in header:
+        fail("no packed variant '%s' for %s" % (packed, symbol))
     upper = identifier(symbol).upper()
-    if "#define %s_NUM_ARGS %d\n" % (upper, len(args)) not in header:
+    if "#define %s_NUM_ARGS %d\n" % (upper, len(buffers)) not in header:
         fail(symbol + ": wrong or missing _NUM_ARGS")
     table = re.search(r"%s_arg_info\[%d\] = \{\n(.*?)\n\};" %
-                      (re.escape(identifier(symbol)), len(args)), header, re.S)
+                      (re.escape(identifier(symbol)), len(buffers)), header, re.S)
     if not table:
         fail(symbol + ": no argument table of the right size")
-    for row, arg in zip(table.group(1).split("\n"), args):
+    for row, arg in zip(table.group(1).split("\n"), buffers):
         elements = 1
         for d in arg["shape"]:
             elements *= d

@@ -22,9 +22,11 @@ ModuleManifest sample() {
   w.path = "layer/w";
   w.dtype = DType::I8;
   w.shape = {8, 4};
+  w.localShape = {8, 4};
   w.quantized = true;
   w.scalesDType = DType::BF16;
   w.scalesShape = {1, 4};
+  w.scalesLocalShape = {1, 4};
   w.scaleLayout = "#nova.scale_layout<per_column>";
   w.spec = PartitionSpec{{"model"}, {}};
   w.mesh = "mesh";
@@ -32,6 +34,7 @@ ModuleManifest sample() {
   ManifestParam n;
   n.path = "norm/scale";
   n.shape = {8};
+  n.localShape = {8};
   m.params = {w, n};
   ManifestEntry e;
   e.name = "forward";
@@ -44,6 +47,19 @@ ModuleManifest sample() {
             {ArgRole::Output, "y", DType::F32, {2, 4}},
             {ArgRole::Output, "cache", DType::BF16, {2, 4}}};
   m.entries = {e};
+  return m;
+}
+
+/// The sample as an SPMD module: the entry takes the communicator after its
+/// inputs and rank's shards of the row-split weight (its per-column scales
+/// broadcast).
+ModuleManifest spmdSample() {
+  ModuleManifest m = sample();
+  m.params[0].localShape = {4, 4};
+  ManifestEntry &e = m.entries[0];
+  e.args.insert(e.args.begin() + 2,
+                {ArgRole::Communicator, "comm", DType::I32, {}});
+  e.args[3].shape = {4, 4};
   return m;
 }
 
@@ -87,6 +103,82 @@ TEST(ManifestTest, RoundTripsByteForByte) {
   EXPECT_EQ(declared[1].location, "model.yaml:3:5");
 }
 
+TEST(ManifestTest, SpmdRoundTripsWithCommunicatorAndLocalShapes) {
+  std::string text = writeManifestJson(spmdSample());
+  EXPECT_NE(text.find("\"local_shape\": [4, 4]"), std::string::npos) << text;
+  EXPECT_NE(text.find("{\"role\": \"communicator\", \"name\": \"comm\", "
+                      "\"dtype\": \"i32\", \"shape\": []}"),
+            std::string::npos)
+      << text;
+  ModuleManifest back;
+  std::string error;
+  ASSERT_TRUE(parseManifestJson(text, "m.json", back, error)) << error;
+  EXPECT_EQ(writeManifestJson(back), text);
+  EXPECT_TRUE(back.isSpmd());
+  EXPECT_FALSE(sample().isSpmd());
+  const ManifestEntry &e = back.entries[0];
+  EXPECT_EQ(e.communicatorIndex(), std::optional<size_t>(2));
+  EXPECT_EQ(sample().entries[0].communicatorIndex(), std::nullopt);
+  EXPECT_EQ(e.numBuffers(), e.args.size() - 1);
+  EXPECT_EQ(e.numInputs(), 2u);
+  EXPECT_FALSE(e.args[2].isBuffer());
+  // The checkpoint still holds the whole tensor.
+  EXPECT_EQ(back.declaredTensors()[0].shape, (std::vector<int64_t>{8, 4}));
+}
+
+TEST(ManifestTest, SpmdContractIsChecked) {
+  auto failure = [](const ModuleManifest &m) {
+    return parseError(writeManifestJson(m));
+  };
+  // A local shape that is not the rank's shard, and a shard where the
+  // module is not an SPMD program.
+  ModuleManifest m = spmdSample();
+  m.params[0].localShape = {8, 4};
+  m.entries[0].args[3].shape = {8, 4};
+  EXPECT_NE(failure(m).find("parameter 'layer/w' local_shape [8, 4] is not "
+                            "[4, 4] (its shard under the spec)"),
+            std::string::npos)
+      << failure(m);
+  m = sample();
+  m.params[0].localShape = {4, 4};
+  EXPECT_NE(failure(m).find("local_shape [4, 4] is not [8, 4] (the whole "
+                            "tensor: it is not split)"),
+            std::string::npos)
+      << failure(m);
+  // The entry's parameter argument is the local block.
+  m = spmdSample();
+  m.entries[0].args[3].shape = {8, 4};
+  EXPECT_NE(failure(m).find("argument 'layer/w' does not match"),
+            std::string::npos);
+  // One i32 communicator, right after the inputs.
+  m = spmdSample();
+  std::swap(m.entries[0].args[1], m.entries[0].args[2]);
+  EXPECT_NE(failure(m).find("entry 'forward' communicator 'comm': expected "
+                            "right after the inputs (argument 2), got "
+                            "argument 1"),
+            std::string::npos)
+      << failure(m);
+  m = spmdSample();
+  m.entries[0].args[2].dtype = DType::I64;
+  EXPECT_NE(failure(m).find("expected i32[], got i64[]"), std::string::npos)
+      << failure(m);
+  m = spmdSample();
+  m.entries[0].args.insert(m.entries[0].args.begin() + 2, m.entries[0].args[2]);
+  EXPECT_NE(failure(m).find("has 2 communicators, expected at most one"),
+            std::string::npos)
+      << failure(m);
+  // Every entry of an SPMD module takes one.
+  m = spmdSample();
+  m.entries.push_back(sample().entries[0]);
+  m.entries.back().name = "other";
+  m.entries.back().args[2].shape = {4, 4};
+  EXPECT_NE(failure(m).find("entry 'forward' takes a communicator but "
+                            "another entry does not: the entries of an SPMD "
+                            "module all take one"),
+            std::string::npos)
+      << failure(m);
+}
+
 TEST(ManifestTest, UnknownKeyIsLocated) {
   std::string text =
       mutated("\"model\": \"tiny\"", "\"model\": \"tiny\", \"extra\": 1");
@@ -125,9 +217,9 @@ TEST(ManifestTest, WrongTypesAreNamedWithTheirKey) {
 
 TEST(ManifestTest, VersionMismatchIsAnError) {
   std::string error =
-      parseError(mutated("\"nova_manifest\": 1", "\"nova_manifest\": 2"));
-  EXPECT_NE(error.find("manifest schema version 2, this build of Nova reads "
-                       "version 1"),
+      parseError(mutated("\"nova_manifest\": 2", "\"nova_manifest\": 1"));
+  EXPECT_NE(error.find("manifest schema version 1, this build of Nova reads "
+                       "version 2"),
             std::string::npos)
       << error;
 }

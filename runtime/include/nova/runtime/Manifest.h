@@ -4,7 +4,8 @@
 //
 // What a compiled module promises its callers, without MLIR: its entry
 // points with every argument in ABI order (role, name, dtype, shape), its
-// parameters (path, stored dtype, scale layout, partition spec and mesh),
+// parameters (path, stored dtype, scale layout, partition spec and mesh, and
+// the shard one rank's program takes when the module is an SPMD program),
 // the model's name, Nova's version and the target. It is derived once from
 // the IR (passes/Contract), carried through lowering as the module attribute
 // `nova.manifest`, written by `nova-opt --emit=manifest` as JSON (schema in
@@ -28,7 +29,8 @@
 namespace nova::rt {
 
 /// The manifest schema version this build writes and reads.
-constexpr int kManifestVersion = 1;
+/// 2: the `communicator` role and the parameters' `local_shape`.
+constexpr int kManifestVersion = 2;
 
 /// Nova's version ("0.4.0"), recorded in every manifest.
 const char *novaVersion();
@@ -46,9 +48,13 @@ enum class ArgRole {
   Scales,
   /// A caller-allocated output, written by the call.
   Output,
+  /// The MPI communicator of the whole mesh (an MPICH `MPI_Comm`, i32, passed
+  /// by value) of an SPMD program: rank r runs the program of the device with
+  /// row-major mesh index r. Right after the inputs; at most one per entry.
+  Communicator,
 };
 
-/// "input", "state", "parameter", "scales", "output".
+/// "input", "state", "parameter", "scales", "output", "communicator".
 const char *argRoleName(ArgRole role);
 
 /// One argument of an entry point, in ABI order.
@@ -68,8 +74,11 @@ struct ManifestArg {
   int64_t numElements() const;
   int64_t bytes() const { return numElements() * dtypeSize(dtype); }
 
-  /// Read by the call (inputs, state, parameters, scales).
+  /// Read by the call (inputs, state, parameters, scales, communicator).
   bool isRead() const { return role != ArgRole::Output; }
+  /// A caller-owned buffer passed by pointer: every argument but the
+  /// communicator, which is passed by value.
+  bool isBuffer() const { return role != ArgRole::Communicator; }
   /// An input or state: one of the caller's per-call tensors.
   bool isInput() const {
     return role == ArgRole::Input || role == ArgRole::State;
@@ -87,12 +96,18 @@ struct ManifestEntry {
   /// The exported symbol (the name with the emission prefix; the name itself
   /// before an object is emitted).
   std::string symbol;
-  /// Inputs in signature order, then parameters sorted by path (a quantized
-  /// one as weight then scales), then outputs.
+  /// Inputs in signature order, then the communicator (SPMD programs only),
+  /// then parameters sorted by path (a quantized one as weight then scales),
+  /// then outputs.
   std::vector<ManifestArg> args;
 
   size_t numInputs() const;
   size_t numOutputs() const;
+  /// The arguments passed by pointer (all but the communicator), in order.
+  size_t numBuffers() const;
+  /// The position of the communicator in `args` (and in the C signature), or
+  /// std::nullopt when the entry is not an SPMD program.
+  std::optional<size_t> communicatorIndex() const;
 };
 
 /// A device mesh named by partition specs.
@@ -104,12 +119,19 @@ struct ManifestMesh {
 /// One parameter of the module.
 struct ManifestParam {
   std::string path;
-  /// The stored value: i8 for a quantized weight.
+  /// The stored value: i8 for a quantized weight. `shape` is the whole
+  /// (global) tensor, as a checkpoint holds it.
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
+  /// The block of it that one rank's program takes, i.e. the shape of the
+  /// entries' argument: in an SPMD module (its entries take a communicator)
+  /// the shard under `spec` (rt::localShape), otherwise `shape`.
+  std::vector<int64_t> localShape;
   bool quantized = false;
   DType scalesDType = DType::F32;
   std::vector<int64_t> scalesShape;
+  /// The same for the scales.
+  std::vector<int64_t> scalesLocalShape;
   /// The scale layout as the dialect prints it (e.g. "per_column").
   std::string scaleLayout;
   /// The partition spec resolved by the rules, on mesh `mesh`; absent: not
@@ -150,6 +172,9 @@ struct ModuleManifest {
   const ManifestParam *param(std::string_view path) const;
   /// The mesh called `name`, or nullptr.
   const ManifestMesh *mesh(std::string_view name) const;
+  /// True for an SPMD program: every entry takes a communicator and every
+  /// parameter argument is its rank's shard.
+  bool isSpmd() const;
   /// Every parameter's tensors, for rt::checkDeclared.
   std::vector<DeclaredTensor> declaredTensors() const;
 };
@@ -161,8 +186,10 @@ std::string writeManifestJson(const ModuleManifest &manifest);
 /// Parses a manifest written by writeManifestJson, strictly: unknown or
 /// missing keys, wrong types, unknown roles or dtypes, a schema version other
 /// than kManifestVersion and inconsistent references (an entry naming an
-/// undeclared parameter, a spec naming an unknown mesh) are errors naming
-/// `source`, the byte offset and the key.
+/// undeclared parameter, a spec naming an unknown mesh, a local shape that is
+/// not the shard of its parameter, a communicator that is not one i32 scalar
+/// right after the inputs of every entry) are errors naming `source`, the
+/// byte offset and the key.
 bool parseManifestJson(std::string_view text, const std::string &source,
                        ModuleManifest &out, std::string &error);
 
