@@ -284,19 +284,78 @@ LogicalResult ParamOp::verify() {
                                    "parameter with a scales result, got none"
                                  : "expected a scales result for a parameter "
                                    "with a 'scales' layout, got none");
+  if (getLocal() && !getSharding())
+    return emitOpError() << "expected a 'sharding' on a local parameter "
+                            "shard, got none";
   if (!isQuantized())
     return success();
   Type i8 = IntegerType::get(getContext(), 8);
   if (failed(expectElementType(*this, "quantized weight", i8,
                                elementOf(getValue()))))
     return failure();
+  // A local shard's scales are checked against the whole parameter's, which
+  // needs the mesh (verifySymbolUses).
+  if (getLocal())
+    return success();
   return verifyLayout(*this, *getScaleLayout(), shapeOf(getValue()),
                       shapeOf(getScales()));
+}
+
+/// For a `local` parameter: the whole shapes its types are the shard of,
+/// checked as a whole parameter is, and the shards of those shapes equal to
+/// its types.
+static LogicalResult verifyLocalShard(ParamOp op,
+                                      SymbolTableCollection &symbolTable) {
+  ShardingAttr spec = *op.getSharding();
+  FailureOr<MeshOp> mesh = lookupMesh(op, spec, symbolTable);
+  if (failed(mesh) || failed(checkAxesExist(op, spec, *mesh)))
+    return failure();
+  std::vector<::nova::rt::MeshAxis> axes = toRuntimeMesh(*mesh);
+  ::nova::rt::PartitionSpec partition = toRuntimeSpec(spec);
+  ArrayRef<int64_t> local = shapeOf(op.getValue());
+  SmallVector<int64_t> whole;
+  for (size_t d = 0; d < local.size(); ++d) {
+    std::optional<int64_t> n = ::nova::rt::shardCount(partition, axes, d);
+    if (!n || (*n > 1 && local[d] > INT64_MAX / *n))
+      return op.emitOpError() << "expected the whole extent of dimension " << d
+                              << " to fit int64_t";
+    whole.push_back(local[d] * *n);
+  }
+  SmallVector<ArrayRef<int64_t>> shapes = {whole};
+  SmallVector<int64_t> wholeScales;
+  if (op.isQuantized()) {
+    ScaleLayoutAttr layout = *op.getScaleLayout();
+    size_t rank = whole.size();
+    if (rank < 2)
+      return op.emitOpError() << "expected a quantized weight of rank >= 2";
+    wholeScales.assign(whole.begin(), whole.end() - 2);
+    wholeScales.push_back(layout.getNumRowBlocks(whole[rank - 2]));
+    wholeScales.push_back(layout.getNumScaleColumns(whole[rank - 1]));
+    if (failed(verifyLayout(op, layout, whole, wholeScales)))
+      return failure();
+    shapes.push_back(wholeScales);
+  }
+  if (failed(verifyShardingFor(op, spec, shapes, symbolTable)))
+    return failure();
+  SmallVector<Value> values = {op.getValue()};
+  if (op.isQuantized())
+    values.push_back(op.getScales());
+  for (auto [value, shape] : llvm::zip(values, shapes)) {
+    std::vector<int64_t> shard =
+        ::nova::rt::localShape(shape.vec(), partition, axes);
+    if (failed(expectShape(
+            op, value == op.getValue() ? "local shard" : "local scales", shard,
+            shapeOf(value))))
+      return failure();
+  }
+  return success();
 }
 
 LogicalResult ParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   if (!getSharding())
     return success();
+  if (getLocal())
+    return verifyLocalShard(*this, symbolTable);
   SmallVector<ArrayRef<int64_t>> shapes = {shapeOf(getValue())};
   if (isQuantized())
     shapes.push_back(shapeOf(getScales()));

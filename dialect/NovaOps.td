@@ -139,6 +139,13 @@ def Nova_ParamOp : Nova_PureOp<"param",
     every sharded dimension of the weight and of the scales (dimensions of
     size 1 are broadcast and always allowed).
 
+    `local` marks one device's shard in a per-device (SPMD) program made by
+    `nova-spmd-partition`: the result types are the device's block under
+    `sharding`, while `sharding` and the scale layout describe the whole
+    parameter. The verifier checks that the types are the shard of the whole
+    shape they imply (each split extent times its shard count; the
+    partitioner never splits a dimension of size 1).
+
     ```mlir
     %n = nova.param "language_model/rms_norm/scale" : tensor<6144xf32>
     %q, %s = nova.param "transformer/decoder_layer_0/moe/linear_1/w"
@@ -148,12 +155,13 @@ def Nova_ParamOp : Nova_PureOp<"param",
   }];
   let arguments = (ins StrAttr:$path,
                        OptionalAttr<Nova_ScaleLayoutAttr>:$scale_layout,
-                       OptionalAttr<Nova_ShardingAttr>:$sharding);
+                       OptionalAttr<Nova_ShardingAttr>:$sharding,
+                       UnitAttr:$local);
   let results = (outs Nova_ParamTensor:$value,
                       Optional<Nova_ScaleTensor>:$scales);
   let assemblyFormat = [{
-    $path (`scales` $scale_layout^)? (`sharding` $sharding^)? attr-dict
-    `:` type($value) (`,` type($scales)^)?
+    $path (`scales` $scale_layout^)? (`sharding` $sharding^)? (`local` $local^)?
+    attr-dict `:` type($value) (`,` type($scales)^)?
   }];
   let extraClassDeclaration = [{
     /// True for an int8 weight with scales.

@@ -530,18 +530,21 @@ LogicalResult FuncPartitioner::param(ParamOp op) {
     layouts.push_back(layout);
   }
   Operation *clone = cloneWith(op, {}, types);
-  // The local shard is no longer what the spec cuts (its verifier would
-  // check divisibility of the local shape): the spec moves to a discardable
-  // attribute; the manifest keeps the global shape and the spec.
+  // The local shard: types are this device's block, `sharding` and the
+  // scale layout stay those of the whole parameter (the manifest derives
+  // the global shapes from them). Axes on a dimension of extent 1 (a
+  // broadcast) are dropped so that "local extent x shard count" is the
+  // whole extent of every dimension.
   if (spec) {
-    cast<ParamOp>(clone).removeShardingAttr();
-    clone->setAttr("nova.shard_of", spec);
-  }
-  if (op.isQuantized()) {
-    const Layout &w = layouts.front();
-    int64_t k = cast<RankedTensorType>(types.front()).getRank() - 2;
-    cast<ParamOp>(clone).setScaleLayoutAttr(localScaleLayout(
-        op.getScaleLayoutAttr(), w.isSharded(k), w.group.size));
+    auto param = cast<ParamOp>(clone);
+    ArrayRef<int64_t> shape = op.getValue().getType().getShape();
+    SmallVector<Attribute> dims(spec.getDims().begin(), spec.getDims().end());
+    for (size_t d = 0; d < dims.size() && d < shape.size(); ++d)
+      if (shape[d] == 1)
+        dims[d] = b.getArrayAttr({});
+    param.setShardingAttr(ShardingAttr::get(b.getContext(), spec.getMesh(),
+                                            b.getArrayAttr(dims)));
+    param.setLocal(true);
   }
   for (auto [i, r] : llvm::enumerate(op->getResults())) {
     set(r, clone->getResult(i), layouts[i]);
@@ -1226,10 +1229,14 @@ struct SpmdPartitionPass
     MeshOp mesh = meshes.front();
     if (mesh.getNumDevices() == 1)
       return;
-    // The contract is that of the whole model: derive it before the
-    // parameters become local shards.
-    if (failed(getOrDeriveManifest(module)))
-      return signalPassFailure();
+    // Already one device's program (the entries take the communicator).
+    for (auto func : module.getOps<func::FuncOp>())
+      for (unsigned i = 0; i < func.getNumArguments(); ++i)
+        if (func.getArgAttr(i, "nova.communicator"))
+          return;
+    // The manifest is derived from the partitioned module (its entries take
+    // the communicator, its parameters are local shards of known specs).
+    module->removeAttr(kManifestAttrName);
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
       if (failed(partitionEntry(func, mesh)))
         return signalPassFailure();

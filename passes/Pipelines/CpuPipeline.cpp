@@ -13,6 +13,7 @@
 #include "dialect/NovaDialect.h"
 #include "dialect/NovaOps.h"
 #include "passes/Conversion/Passes.h"
+#include "passes/Partition/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -28,13 +29,16 @@
 using namespace mlir;
 using namespace mlir::nova;
 
-/// Graph level to loops on buffers; {0} is convert-nova-to-linalg's options.
+/// Graph level to loops on buffers; {0} is convert-nova-to-linalg's options,
+/// {1} the collective budget. A module whose mesh has more than one device
+/// becomes one device's program first (nova-spmd-partition; a no-op
+/// otherwise).
 /// The SPMD collectives stay Nova ops through bufferization (their buffer
 /// form) and become MPI calls right after deallocation is settled, while the
 /// meshes they name are still in the module (stripNovaAbiAttributes erases
 /// those after the pipeline).
 static constexpr const char *kToLoops =
-    "nova-params-to-args,"
+    "nova-spmd-partition{{max-collective-bytes={1}},nova-params-to-args,"
     "func.func(convert-nova-to-linalg{0},convert-elementwise-to-linalg,"
     "canonicalize,cse,linalg-fuse-elementwise-ops,canonicalize),"
     "eliminate-empty-tensors,func.func(nova-distinct-results),"
@@ -74,13 +78,16 @@ mlir::nova::buildNovaCpuPipeline(OpPassManager &pm,
   std::call_once(registered, [] {
     registerAllPasses();
     registerNovaConversionPasses();
+    registerNovaPartitionPasses();
   });
   ConvertNovaToLinalgPassOptions lowering = options.loweringOptions();
-  std::string toLoops = llvm::formatv(
-      kToLoops, llvm::formatv("{{parallel-tiles={0} parallel-work={1} "
-                              "parallel-sample-work={2}}",
-                              lowering.parallelTiles, lowering.parallelWork,
-                              lowering.parallelSampleWork));
+  std::string toLoops =
+      llvm::formatv(kToLoops,
+                    llvm::formatv("{{parallel-tiles={0} parallel-work={1} "
+                                  "parallel-sample-work={2}}",
+                                  lowering.parallelTiles, lowering.parallelWork,
+                                  lowering.parallelSampleWork),
+                    options.maxCollectiveBytes.getValue());
   return parsePassPipeline(toLoops + "," + kToLLVM, pm);
 }
 

@@ -40,6 +40,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Logits (batch * V) below which nova.sample stays on "
                      "one thread"),
       llvm::cl::init(ConvertNovaToLinalgPassOptions().parallelSampleWork)};
+  Option<int64_t> maxCollectiveBytes{
+      *this, "max-collective-bytes",
+      llvm::cl::desc("A collective that moves more bytes per call per device "
+                     "is a compile error (0: no limit; nova-spmd-partition)"),
+      llvm::cl::init(0)};
 
   /// The convert-nova-to-linalg options these select.
   ConvertNovaToLinalgPassOptions loweringOptions() const;

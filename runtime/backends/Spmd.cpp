@@ -8,6 +8,10 @@
 
 #include "runtime/backends/ModuleParams.h"
 
+#include "passes/Partition/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+
 #include "nova/runtime/Grok1Convert.h"
 #include "nova/runtime/ModuleShards.h"
 
@@ -54,22 +58,35 @@ bool nova::backends::placeRank(const rt::ModuleManifest &manifest, int rank,
 bool nova::backends::buildRankProgram(mlir::ModuleOp module,
                                       const rt::ModuleManifest &manifest,
                                       const RankPlacement &placement,
+                                      const std::string &backend,
                                       RankProgram &program,
                                       std::string &error) {
-  // The partition pipeline plugs in here: partition `module` for
-  // `placement.mesh` (per `manifest`'s specs), set localParameters, and
-  // return backends created with `placement.comm`. Until then every rank
-  // runs the unpartitioned module on the full parameters.
   (void)manifest;
-  (void)placement;
-  (void)error;
   program.module = mlir::OwningOpRef<mlir::ModuleOp>(
       mlir::cast<mlir::ModuleOp>(module->clone()));
-  program.localParameters = false;
   mlir::ModuleOp rankModule = *program.module;
-  program.createBackend = [rankModule](const std::string &name,
-                                       std::string &why) {
-    return createBackend(name, rankModule, why);
+  // The interpreter runs whole modules only: every rank runs the
+  // unpartitioned model on the whole parameters (a reference for the
+  // partitioned CPU run). Compiled backends get the rank's program.
+  program.localParameters = backend != "interp" && placement.mesh &&
+                            rt::meshDevices(*placement.mesh).value_or(1) > 1;
+  if (program.localParameters) {
+    mlir::PassManager pm(rankModule.getContext());
+    pm.addPass(mlir::nova::createSpmdPartitionPass());
+    // Diagnostics go to the context's handler (the tool's, with YAML
+    // locations); the error says which step failed.
+    if (mlir::failed(pm.run(rankModule))) {
+      error = "partitioning the model for mesh @" + placement.mesh->name +
+              " failed (see the messages above)";
+      return false;
+    }
+  }
+  BackendOptions options;
+  if (program.localParameters)
+    options.communicator = placement.comm;
+  program.createBackend = [rankModule, options](const std::string &name,
+                                                std::string &why) {
+    return createBackend(name, rankModule, why, options);
   };
   return true;
 }

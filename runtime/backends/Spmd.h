@@ -68,15 +68,16 @@ struct RankProgram {
       createBackend;
 };
 
-/// The hook where a sharded run gets its per-rank program: partitions
-/// `module` (parameters sharded as `manifest` records, on
-/// `placement.mesh`) into the program of `placement.rank` and makes its
-/// backends pass `placement.comm` as the entries' trailing communicator
-/// argument. Until the partition pipeline lands, every rank gets a clone of
-/// the unpartitioned module (localParameters false) and backends from
-/// createBackend.
+/// The program rank `placement.rank` runs `module` with on backend
+/// `backend`. A compiled backend on a mesh of more than one device gets the
+/// rank's SPMD program: `module` partitioned by nova-spmd-partition (its
+/// parameters are the rank's shard boxes, localParameters true) and
+/// backends that pass `placement.comm` as the entries' communicator. The
+/// interpreter runs whole modules only, so with "interp" every rank runs the
+/// unpartitioned module on the whole parameters (localParameters false).
 bool buildRankProgram(mlir::ModuleOp module, const rt::ModuleManifest &manifest,
-                      const RankPlacement &placement, RankProgram &program,
+                      const RankPlacement &placement,
+                      const std::string &backend, RankProgram &program,
                       std::string &error);
 
 /// The parameters a rank binds, and what keeps them alive.

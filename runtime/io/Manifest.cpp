@@ -347,10 +347,12 @@ public:
   bool object(const json::Value &v, std::initializer_list<const char *> keys) {
     if (v.kind != json::Value::Kind::Object)
       return fail(v, "expected an object");
-    for (const auto &[name, value] : v.members)
+    for (const auto &member : v.members) {
+      const std::string &name = member.first;
       if (std::find_if(keys.begin(), keys.end(),
                        [&](const char *k) { return name == k; }) == keys.end())
-        return fail(value, "unknown key " + json::quote(name));
+        return fail(member.second, "unknown key " + json::quote(name));
+    }
     for (const char *k : keys)
       if (!v.get(k))
         return fail(v, "missing key " + json::quote(k));

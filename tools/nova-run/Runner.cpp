@@ -70,10 +70,12 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     outputDir("outputs", cl::desc("Directory for the outputs (NAME.npy)"),
               cl::value_desc("dir"), cl::cat(runCategory));
-static cl::opt<std::string> backendName("backend",
-                                        cl::desc("interp | cpu | cuda"),
-                                        cl::init("interp"),
-                                        cl::cat(runCategory));
+static cl::opt<std::string>
+    backendName("backend",
+                cl::desc("interp | cpu | cuda (default: interp; cpu in an "
+                         "SPMD run, which the interpreter runs only "
+                         "unpartitioned)"),
+                cl::init("interp"), cl::cat(runCategory));
 static cl::opt<std::string>
     checkBackend("check",
                  cl::desc("Also run on this backend and compare the outputs"),
@@ -165,6 +167,15 @@ struct Session {
   std::unique_ptr<rt::mpi::Watchdog> watchdog;
 };
 Session session;
+
+/// The backend runs use: --backend, else the interpreter in one process and
+/// the CPU JIT in an SPMD run (whose per-rank program only compiled
+/// backends run).
+std::string runBackend() {
+  if (backendName.getNumOccurrences() || !session.spmd)
+    return backendName;
+  return "cpu";
+}
 
 /// Reports `message`; under MPI prefixed with the rank, and the whole run is
 /// aborted (MPI_Abort: hydra kills every rank and exits non-zero).
@@ -433,7 +444,7 @@ int runGenerate(const BackendFactory &makeBackend,
   options.maxUlps = maxUlps;
   std::string error;
   auto compileStart = std::chrono::steady_clock::now();
-  std::unique_ptr<Backend> backend = makeBackend(backendName, error);
+  std::unique_ptr<Backend> backend = makeBackend(runBackend(), error);
   if (!backend)
     return fail(error);
   llvm::outs() << llvm::format(
@@ -495,7 +506,7 @@ int runEntry(const BackendFactory &makeBackend,
   std::vector<HostTensor> inputs, outputs;
   if (!readInputs(*entry, inputs, error))
     return fail(error);
-  std::unique_ptr<Backend> backend = makeBackend(backendName, error);
+  std::unique_ptr<Backend> backend = makeBackend(runBackend(), error);
   if (!backend || !backend->prepare(name, lookup, error))
     return fail(error);
   auto t0 = std::chrono::steady_clock::now();
@@ -620,7 +631,12 @@ int runModel() {
   if (session.spmd) {
     if (!placeRank(manifest, session.rank, session.ranks, placement, error))
       return failAlike(error);
-    if (!buildRankProgram(*module, manifest, placement, program, error))
+    if (!checkBackend.empty())
+      return failAlike("--check compares two backends in one process; in "
+                       "an SPMD run compare with the one-process run "
+                       "instead (docs/distributed.md)");
+    if (!buildRankProgram(*module, manifest, placement, runBackend(), program,
+                          error))
       return fail(error);
     makeBackend = [&program](const std::string &name,
                              std::string &why) -> std::unique_ptr<Backend> {
