@@ -119,6 +119,18 @@ static bool takesCommunicator(func::FuncOp func) {
   return false;
 }
 
+/// An argument every rank holds whole (or, for parameters, its local
+/// shape).
+static rt::ManifestArg plainArg(rt::ArgRole role, std::string name,
+                                rt::DType dtype, std::vector<int64_t> shape) {
+  rt::ManifestArg arg;
+  arg.role = role;
+  arg.name = std::move(name);
+  arg.dtype = dtype;
+  arg.shape = std::move(shape);
+  return arg;
+}
+
 namespace {
 /// Builds one entry's argument list.
 struct EntryBuilder {
@@ -126,7 +138,8 @@ struct EntryBuilder {
   rt::ManifestEntry entry;
 
   LogicalResult add(rt::ArgRole role, Type type, std::string name,
-                    StringRef what, unsigned index) {
+                    StringRef what, unsigned index,
+                    ShardingAttr split = nullptr) {
     rt::ManifestArg arg;
     arg.role = role;
     arg.name = std::move(name);
@@ -135,6 +148,11 @@ struct EntryBuilder {
       return func.emitError() << what << " " << index << " has type " << type
                               << ", which the C ABI cannot carry";
     arg.dtype = *dtype;
+    if (split) {
+      // A state value an SPMD entry keeps split (nova-spmd-partition).
+      arg.mesh = split.getMesh().getValue().str();
+      arg.spec = toRuntimeSpec(split);
+    }
     entry.args.push_back(std::move(arg));
     return success();
   }
@@ -163,10 +181,9 @@ describeEntry(func::FuncOp func,
                << type.getInput(i) << ") must be the last argument, of type "
                << "i32 (an MPICH MPI_Comm)";
       StringAttr name = func.getArgAttrOfType<StringAttr>(i, "nova.name");
-      b.entry.args.push_back({rt::ArgRole::Communicator,
-                              name ? name.str() : "comm",
-                              rt::DType::I32,
-                              {}});
+      b.entry.args.push_back(
+          plainArg(rt::ArgRole::Communicator, name ? name.str() : "comm",
+                   rt::DType::I32, {}));
       continue;
     }
     std::string name =
@@ -174,7 +191,8 @@ describeEntry(func::FuncOp func,
     // An input returned under its own name is state the caller carries.
     bool state = llvm::is_contained(outputNames, name);
     if (failed(b.add(state ? rt::ArgRole::State : rt::ArgRole::Input,
-                     type.getInput(i), name, "argument", i)))
+                     type.getInput(i), name, "argument", i,
+                     func.getArgAttrOfType<ShardingAttr>(i, "nova.sharding"))))
       return failure();
   }
   std::map<std::string, ParamOp> used;
@@ -182,14 +200,15 @@ describeEntry(func::FuncOp func,
   for (auto &[path, op] : used) {
     const rt::ManifestParam &p = params.at(path);
     b.entry.args.push_back(
-        {rt::ArgRole::Parameter, path, p.dtype, p.localShape});
+        plainArg(rt::ArgRole::Parameter, path, p.dtype, p.localShape));
     if (p.quantized)
-      b.entry.args.push_back({rt::ArgRole::Scales, path + ".scales",
-                              p.scalesDType, p.scalesLocalShape});
+      b.entry.args.push_back(plainArg(rt::ArgRole::Scales, path + ".scales",
+                                      p.scalesDType, p.scalesLocalShape));
   }
   for (unsigned i = 0; i < type.getNumResults(); ++i)
-    if (failed(b.add(rt::ArgRole::Output, type.getResult(i), outputNames[i],
-                     "result", i)))
+    if (failed(b.add(
+            rt::ArgRole::Output, type.getResult(i), outputNames[i], "result",
+            i, func.getResultAttrOfType<ShardingAttr>(i, "nova.sharding"))))
       return failure();
   return b.entry;
 }

@@ -6,6 +6,7 @@
 
 #include "runtime/backends/Spmd.h"
 
+#include "runtime/backends/Compare.h"
 #include "runtime/backends/ModuleParams.h"
 
 #include "passes/Partition/Passes.h"
@@ -15,7 +16,9 @@
 #include "nova/runtime/Grok1Convert.h"
 #include "nova/runtime/ModuleShards.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 using namespace nova;
 using namespace nova::backends;
@@ -240,4 +243,117 @@ std::unique_ptr<Backend>
 nova::backends::watchCalls(std::unique_ptr<Backend> backend,
                            rt::mpi::Watchdog &watchdog) {
   return std::make_unique<WatchedBackend>(std::move(backend), watchdog);
+}
+
+//===----------------------------------------------------------------------===//
+// Split state values at the entry boundary
+//===----------------------------------------------------------------------===//
+
+/// The box of this rank of a value of `shape` split as `arg` says.
+static bool boxOf(const rt::ManifestArg &arg, const std::vector<int64_t> &shape,
+                  const RankPlacement &placement,
+                  std::vector<rt::DimRange> &box, std::string &error) {
+  if (!placement.mesh || placement.mesh->name != arg.mesh) {
+    error = "'" + arg.name + "' is split over mesh @" + arg.mesh +
+            ", which is not the mesh the ranks run on";
+    return false;
+  }
+  if (!rt::shardBox(shape, *arg.spec, placement.mesh->axes, placement.coords,
+                    box, error)) {
+    error = "'" + arg.name + "': " + error;
+    return false;
+  }
+  return true;
+}
+
+bool nova::backends::splitInputs(const rt::ManifestEntry &local,
+                                 const RankPlacement &placement,
+                                 std::vector<HostTensor> &inputs,
+                                 std::string &error) {
+  std::vector<const rt::ManifestArg *> ports = inputsOf(local);
+  for (size_t i = 0; i < ports.size() && i < inputs.size(); ++i) {
+    if (!ports[i]->spec)
+      continue;
+    std::vector<rt::DimRange> box;
+    if (!boxOf(*ports[i], inputs[i].shape(), placement, box, error))
+      return false;
+    inputs[i] = rt::sliceBox(inputs[i], box);
+  }
+  return true;
+}
+
+/// Copies `block` into box `box` of `whole` (row-major, same dtype).
+static void placeBox(const HostTensor &block,
+                     const std::vector<rt::DimRange> &box, HostTensor &whole) {
+  const std::vector<int64_t> &shape = whole.shape();
+  size_t rank = shape.size(), item = rt::dtypeSize(whole.dtype());
+  if (rank == 0) {
+    std::memcpy(whole.mutableBytes(), block.bytes(), item);
+    return;
+  }
+  // Contiguous rows along the last dimension.
+  int64_t rowLen = box[rank - 1].end - box[rank - 1].begin;
+  std::vector<int64_t> index(rank, 0);
+  int64_t rows = block.numElements() / std::max<int64_t>(rowLen, 1);
+  uint8_t *dst = whole.mutableBytes();
+  const uint8_t *src = block.bytes();
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d)
+      offset = offset * shape[d] + box[d].begin + (d + 1 < rank ? index[d] : 0);
+    std::memcpy(dst + offset * item, src + r * rowLen * item, rowLen * item);
+    for (size_t d = rank - 1; d-- > 0;) {
+      if (++index[d] < box[d].end - box[d].begin)
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
+bool nova::backends::gatherOutputs(const rt::ManifestEntry &local,
+                                   const rt::ManifestEntry &whole,
+                                   const RankPlacement &placement,
+                                   std::vector<HostTensor> &outputs,
+                                   std::string &error) {
+  std::vector<const rt::ManifestArg *> ports = outputsOf(local);
+  std::vector<const rt::ManifestArg *> wholePorts = outputsOf(whole);
+  for (size_t i = 0; i < ports.size() && i < outputs.size(); ++i) {
+    if (!ports[i]->spec)
+      continue;
+    if (i >= wholePorts.size()) {
+      error = "output '" + ports[i]->name + "' has no whole counterpart";
+      return false;
+    }
+    std::vector<rt::DimRange> box;
+    if (!boxOf(*ports[i], wholePorts[i]->shape, placement, box, error))
+      return false;
+    // Zero-padded to whole 32-bit words: MPI_SUM of integers is exact, and
+    // exactly one rank holds each element's bits.
+    size_t bytes = rt::HostTensor::zeros(wholePorts[i]->dtype,
+                                         wholePorts[i]->shape)
+                       .sizeInBytes();
+    std::vector<int32_t> words((bytes + 3) / 4, 0);
+    HostTensor full =
+        HostTensor::zeros(wholePorts[i]->dtype, wholePorts[i]->shape);
+    // Ranks that hold the same block (they differ only on axes the spec
+    // does not split) contribute it once: the one at coordinate 0 there.
+    bool contributes = true;
+    for (size_t a = 0; a < placement.mesh->axes.size(); ++a) {
+      bool named = false;
+      for (const std::vector<std::string> &dim : *ports[i]->spec)
+        named |= std::find(dim.begin(), dim.end(),
+                           placement.mesh->axes[a].name) != dim.end();
+      if (!named && placement.coords[a] != 0)
+        contributes = false;
+    }
+    if (contributes)
+      placeBox(outputs[i], box, full);
+    std::memcpy(words.data(), full.bytes(), bytes);
+    if (!rt::mpi::allReduce(words.data(), static_cast<int64_t>(words.size()),
+                            rt::mpi::kInt32, rt::mpi::kSum, error))
+      return false;
+    std::memcpy(full.mutableBytes(), words.data(), bytes);
+    outputs[i] = std::move(full);
+  }
+  return true;
 }

@@ -80,6 +80,22 @@ bool buildRankProgram(mlir::ModuleOp module, const rt::ModuleManifest &manifest,
                       const std::string &backend, RankProgram &program,
                       std::string &error);
 
+/// Cuts the whole inputs of `entry` (the caller's tensors, in the order of
+/// the entry's inputs) to this rank's blocks where the rank's program
+/// `local` (the same entry of the partitioned module) takes a split state
+/// value (ManifestArg::spec).
+bool splitInputs(const rt::ManifestEntry &local, const RankPlacement &placement,
+                 std::vector<rt::HostTensor> &inputs, std::string &error);
+
+/// Makes the outputs of the rank's program `local` whole where they are
+/// split (each rank's block placed in a zero tensor of the whole shape of
+/// `whole`'s output, then one MPI_Allreduce of the bit patterns: exactly
+/// one rank contributes each element). Collective: every rank calls it.
+bool gatherOutputs(const rt::ManifestEntry &local,
+                   const rt::ManifestEntry &whole,
+                   const RankPlacement &placement,
+                   std::vector<rt::HostTensor> &outputs, std::string &error);
+
 /// The parameters a rank binds, and what keeps them alive.
 struct RankParameters {
   /// The checkpoint the lookup views (zero-copy), when it views one.

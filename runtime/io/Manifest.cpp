@@ -259,6 +259,18 @@ static void writeEntry(Writer &w, const ManifestEntry &e) {
              ", \"dtype\": " + json::quote(dtypeName(a.dtype)) +
              ", \"shape\": ";
     w.shape(a.shape);
+    if (a.spec) {
+      // Split state: the spec (and mesh) its block is cut by.
+      w.out += ", \"sharding\": {\"mesh\": " + json::quote(a.mesh) +
+               ", \"spec\": [";
+      for (size_t d = 0; d < a.spec->size(); ++d) {
+        w.out += d ? ", [" : "[";
+        for (size_t k = 0; k < (*a.spec)[d].size(); ++k)
+          w.out += (k ? ", " : "") + json::quote((*a.spec)[d][k]);
+        w.out += ']';
+      }
+      w.out += "]}";
+    }
     w.out += '}';
   }
   w.close(']');
@@ -471,21 +483,26 @@ static bool readMesh(Reader &r, const json::Value &v, ManifestMesh &mesh) {
   return true;
 }
 
-static bool readSharding(Reader &r, const json::Value &v, ManifestParam &p) {
+static bool readSpec(Reader &r, const json::Value &v, std::string &mesh,
+                     std::optional<PartitionSpec> &out) {
   if (v.kind == json::Value::Kind::Null)
     return true;
-  if (!r.object(v, {"mesh", "spec"}) || !r.string(v, "mesh", p.mesh))
+  if (!r.object(v, {"mesh", "spec"}) || !r.string(v, "mesh", mesh))
     return false;
   const json::Value &spec = *v.get("spec");
   if (!r.array(spec, "key 'spec'"))
     return false;
-  p.spec.emplace();
+  out.emplace();
   for (const json::Value &dim : spec.items) {
-    p.spec->emplace_back();
-    if (!r.strings(dim, "a spec dimension", p.spec->back()))
+    out->emplace_back();
+    if (!r.strings(dim, "a spec dimension", out->back()))
       return false;
   }
   return true;
+}
+
+static bool readSharding(Reader &r, const json::Value &v, ManifestParam &p) {
+  return readSpec(r, v, p.mesh, p.spec);
 }
 
 static bool readParam(Reader &r, const json::Value &v, ManifestParam &p) {
@@ -518,9 +535,12 @@ static bool readParam(Reader &r, const json::Value &v, ManifestParam &p) {
 
 static bool readArg(Reader &r, const json::Value &v, ManifestArg &a) {
   std::string role;
-  if (!r.object(v, {"role", "name", "dtype", "shape"}) ||
+  bool split = v.get("sharding") != nullptr;
+  if (!(split ? r.object(v, {"role", "name", "dtype", "shape", "sharding"})
+              : r.object(v, {"role", "name", "dtype", "shape"})) ||
       !r.string(v, "role", role) || !r.string(v, "name", a.name) ||
-      !r.dtype(v, a.dtype) || !r.shape(v, a.shape))
+      !r.dtype(v, a.dtype) || !r.shape(v, a.shape) ||
+      (split && !readSpec(r, *v.get("sharding"), a.mesh, a.spec)))
     return false;
   auto it = std::find_if(std::begin(kRoles), std::end(kRoles),
                          [&](ArgRole k) { return role == argRoleName(k); });

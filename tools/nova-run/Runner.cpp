@@ -18,6 +18,7 @@
 #include "nova/runtime/Mpi.h"
 #include "nova/runtime/Npy.h"
 #include "nova/runtime/SafeTensors.h"
+#include "nova/runtime/Shape.h"
 
 #include "mlir/IR/Verifier.h"
 #include "mlir/InitAllPasses.h"
@@ -70,6 +71,12 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     outputDir("outputs", cl::desc("Directory for the outputs (NAME.npy)"),
               cl::value_desc("dir"), cl::cat(runCategory));
+static cl::opt<std::string> expectDir(
+    "expect-outputs",
+    cl::desc("Compare the outputs with DIR/NAME.npy (e.g. another run's "
+             "--outputs) under the tolerance policy (docs/tolerance.md; "
+             "--atol/--rtol override it); a difference is an error"),
+    cl::value_desc("dir"), cl::cat(runCategory));
 static cl::opt<std::string>
     backendName("backend",
                 cl::desc("interp | cpu | cuda (default: interp; cpu in an "
@@ -162,6 +169,9 @@ namespace {
 /// plain single-process run, which never touches MPI.
 struct Session {
   bool spmd = false;
+  /// In an SPMD run whose ranks run the partitioned program: this rank's
+  /// place (split state values are cut and gathered at the entry).
+  const RankPlacement *placement = nullptr;
   int rank = 0;
   int ranks = 1;
   std::unique_ptr<rt::mpi::Watchdog> watchdog;
@@ -417,6 +427,36 @@ bool writeOutputs(const rt::ManifestEntry &entry,
 
 Tolerance tolerance() { return {absTolerance, relTolerance}; }
 
+/// --expect-outputs: `outputs` of `entry` against DIR/NAME.npy.
+bool expectOutputs(const rt::ManifestEntry &entry, const char *backend,
+                   const std::vector<HostTensor> &outputs,
+                   std::string &error) {
+  std::vector<const rt::ManifestArg *> ports = outputsOf(entry);
+  std::vector<HostTensor> expected(ports.size());
+  for (size_t i = 0; i < ports.size(); ++i) {
+    llvm::SmallString<256> path(expectDir);
+    llvm::sys::path::append(path, ports[i]->name + ".npy");
+    HostTensor raw;
+    if (!rt::readNpy(path.str().str(), raw, error))
+      return false;
+    // .npy has no bf16: such outputs are written as exact f32 values.
+    std::string convError;
+    if (raw.shape() != outputs[i].shape() ||
+        !rt::convertExactly(raw, outputs[i].dtype(), expected[i], convError)) {
+      error = "'" + path.str().str() + "' holds " + raw.describe() +
+              ", but output '" + ports[i]->name + "' is " +
+              describe(*ports[i]) +
+              (convError.empty() ? "" : " (" + convError + ")");
+      return false;
+    }
+  }
+  if (compareOutputs(entry, "expected", backend, expected, outputs,
+                     tolerance(), /*verbose=*/true, llvm::outs(), "nova-run"))
+    return true;
+  error = "the outputs differ from those in '" + expectDir + "'";
+  return false;
+}
+
 /// Creates a backend by name for the module this process runs.
 using BackendFactory = std::function<std::unique_ptr<Backend>(
     const std::string &name, std::string &error)>;
@@ -509,8 +549,15 @@ int runEntry(const BackendFactory &makeBackend,
   std::unique_ptr<Backend> backend = makeBackend(runBackend(), error);
   if (!backend || !backend->prepare(name, lookup, error))
     return fail(error);
+  const rt::ManifestEntry *local = backend->manifest().entry(name);
+  if (session.placement && local &&
+      !splitInputs(*local, *session.placement, inputs, error))
+    return fail(error);
   auto t0 = std::chrono::steady_clock::now();
   if (!backend->run(name, inputs, outputs, error))
+    return fail(error);
+  if (session.placement && local &&
+      !gatherOutputs(*local, *entry, *session.placement, outputs, error))
     return fail(error);
   llvm::outs() << llvm::format(
       "%s: ran '%s' in %.3f s\n", backend->name(), name.c_str(),
@@ -527,6 +574,9 @@ int runEntry(const BackendFactory &makeBackend,
                         llvm::outs(), "nova-run"))
       return EXIT_FAILURE;
   }
+  if (!expectDir.empty() && session.rank == 0 &&
+      !expectOutputs(*entry, backend->name(), outputs, error))
+    return fail(error);
   if (!outputDir.empty()) {
     // Every rank holds the outputs; rank 0 writes them.
     if (session.rank != 0)
@@ -638,6 +688,8 @@ int runModel() {
     if (!buildRankProgram(*module, manifest, placement, runBackend(), program,
                           error))
       return fail(error);
+    if (program.localParameters)
+      session.placement = &placement;
     makeBackend = [&program](const std::string &name,
                              std::string &why) -> std::unique_ptr<Backend> {
       std::unique_ptr<Backend> backend = program.createBackend(name, why);
@@ -655,7 +707,7 @@ int runModel() {
   // flags the run follows, on those parameters.
   bool runs = randomParams.empty() || generateCount > 0 || !entryName.empty() ||
               !inputFiles.empty() || !outputDir.empty() ||
-              !checkBackend.empty();
+              !expectDir.empty() || !checkBackend.empty();
   RankParameters params;
   if (!randomParams.empty()) {
     if (runs || session.rank == 0) {

@@ -19,6 +19,7 @@
 
 #include "nova/runtime/Checkpoint.h"
 #include "nova/runtime/DType.h"
+#include "nova/runtime/Sharding.h"
 
 #include <cstdint>
 #include <optional>
@@ -65,6 +66,11 @@ struct ManifestArg {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
+  /// A state value or output an SPMD entry keeps split (the KV cache split
+  /// by heads): `shape` is this rank's block under `spec` on mesh `mesh`.
+  /// Absent: every rank holds the whole value.
+  std::optional<PartitionSpec> spec;
+  std::string mesh;
 
   /// The parameter a parameter or scales argument belongs to (the name
   /// without ".scales").
