@@ -181,9 +181,9 @@ describeEntry(func::FuncOp func,
                << type.getInput(i) << ") must be the last argument, of type "
                << "i32 (an MPICH MPI_Comm)";
       StringAttr name = func.getArgAttrOfType<StringAttr>(i, "nova.name");
-      b.entry.args.push_back(
-          plainArg(rt::ArgRole::Communicator, name ? name.str() : "comm",
-                   rt::DType::I32, {}));
+      b.entry.args.push_back(plainArg(rt::ArgRole::Communicator,
+                                      name ? name.str() : "comm",
+                                      rt::DType::I32, {}));
       continue;
     }
     std::string name =
@@ -207,8 +207,8 @@ describeEntry(func::FuncOp func,
   }
   for (unsigned i = 0; i < type.getNumResults(); ++i)
     if (failed(b.add(
-            rt::ArgRole::Output, type.getResult(i), outputNames[i], "result",
-            i, func.getResultAttrOfType<ShardingAttr>(i, "nova.sharding"))))
+            rt::ArgRole::Output, type.getResult(i), outputNames[i], "result", i,
+            func.getResultAttrOfType<ShardingAttr>(i, "nova.sharding"))))
       return failure();
   return b.entry;
 }

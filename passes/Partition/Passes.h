@@ -27,6 +27,13 @@ namespace mlir::nova {
 /// (weight plus scales). Expects nova-apply-partition-rules to have run.
 void explainSharding(ModuleOp module, llvm::raw_ostream &os);
 
+/// Runs nova-spmd-partition on `module` (a no-op without a mesh of more
+/// than one device, or when it is already partitioned): what every consumer
+/// that derives the module's contract does first, so that the contract is
+/// the per-rank program's (communicator, local shards, split state).
+LogicalResult partitionForMesh(ModuleOp module,
+                               int64_t maxCollectiveBytes = 0);
+
 /// What one nova.all_reduce / nova.all_gather moves, per call and device.
 struct CollectiveTraffic {
   int64_t devices = 1;      // size of its group

@@ -27,6 +27,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -1274,3 +1275,12 @@ struct SpmdPartitionPass
 };
 
 } // namespace
+
+LogicalResult mlir::nova::partitionForMesh(ModuleOp module,
+                                           int64_t maxCollectiveBytes) {
+  PassManager pm(module.getContext());
+  SpmdPartitionPassOptions options;
+  options.maxCollectiveBytes = maxCollectiveBytes;
+  pm.addPass(createSpmdPartitionPass(options));
+  return pm.run(module);
+}

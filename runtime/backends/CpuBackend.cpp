@@ -14,6 +14,8 @@
 
 #include "runtime/backends/Backends.h"
 
+#include "passes/Partition/Passes.h"
+
 #include "passes/Contract/Manifest.h"
 
 #include "passes/Passes.h"
@@ -87,6 +89,13 @@ public:
 
   bool compile(ModuleOp source, std::string &error) {
     module = OwningOpRef<ModuleOp>(cast<ModuleOp>(source->clone()));
+    // A module over a mesh of several devices compiles to one rank's
+    // program; its contract (communicator, local shards) is that program's.
+    if (failed(::mlir::nova::partitionForMesh(*module))) {
+      error = "partitioning the module for its mesh failed (see the "
+              "diagnostics above)";
+      return false;
+    }
     // The contract is fixed before lowering erases the tensor types; the
     // pipeline carries it unchanged.
     FailureOr<rt::ModuleManifest> manifest =

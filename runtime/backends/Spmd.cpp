@@ -11,8 +11,6 @@
 
 #include "passes/Partition/Passes.h"
 
-#include "mlir/Pass/PassManager.h"
-
 #include "nova/runtime/Grok1Convert.h"
 #include "nova/runtime/ModuleShards.h"
 
@@ -74,11 +72,9 @@ bool nova::backends::buildRankProgram(mlir::ModuleOp module,
   program.localParameters = backend != "interp" && placement.mesh &&
                             rt::meshDevices(*placement.mesh).value_or(1) > 1;
   if (program.localParameters) {
-    mlir::PassManager pm(rankModule.getContext());
-    pm.addPass(mlir::nova::createSpmdPartitionPass());
     // Diagnostics go to the context's handler (the tool's, with YAML
     // locations); the error says which step failed.
-    if (mlir::failed(pm.run(rankModule))) {
+    if (mlir::failed(mlir::nova::partitionForMesh(rankModule))) {
       error = "partitioning the model for mesh @" + placement.mesh->name +
               " failed (see the messages above)";
       return false;
@@ -329,9 +325,9 @@ bool nova::backends::gatherOutputs(const rt::ManifestEntry &local,
       return false;
     // Zero-padded to whole 32-bit words: MPI_SUM of integers is exact, and
     // exactly one rank holds each element's bits.
-    size_t bytes = rt::HostTensor::zeros(wholePorts[i]->dtype,
-                                         wholePorts[i]->shape)
-                       .sizeInBytes();
+    size_t bytes =
+        rt::HostTensor::zeros(wholePorts[i]->dtype, wholePorts[i]->shape)
+            .sizeInBytes();
     std::vector<int32_t> words((bytes + 3) / 4, 0);
     HostTensor full =
         HostTensor::zeros(wholePorts[i]->dtype, wholePorts[i]->shape);

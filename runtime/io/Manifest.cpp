@@ -261,8 +261,8 @@ static void writeEntry(Writer &w, const ManifestEntry &e) {
     w.shape(a.shape);
     if (a.spec) {
       // Split state: the spec (and mesh) its block is cut by.
-      w.out += ", \"sharding\": {\"mesh\": " + json::quote(a.mesh) +
-               ", \"spec\": [";
+      w.out +=
+          ", \"sharding\": {\"mesh\": " + json::quote(a.mesh) + ", \"spec\": [";
       for (size_t d = 0; d < a.spec->size(); ++d) {
         w.out += d ? ", [" : "[";
         for (size_t k = 0; k < (*a.spec)[d].size(); ++k)

@@ -198,9 +198,12 @@ static FailureOr<std::string>
 emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
   std::string out, error;
   llvm::raw_string_ostream os(out);
-  // The contract is derived once, here, and carried by the module from now
+  // A module over a mesh of several devices is one rank's program (its
+  // entries take the communicator, its parameters are local shards); then
+  // the contract is derived once, here, and carried by the module from now
   // on: every artifact below is written from it.
-  if (failed(mlir::nova::prefixEntryPoints(module, emitPrefix)))
+  if (failed(mlir::nova::partitionForMesh(module, maxCollectiveBytes)) ||
+      failed(mlir::nova::prefixEntryPoints(module, emitPrefix)))
     return failure();
   FailureOr<::nova::rt::ModuleManifest> manifest =
       mlir::nova::readManifest(module);

@@ -31,12 +31,14 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace mlir;
@@ -429,8 +431,7 @@ Tolerance tolerance() { return {absTolerance, relTolerance}; }
 
 /// --expect-outputs: `outputs` of `entry` against DIR/NAME.npy.
 bool expectOutputs(const rt::ManifestEntry &entry, const char *backend,
-                   const std::vector<HostTensor> &outputs,
-                   std::string &error) {
+                   const std::vector<HostTensor> &outputs, std::string &error) {
   std::vector<const rt::ManifestArg *> ports = outputsOf(entry);
   std::vector<HostTensor> expected(ports.size());
   for (size_t i = 0; i < ports.size(); ++i) {
@@ -450,8 +451,8 @@ bool expectOutputs(const rt::ManifestEntry &entry, const char *backend,
       return false;
     }
   }
-  if (compareOutputs(entry, "expected", backend, expected, outputs,
-                     tolerance(), /*verbose=*/true, llvm::outs(), "nova-run"))
+  if (compareOutputs(entry, "expected", backend, expected, outputs, tolerance(),
+                     /*verbose=*/true, llvm::outs(), "nova-run"))
     return true;
   error = "the outputs differ from those in '" + expectDir + "'";
   return false;
@@ -597,6 +598,15 @@ void startSpmd(const rt::mpi::Launch &launch) {
   session.spmd = true;
   session.rank = launch.rank;
   session.ranks = launch.size;
+  // The ranks on this host share its cores: each gets its share of OpenMP
+  // threads (hydra says how many ranks run here), unless the user chose.
+  if (!std::getenv("OMP_NUM_THREADS")) {
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const char *local = std::getenv("MPI_LOCALNRANKS");
+    unsigned here = local ? std::max(1, std::atoi(local)) : 1;
+    std::string threads = std::to_string(std::max(1u, cores / here));
+    setenv("OMP_NUM_THREADS", threads.c_str(), /*overwrite=*/0);
+  }
   if (mpiTimeout < 0)
     fail("--mpi-timeout expects seconds >= 0, got " +
          formatSeconds(mpiTimeout));
@@ -706,8 +716,8 @@ int runModel() {
   // --random-params alone writes the checkpoint and ends; with a run's
   // flags the run follows, on those parameters.
   bool runs = randomParams.empty() || generateCount > 0 || !entryName.empty() ||
-              !inputFiles.empty() || !outputDir.empty() ||
-              !expectDir.empty() || !checkBackend.empty();
+              !inputFiles.empty() || !outputDir.empty() || !expectDir.empty() ||
+              !checkBackend.empty();
   RankParameters params;
   if (!randomParams.empty()) {
     if (runs || session.rank == 0) {
