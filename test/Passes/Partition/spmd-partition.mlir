@@ -12,7 +12,8 @@ nova.mesh @mesh ["data" = 1, "model" = 2]
 // CHECK-SAME: -> tensor<4x16xbf16>
 func.func @mlp(%x: tensor<4x16xbf16>) -> tensor<4x16xbf16> {
   // CHECK: %[[G:.*]] = nova.group_comm %[[COMM]] over @mesh ["model"] : i32
-  // CHECK: nova.param "up/w" scales <per_column> {nova.shard_of = #nova.sharding<@mesh, [None, "model"]>} : tensor<16x16xi8>, tensor<1x16xbf16>
+  // The local shard keeps the whole parameter's spec (and scale layout).
+  // CHECK: nova.param "up/w" scales <per_column> sharding <@mesh, [None, "model"]> local : tensor<16x16xi8>, tensor<1x16xbf16>
   %w1, %s1 = nova.param "up/w" scales <per_column> sharding <@mesh, [None, "model"]>
       : tensor<16x32xi8>, tensor<1x32xbf16>
   // CHECK: %[[H:.*]] = nova.qmatmul %[[X]], {{.*}} : tensor<4x16xbf16>, tensor<16x16xi8>, tensor<1x16xbf16> -> tensor<4x16xbf16>
@@ -20,8 +21,9 @@ func.func @mlp(%x: tensor<4x16xbf16>) -> tensor<4x16xbf16> {
       : tensor<4x16xbf16>, tensor<16x32xi8>, tensor<1x32xbf16> -> tensor<4x32xbf16>
   // CHECK: %[[A:.*]] = nova.gelu %[[H]] : tensor<4x16xbf16>
   %a = nova.gelu %h : tensor<4x32xbf16>
-  // Row blocks follow K: 4 blocks of the whole weight are 2 per device.
-  // CHECK: nova.param "down/w" scales <row_blocks = 2> {{.*}} : tensor<16x16xi8>, tensor<2x16xbf16>
+  // Row blocks follow K: 4 blocks of the whole weight are 2 per device (the
+  // contraction's layout is the local one; the parameter's the whole one).
+  // CHECK: nova.param "down/w" scales <row_blocks = 4> sharding <@mesh, ["model", None]> local : tensor<16x16xi8>, tensor<2x16xbf16>
   %w2, %s2 = nova.param "down/w" scales <row_blocks = 4> sharding <@mesh, ["model", None]>
       : tensor<32x16xi8>, tensor<4x16xbf16>
   // CHECK: %[[P:.*]] = nova.qmatmul %[[A]], {{.*}} layout <row_blocks = 2> : tensor<4x16xbf16>, tensor<16x16xi8>, tensor<2x16xbf16> -> tensor<4x16xf32>

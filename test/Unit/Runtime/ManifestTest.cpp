@@ -12,6 +12,16 @@ using namespace nova::rt;
 
 namespace {
 
+ManifestArg arg(ArgRole role, std::string name, DType dtype,
+                std::vector<int64_t> shape) {
+  ManifestArg a;
+  a.role = role;
+  a.name = std::move(name);
+  a.dtype = dtype;
+  a.shape = std::move(shape);
+  return a;
+}
+
 ModuleManifest sample() {
   ModuleManifest m;
   m.model = "tiny";
@@ -39,13 +49,13 @@ ModuleManifest sample() {
   ManifestEntry e;
   e.name = "forward";
   e.symbol = "nova_forward";
-  e.args = {{ArgRole::Input, "x", DType::F32, {2, 8}},
-            {ArgRole::State, "cache", DType::BF16, {2, 4}},
-            {ArgRole::Parameter, "layer/w", DType::I8, {8, 4}},
-            {ArgRole::Scales, "layer/w.scales", DType::BF16, {1, 4}},
-            {ArgRole::Parameter, "norm/scale", DType::F32, {8}},
-            {ArgRole::Output, "y", DType::F32, {2, 4}},
-            {ArgRole::Output, "cache", DType::BF16, {2, 4}}};
+  e.args = {arg(ArgRole::Input, "x", DType::F32, {2, 8}),
+            arg(ArgRole::State, "cache", DType::BF16, {2, 4}),
+            arg(ArgRole::Parameter, "layer/w", DType::I8, {8, 4}),
+            arg(ArgRole::Scales, "layer/w.scales", DType::BF16, {1, 4}),
+            arg(ArgRole::Parameter, "norm/scale", DType::F32, {8}),
+            arg(ArgRole::Output, "y", DType::F32, {2, 4}),
+            arg(ArgRole::Output, "cache", DType::BF16, {2, 4})};
   m.entries = {e};
   return m;
 }
@@ -58,7 +68,7 @@ ModuleManifest spmdSample() {
   m.params[0].localShape = {4, 4};
   ManifestEntry &e = m.entries[0];
   e.args.insert(e.args.begin() + 2,
-                {ArgRole::Communicator, "comm", DType::I32, {}});
+                arg(ArgRole::Communicator, "comm", DType::I32, {}));
   e.args[3].shape = {4, 4};
   return m;
 }
@@ -124,6 +134,38 @@ TEST(ManifestTest, SpmdRoundTripsWithCommunicatorAndLocalShapes) {
   EXPECT_FALSE(e.args[2].isBuffer());
   // The checkpoint still holds the whole tensor.
   EXPECT_EQ(back.declaredTensors()[0].shape, (std::vector<int64_t>{8, 4}));
+}
+
+TEST(ManifestTest, SplitStateRoundTrips) {
+  // A state value the SPMD program keeps split (the KV cache by heads): its
+  // input and output carry the spec of their block.
+  ModuleManifest m = spmdSample();
+  for (ManifestArg &a : m.entries[0].args)
+    if (a.name == "cache") {
+      a.shape = {2, 2};
+      a.mesh = "mesh";
+      a.spec = PartitionSpec{{}, {"model"}};
+    }
+  std::string text = writeManifestJson(m);
+  EXPECT_NE(text.find("{\"role\": \"state\", \"name\": \"cache\", "
+                      "\"dtype\": \"bf16\", \"shape\": [2, 2], "
+                      "\"sharding\": {\"mesh\": \"mesh\", \"spec\": [[], "
+                      "[\"model\"]]}}"),
+            std::string::npos)
+      << text;
+  ModuleManifest back;
+  std::string error;
+  ASSERT_TRUE(parseManifestJson(text, "m.json", back, error)) << error;
+  EXPECT_EQ(writeManifestJson(back), text);
+  const ManifestArg &state = back.entries[0].args[1];
+  ASSERT_TRUE(state.spec.has_value());
+  EXPECT_EQ(*state.spec, (PartitionSpec{{}, {"model"}}));
+  EXPECT_EQ(state.mesh, "mesh");
+  // A malformed spec is located.
+  std::string bad = text;
+  bad.replace(bad.find("[\"model\"]"), 9, "\"model\"");
+  EXPECT_FALSE(parseManifestJson(bad, "m.json", back, error));
+  EXPECT_NE(error.find("m.json: byte"), std::string::npos) << error;
 }
 
 TEST(ManifestTest, SpmdContractIsChecked) {
