@@ -383,9 +383,18 @@ LogicalResult MoeRouteOp::verify() {
     return emitOpError() << "expected k <= " << experts
                          << " (the number of experts), got " << getK();
   SmallVector<int64_t> expected = contractedShape(shapeOf(getLogits()), getK());
-  if (failed(expectShape(*this, "gates", expected, shapeOf(getGates()))))
+  if (failed(expectShape(*this, "gates", expected, shapeOf(getGates()))) ||
+      failed(expectShape(*this, "indices", expected, shapeOf(getIndices()))))
     return failure();
-  return expectShape(*this, "indices", expected, shapeOf(getIndices()));
+  // One mask entry per token; forced routes have the indices' shape.
+  if (getMask() &&
+      failed(expectShape(*this, "mask (one entry per token)",
+                         shapeOf(getLogits()).drop_back(), shapeOf(getMask()))))
+    return failure();
+  if (getForced() && failed(expectShape(*this, "forced routes", expected,
+                                        shapeOf(getForced()))))
+    return failure();
+  return success();
 }
 
 LogicalResult ExpertQMatmulOp::verify() {

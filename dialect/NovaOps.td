@@ -310,12 +310,12 @@ def Nova_QMatmulOp : Nova_PureOp<"qmatmul"> {
 // Mixture of experts (§3)
 //===----------------------------------------------------------------------===//
 
-def Nova_MoeRouteOp : Nova_PureOp<"moe_route"> {
+def Nova_MoeRouteOp : Nova_PureOp<"moe_route", [AttrSizedOperandSegments]> {
   let summary = "router softmax and top-k expert selection";
   let description = [{
-    For router logits `l : [..., E]` (f32, §3.1):
+    For router logits `l : [..., E]` (f32, §3.1), per token t:
 
-        p = softmax(l) over the E experts, in f32
+        p = softmax(l[t]) over the E experts, in f32
         (gates, indices) = top-k of p, descending
 
     `indices : [..., k]` (i32) are the selected experts in descending order of
@@ -323,21 +323,54 @@ def Nova_MoeRouteOp : Nova_PureOp<"moe_route"> {
     (JAX `lax.top_k`, §3.2). NaN ranks above every number (XLA's total
     order), and among NaNs the lower index comes first. `gates : [..., k]`
     (f32) are the raw probabilities `p[indices]` (Grok-1: not renormalised,
-    so they sum to less than 1); with `renormalize` they are divided by their
-    sum over the k selected experts. There is no capacity limit, no token
-    dropping and no padding mask (§3.1, §3.2).
+    so they sum to less than 1); with `renormalize` each is divided (in f32)
+    by their sum over the token's slots (accumulated in f64 in slot order,
+    rounded to f32). There is no capacity limit and no token dropping
+    (§3.2).
+
+    **Expert id -1 means "no expert"**: such a slot has gate 0, and
+    `nova.expert_qmatmul` gives it a zero row without computing it, so
+    `nova.moe_combine` adds nothing for it.
+
+    Padding mask: with `mask(%m : [...])` (i1 or i32, one entry per token,
+    non-zero = a real token), a masked token (entry 0) selects no expert:
+    every slot gets index -1 and gate 0, whatever its logits (NaN
+    included), so its MoE output is exactly 0. Grok-1's router accepts a
+    `padding_mask` but its MoE layer drops it and routes pad tokens like
+    any other (§3.1); Nova applies it.
+
+    Forced routes (routing replay): with `forced(%f : [..., k])` (i32) the
+    experts are given instead of selected: `indices = f` as given (order
+    and duplicates kept) and `gates[t, j] = p[f[t, j]]`, the probability
+    this op's logits give the forced expert, renormalized over the token's
+    slots as above with `renormalize`. A forced id of -1 is a slot without
+    an expert (index -1, gate 0, left out of the renormalizing sum); any
+    other id outside `[0, E)` is a run-time error (the interpreter reports
+    it; compiled code treats it as -1). The mask, if given, wins: a masked
+    token's slots are -1 whatever `f` holds. Recording is the `indices`
+    result: fed back as `forced` with the same logits, it reproduces the
+    recorded gates and indices bit for bit on the same backend; with
+    another engine's logits, it gives that router's probabilities of the
+    recorded experts.
 
     ```mlir
     %gates, %experts = nova.moe_route %logits top 2
         : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
+    %g2, %e2 = nova.moe_route %logits top 2 mask(%pad : tensor<16xi1>)
+        forced(%experts : tensor<16x2xi32>) renormalize
+        : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
     ```
   }];
   let arguments = (ins Nova_F32Tensor:$logits,
+                       Optional<Nova_TokenMaskTensor>:$mask,
+                       Optional<Nova_I32Tensor>:$forced,
                        ConfinedAttr<I64Attr, [IntPositive]>:$k,
                        UnitAttr:$renormalize);
   let results = (outs Nova_F32Tensor:$gates, Nova_I32Tensor:$indices);
   let assemblyFormat = [{
-    $logits `top` $k (`renormalize` $renormalize^)? attr-dict
+    $logits `top` $k (`mask` `(` $mask^ `:` type($mask) `)`)?
+    (`forced` `(` $forced^ `:` type($forced) `)`)?
+    (`renormalize` $renormalize^)? attr-dict
     `:` type($logits) `->` type($gates) `,` type($indices)
   }];
 }
@@ -357,9 +390,15 @@ def Nova_ExpertQMatmulOp : Nova_PureOp<"expert_qmatmul"> {
     Only the selected experts are evaluated; backends group the (token,
     slot) rows by expert so each selected expert's weight is read once.
     This equals Grok-1's dense evaluate-all-then-one-hot-select (§3.3 steps
-    1-3) except where an unselected expert would produce inf or NaN. An
-    expert index outside `[0, E)` is a runtime error (the interpreter reports
-    it; compiled code leaves that slot's row of `y` zero).
+    1-3) except where an unselected expert would produce inf or NaN.
+
+    Expert index -1 means no expert (a padding token masked in
+    `nova.moe_route`, or, after expert-parallel partitioning, an expert
+    another device holds): that slot's row of `y` is +0 on every backend,
+    and it costs nothing: neither its input row nor any weight is read for
+    it, so a NaN there does not leak. Any other index outside `[0, E)` is
+    a run-time error (the interpreter reports it, naming token and slot;
+    compiled code leaves that row zero, as for -1).
 
     ```mlir
     %hg = nova.expert_qmatmul %x, %experts, %q, %s layout <per_column>
@@ -389,7 +428,9 @@ def Nova_MoeCombineOp : Nova_PureOp<"moe_combine"> {
     summed over the k slots in slot order in f32. This is Grok-1's combine
     (§3.3 step 6): each gate is rounded to the fprop dtype (bf16), multiplied
     with the f32 expert output in f32, summed in f32, and the sum is cast to
-    bf16 once.
+    bf16 once. A slot without an expert (index -1 from `nova.moe_route`)
+    has gate 0, and its row from `nova.expert_qmatmul` is +0, so it adds
+    +0: a token masked in the router gets exactly 0.
 
     ```mlir
     %y = nova.moe_combine %o, %gates

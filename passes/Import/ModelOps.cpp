@@ -101,8 +101,10 @@ static LogicalResult importMoeRoute(ModelImporter &im, const OpNode &op) {
   SpecFile &file = im.getFile();
   OpBuilder &builder = im.getBuilder();
   FailureOr<Value> logits = im.value(op, "logits");
+  FailureOr<Value> mask = im.optionalValue(op, "mask");
+  FailureOr<Value> forced = im.optionalValue(op, "forced");
   const Node *kNode = im.require(op, "k");
-  if (failed(logits) || !kNode)
+  if (failed(logits) || failed(mask) || failed(forced) || !kNode)
     return failure();
   FailureOr<int64_t> topK = evalExpr(file, *kNode, op.scope);
   if (failed(topK))
@@ -120,10 +122,10 @@ static LogicalResult importMoeRoute(ModelImporter &im, const OpNode &op) {
   if (!shape.empty())
     shape.pop_back();
   shape.push_back(*topK);
-  return im.bind(op, MoeRouteOp::create(builder, op.loc,
-                                        tensorOf(shape, builder.getF32Type()),
-                                        tensorOf(shape, builder.getI32Type()),
-                                        *logits, *topK, renormalize));
+  return im.bind(op, MoeRouteOp::create(
+                         builder, op.loc, tensorOf(shape, builder.getF32Type()),
+                         tensorOf(shape, builder.getI32Type()), *logits, *mask,
+                         *forced, *topK, renormalize));
 }
 
 static LogicalResult importMoeCombine(ModelImporter &im, const OpNode &op) {
@@ -606,7 +608,9 @@ static ArrayRef<OpSpec> opSpecs() {
       {"linear", {"input", "weight", "transpose", "dtype"}, importLinear},
       {"max", {"inputs"}, importBinary<arith::MaximumFOp, arith::MaxSIOp>},
       {"moe_combine", {"input", "gates", "dtype"}, importMoeCombine},
-      {"moe_route", {"logits", "k", "renormalize"}, importMoeRoute},
+      {"moe_route",
+       {"logits", "k", "renormalize", "mask", "forced"},
+       importMoeRoute},
       {"mul", {"inputs"}, importBinary<arith::MulFOp, arith::MulIOp>},
       {"put", {"input", "axis", "index", "value"}, importPut},
       {"quantize",

@@ -299,8 +299,11 @@ bool Frame::execute(Operation *op, std::string &error) {
       })
       .Case([&](MoeRouteOp r) {
         Tensor gates, indices;
-        moeRoute(get(r.getLogits()), r.getK(), r.getRenormalize(), gates,
-                 indices);
+        if (!moeRoute(get(r.getLogits()),
+                      r.getMask() ? &get(r.getMask()) : nullptr,
+                      r.getForced() ? &get(r.getForced()) : nullptr, r.getK(),
+                      r.getRenormalize(), gates, indices, error))
+          return false;
         set(r.getGates(), std::move(gates));
         set(r.getIndices(), std::move(indices));
         return true;

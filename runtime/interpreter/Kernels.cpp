@@ -150,10 +150,14 @@ bool nova::interp::expertQMatmul(const Tensor &x, const Tensor &experts,
   for (int64_t row = 0; row < m; ++row)
     for (int64_t slot = 0; slot < k; ++slot) {
       int64_t e = experts.i[row * k + slot];
+      // -1 is no expert: the row stays +0 and its input is not read.
+      if (e == -1)
+        continue;
       if (e < 0 || e >= numExperts) {
         error = "expert index " + std::to_string(e) + " of token " +
                 std::to_string(row) + " slot " + std::to_string(slot) +
-                " is out of range [0, " + std::to_string(numExperts) + ")";
+                " is neither -1 (no expert) nor in [0, " +
+                std::to_string(numExperts) + ")";
         return false;
       }
       int64_t xBase = perSlot ? (row * k + slot) * kk : row * kk;
@@ -182,8 +186,10 @@ static bool ranksBefore(double a, int64_t ia, double b, int64_t ib) {
   return ia < ib;
 }
 
-void nova::interp::moeRoute(const Tensor &logits, int64_t k, bool renormalize,
-                            Tensor &gates, Tensor &indices) {
+bool nova::interp::moeRoute(const Tensor &logits, const Tensor *mask,
+                            const Tensor *forced, int64_t k, bool renormalize,
+                            Tensor &gates, Tensor &indices,
+                            std::string &error) {
   int64_t e = logits.shape.back();
   int64_t rows = logits.numElements() / e;
   std::vector<int64_t> shape(logits.shape.begin(), logits.shape.end() - 1);
@@ -193,6 +199,11 @@ void nova::interp::moeRoute(const Tensor &logits, int64_t k, bool renormalize,
   std::vector<double> p(e);
   std::vector<int64_t> order(e);
   for (int64_t r = 0; r < rows; ++r) {
+    // A masked token selects no expert: index -1, gate 0 (already 0).
+    if (mask && mask->i[r] == 0) {
+      std::fill_n(&indices.i[r * k], k, -1);
+      continue;
+    }
     const double *l = &logits.f[r * e];
     double m = -INFINITY;
     bool anyNaN = false;
@@ -209,20 +220,40 @@ void nova::interp::moeRoute(const Tensor &logits, int64_t k, bool renormalize,
     sum = f32(sum);
     for (int64_t j = 0; j < e; ++j)
       p[j] = f32(p[j] / sum);
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      return ranksBefore(p[a], a, p[b], b);
-    });
+    if (forced) {
+      // Replay: the given experts, in the given order; -1 is no expert.
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t id = forced->i[r * k + j];
+        if (id < -1 || id >= e) {
+          error = "forced expert " + std::to_string(id) + " of token " +
+                  std::to_string(r) + " slot " + std::to_string(j) +
+                  " is neither -1 (no expert) nor in [0, " + std::to_string(e) +
+                  ")";
+          return false;
+        }
+        order[j] = id;
+      }
+    } else {
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        return ranksBefore(p[a], a, p[b], b);
+      });
+    }
+    // The renormalizing sum in slot order, without the slots of no expert.
     double selected = 0;
     for (int64_t j = 0; j < k; ++j)
-      selected += p[order[j]];
+      if (order[j] >= 0)
+        selected += p[order[j]];
     selected = f32(selected);
     for (int64_t j = 0; j < k; ++j) {
+      indices.i[r * k + j] = order[j];
+      if (order[j] < 0)
+        continue; // gate 0
       double g = p[order[j]];
       gates.f[r * k + j] = renormalize ? f32(g / selected) : g;
-      indices.i[r * k + j] = order[j];
     }
   }
+  return true;
 }
 
 Tensor nova::interp::moeCombine(const Tensor &outputs, const Tensor &gates,

@@ -31,8 +31,11 @@ Tensor qmatmul(const Tensor &x, const Tensor &q, const Tensor &scales,
 bool expertQMatmul(const Tensor &x, const Tensor &experts, const Tensor &q,
                    const Tensor &scales, Elem result, Tensor &out,
                    std::string &error);
-void moeRoute(const Tensor &logits, int64_t k, bool renormalize, Tensor &gates,
-              Tensor &indices);
+/// `mask` ([...], non-zero = a real token) and `forced` ([..., k] expert
+/// ids) are optional; a forced id outside [-1, E) fails.
+bool moeRoute(const Tensor &logits, const Tensor *mask, const Tensor *forced,
+              int64_t k, bool renormalize, Tensor &gates, Tensor &indices,
+              std::string &error);
 Tensor moeCombine(const Tensor &outputs, const Tensor &gates, Elem result);
 Tensor rmsNorm(const Tensor &x, const Tensor &scale, double eps);
 Tensor gelu(const Tensor &x);

@@ -392,6 +392,34 @@ func.func @route_bf16(%l: tensor<4x8xbf16>) -> tensor<4x2xf32> {
 }
 
 // -----
+func.func @route_mask_shape(%l: tensor<4x8xf32>, %m: tensor<8xi1>) -> tensor<4x2xf32> {
+  // expected-error @below {{expected mask (one entry per token) of shape [4], got [8]}}
+  %g, %i = nova.moe_route %l top 2 mask(%m : tensor<8xi1>) : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return %g : tensor<4x2xf32>
+}
+
+// -----
+func.func @route_mask_type(%l: tensor<4x8xf32>, %m: tensor<4xf32>) -> tensor<4x2xf32> {
+  // expected-error @below {{operand #1 must be statically shaped tensor of 1-bit signless integer or 32-bit signless integer values, but got 'tensor<4xf32>'}}
+  %g, %i = nova.moe_route %l top 2 mask(%m : tensor<4xf32>) : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return %g : tensor<4x2xf32>
+}
+
+// -----
+func.func @route_forced_shape(%l: tensor<4x8xf32>, %f: tensor<4x3xi32>) -> tensor<4x2xf32> {
+  // expected-error @below {{expected forced routes of shape [4, 2], got [4, 3]}}
+  %g, %i = nova.moe_route %l top 2 forced(%f : tensor<4x3xi32>) : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return %g : tensor<4x2xf32>
+}
+
+// -----
+// A valid boundary case: one token ([E] logits, a scalar mask), forced.
+func.func @route_one_token(%l: tensor<8xf32>, %m: tensor<i32>, %f: tensor<2xi32>) -> tensor<2xf32> {
+  %g, %i = nova.moe_route %l top 2 mask(%m : tensor<i32>) forced(%f : tensor<2xi32>) : tensor<8xf32> -> tensor<2xf32>, tensor<2xi32>
+  return %g : tensor<2xf32>
+}
+
+// -----
 func.func @experts_rank(%x: tensor<4x8xbf16>, %e: tensor<4xi32>, %q: tensor<2x8x6xi8>, %s: tensor<2x1x6xbf16>) -> tensor<4x1x6xbf16> {
   // expected-error @below {{expected experts of rank 2 ([M, k]), got rank 1}}
   %y = nova.expert_qmatmul %x, %e, %q, %s layout <per_column> : tensor<4x8xbf16>, tensor<4xi32>, tensor<2x8x6xi8>, tensor<2x1x6xbf16> -> tensor<4x1x6xbf16>

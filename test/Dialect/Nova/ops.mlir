@@ -68,7 +68,7 @@ func.func @moe(%x: tensor<6x64xbf16>, %router: tensor<6x4xf32>,
   // CHECK: %[[G:.+]], %[[I:.+]] = nova.moe_route %{{.+}} top 2 : tensor<6x4xf32> -> tensor<6x2xf32>, tensor<6x2xi32>
   %g, %i = nova.moe_route %router top 2 : tensor<6x4xf32> -> tensor<6x2xf32>, tensor<6x2xi32>
   // CHECK: nova.moe_route %{{.+}} top 1 renormalize : tensor<6x4xf32> -> tensor<6x1xf32>, tensor<6x1xi32>
-  // GENERIC: "nova.moe_route"(%{{.+}}) <{k = 1 : i64, renormalize}>
+  // GENERIC: "nova.moe_route"(%{{.+}}) <{k = 1 : i64, operandSegmentSizes = array<i32: 1, 0, 0>, renormalize}>
   %g1, %i1 = nova.moe_route %router top 1 renormalize : tensor<6x4xf32> -> tensor<6x1xf32>, tensor<6x1xi32>
   // CHECK: %[[H:.+]] = nova.expert_qmatmul %{{.+}}, %[[I]], %{{.+}}, %{{.+}} layout <per_column> : tensor<6x64xbf16>, tensor<6x2xi32>, tensor<4x64x128xi8>, tensor<4x1x128xbf16> -> tensor<6x2x128xbf16>
   %h = nova.expert_qmatmul %x, %i, %wq, %ws layout <per_column>
@@ -82,6 +82,24 @@ func.func @moe(%x: tensor<6x64xbf16>, %router: tensor<6x4xf32>,
   // CHECK: nova.moe_combine %{{.+}}, %[[G]] : tensor<6x2x64xf32>, tensor<6x2xf32> -> tensor<6x64xbf16>
   %y = nova.moe_combine %o, %g : tensor<6x2x64xf32>, tensor<6x2xf32> -> tensor<6x64xbf16>
   return %y : tensor<6x64xbf16>
+}
+
+// Padding masks (i1 or i32, one entry per token) and forced routes.
+// CHECK-LABEL: func.func @moe_mask_and_replay
+func.func @moe_mask_and_replay(%router: tensor<2x3x4xf32>, %pad: tensor<2x3xi1>, %pad32: tensor<i32>,
+                               %one: tensor<4xf32>) -> (tensor<2x3x2xi32>, tensor<2xi32>) {
+  // CHECK: %{{.+}}, %[[REC:.+]] = nova.moe_route %{{.+}} top 2 mask(%{{.+}} : tensor<2x3xi1>) : tensor<2x3x4xf32> -> tensor<2x3x2xf32>, tensor<2x3x2xi32>
+  // GENERIC: "nova.moe_route"(%{{.+}}, %{{.+}}) <{k = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 0>}>
+  %g, %i = nova.moe_route %router top 2 mask(%pad : tensor<2x3xi1>) : tensor<2x3x4xf32> -> tensor<2x3x2xf32>, tensor<2x3x2xi32>
+  // CHECK: nova.moe_route %{{.+}} top 2 mask(%{{.+}} : tensor<2x3xi1>) forced(%[[REC]] : tensor<2x3x2xi32>) renormalize : tensor<2x3x4xf32> -> tensor<2x3x2xf32>, tensor<2x3x2xi32>
+  // GENERIC: "nova.moe_route"(%{{.+}}, %{{.+}}, %{{.+}}) <{k = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 1>, renormalize}>
+  %g2, %i2 = nova.moe_route %router top 2 mask(%pad : tensor<2x3xi1>) forced(%i : tensor<2x3x2xi32>) renormalize
+      : tensor<2x3x4xf32> -> tensor<2x3x2xf32>, tensor<2x3x2xi32>
+  // CHECK: nova.moe_route %{{.+}} top 2 mask(%{{.+}} : tensor<i32>) : tensor<4xf32> -> tensor<2xf32>, tensor<2xi32>
+  %g3, %i3 = nova.moe_route %one top 2 mask(%pad32 : tensor<i32>) : tensor<4xf32> -> tensor<2xf32>, tensor<2xi32>
+  // CHECK: nova.moe_route %{{.+}} top 2 forced(%{{.+}} : tensor<2xi32>) : tensor<4xf32> -> tensor<2xf32>, tensor<2xi32>
+  %g4, %i4 = nova.moe_route %one top 2 forced(%i3 : tensor<2xi32>) : tensor<4xf32> -> tensor<2xf32>, tensor<2xi32>
+  return %i2, %i4 : tensor<2x3x2xi32>, tensor<2xi32>
 }
 
 // CHECK-LABEL: func.func @elementwise

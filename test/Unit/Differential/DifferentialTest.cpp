@@ -10,8 +10,10 @@
 // accumulation bound that grows with the reduction length.
 //
 // NOVA_DIFF_SCALE=N runs N times as many cases (the long mode); the default
-// runs 1,090 cases (16 op families, sampling's non-finite and extreme
-// inputs, and whole small MoE models).
+// runs 1,220 cases (16 op families, sampling's non-finite and extreme
+// inputs, whole small MoE models, padding masks, expert -1 and routing
+// replay). Some families also check a property on each backend's outputs
+// alone (Case::invariant).
 // NOVA_DIFF_SEED changes the random stream.
 //
 //===----------------------------------------------------------------------===//
@@ -31,14 +33,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <iomanip>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 using namespace mlir;
 namespace rt = ::nova::rt;
@@ -62,6 +67,11 @@ struct Case {
   /// An extra absolute tolerance for documented approximations (see the
   /// attention case).
   double extra = 0;
+  /// A property each backend's outputs must have on their own (the zero
+  /// rows of expert -1, routing replay):
+  /// empty, or a description of the first violation.
+  std::function<std::string(const std::vector<HostTensor> &)> invariant =
+      nullptr;
 };
 
 std::string typeName(DType d) {
@@ -633,6 +643,278 @@ Case sampleEdgeCase(Gen &g, const std::string &name) {
   return sampleOpCase(name, logits, temp, topP, extra, topK);
 }
 
+//===----------------------------------------------------------------------===//
+// Padding masks, expert -1, routing replay
+//===----------------------------------------------------------------------===//
+
+/// A per-token mask of `shape` (i1 or i32, about a third of the tokens
+/// masked; i32 entries take any non-zero value for a real token).
+HostTensor tokenMask(Gen &g, DType d, const std::vector<int64_t> &shape) {
+  HostTensor m = HostTensor::zeros(d, shape);
+  for (int64_t i = 0; i < m.numElements(); ++i)
+    m.setIntAt(i,
+               g.rng() % 3 == 0 ? 0 : (d == DType::Bool ? 1 : g.uniform(1, 5)));
+  return m;
+}
+
+/// Every element of `t` at `index` is exactly `value` (+0 has its sign
+/// checked); empty or a description of the first that is not.
+std::string expectExactly(const HostTensor &t, int64_t index, double value,
+                          const std::string &what) {
+  double x = rt::isFloat(t.dtype()) ? t.floatAt(index)
+                                    : static_cast<double>(t.intAt(index));
+  if (x == value && std::signbit(x) == std::signbit(value))
+    return "";
+  return what + " element " + std::to_string(index) + ": " + std::to_string(x) +
+         ", expected exactly " + std::to_string(value);
+}
+
+/// The gates and indices of a moe_route output pair for masked tokens:
+/// -1 and +0 in every slot of each token `mask` zeroes.
+std::string maskedRoutes(const HostTensor &mask, const HostTensor &gates,
+                         const HostTensor &indices, int64_t k) {
+  for (int64_t t = 0; t < mask.numElements(); ++t) {
+    if (mask.intAt(t) != 0)
+      continue;
+    for (int64_t j = 0; j < k; ++j) {
+      std::string problem = expectExactly(indices, t * k + j, -1, "indices");
+      if (problem.empty())
+        problem = expectExactly(gates, t * k + j, 0.0, "gates");
+      if (!problem.empty())
+        return "masked token " + std::to_string(t) + ": " + problem;
+    }
+  }
+  return "";
+}
+
+/// nova.moe_route with a padding mask (i1 or i32; NaN logits on some
+/// masked tokens) and, in half the cases, forced routes (ids in [-1, E),
+/// duplicates included), renormalized or not.
+Case routeMaskedCase(Gen &g, const std::string &name) {
+  int64_t m = g.size(17), e = g.pick({2, 3, 4, 8, 16});
+  int64_t k = g.uniform(1, std::min<int64_t>(e, 4));
+  bool renormalize = g.rng() % 2, forced = g.rng() % 2;
+  std::vector<int64_t> tokens = {m};
+  if (g.rng() % 3 == 0)
+    tokens.insert(tokens.begin(), g.size(3));
+  if (g.rng() % 8 == 0)
+    tokens.clear(); // one token: logits [E], mask a scalar
+  std::vector<int64_t> shape = tokens, r = tokens;
+  shape.push_back(e);
+  r.push_back(k);
+  DType maskType = g.rng() % 2 ? DType::Bool : DType::I32;
+  HostTensor logits = g.floats(DType::F32, shape, 2.0);
+  for (int64_t i = 0; i + 1 < logits.numElements(); i += 3)
+    logits.setFloatAt(i + 1, logits.floatAt(i));
+  HostTensor mask = tokenMask(g, maskType, tokens);
+  for (int64_t t = 0; t < mask.numElements(); ++t)
+    if (mask.intAt(t) == 0 && g.rng() % 2)
+      logits.setFloatAt(t * e + g.uniform(0, e - 1), NAN);
+  Case c{name};
+  c.inputs = {logits, mask};
+  std::string lty = tensorType(shape, DType::F32),
+              mty = tensorType(tokens, maskType),
+              gty = tensorType(r, DType::F32), ity = tensorType(r, DType::I32);
+  std::vector<std::string> args = {lty, mty};
+  std::string operands = " mask(%a1 : " + mty + ")";
+  if (forced) {
+    c.inputs.push_back(g.ints(DType::I32, r, -1, e - 1));
+    args.push_back(ity);
+    operands += " forced(%a2 : " + ity + ")";
+  }
+  c.text =
+      func(name, args, {gty, ity},
+           "  %0, %1 = nova.moe_route %a0 top " + std::to_string(k) + operands +
+               (renormalize ? " renormalize" : "") + " : " + lty + " -> " +
+               gty + ", " + ity + "\n  return %0, %1 : " + gty + ", " + ity);
+  c.invariant = [mask, k](const std::vector<HostTensor> &out) {
+    return maskedRoutes(mask, out[0], out[1], k);
+  };
+  return c;
+}
+
+/// Routing record and replay: the rollout's route of logits A records its
+/// experts; replaying them on A reproduces gates and indices bit for bit,
+/// and on another engine's logits B gives B's probabilities of the
+/// recorded experts (a padding mask in half the cases, both times).
+Case routeReplayCase(Gen &g, const std::string &name) {
+  int64_t m = g.size(17), e = g.pick({2, 4, 8});
+  int64_t k = g.uniform(1, std::min<int64_t>(e, 2));
+  bool renormalize = g.rng() % 2, masked = g.rng() % 2;
+  std::vector<int64_t> shape = {m, e}, r = {m, k};
+  HostTensor a = g.floats(DType::F32, shape, 2.0);
+  // B: A perturbed, as a second engine's router that disagrees sometimes.
+  HostTensor b = a;
+  for (int64_t i = 0; i < b.numElements(); ++i)
+    b.setFloatAt(i, b.floatAt(i) + g.real(-0.3, 0.3));
+  Case c{name};
+  c.inputs = {a, b};
+  std::string lty = tensorType(shape, DType::F32),
+              gty = tensorType(r, DType::F32), ity = tensorType(r, DType::I32),
+              mty = tensorType({m}, DType::I32);
+  std::vector<std::string> args = {lty, lty};
+  std::string maskOperand;
+  HostTensor mask;
+  if (masked) {
+    mask = tokenMask(g, DType::I32, {m});
+    c.inputs.push_back(mask);
+    args.push_back(mty);
+    maskOperand = " mask(%a2 : " + mty + ")";
+  }
+  std::string top = " top " + std::to_string(k) + maskOperand,
+              re = renormalize ? " renormalize" : "",
+              sig = " : " + lty + " -> " + gty + ", " + ity;
+  std::string body = "  %g, %i = nova.moe_route %a0" + top + re + sig +
+                     "\n  %g2, %i2 = nova.moe_route %a0" + top +
+                     " forced(%i : " + ity + ")" + re + sig +
+                     "\n  %g3, %i3 = nova.moe_route %a1" + top +
+                     " forced(%i : " + ity + ")" + re + sig +
+                     "\n  return %g, %i, %g2, %i2, %g3, %i3 : " + gty + ", " +
+                     ity + ", " + gty + ", " + ity + ", " + gty + ", " + ity;
+  c.text = func(name, args, {gty, ity, gty, ity, gty, ity}, body);
+  c.invariant = [](const std::vector<HostTensor> &out) -> std::string {
+    for (int64_t i = 0; i < out[1].numElements(); ++i) {
+      if (out[3].intAt(i) != out[1].intAt(i) ||
+          out[5].intAt(i) != out[1].intAt(i))
+        return "replayed indices differ from the record at " +
+               std::to_string(i);
+      double rec = out[0].floatAt(i), rep = out[2].floatAt(i);
+      if (!(rec == rep || (std::isnan(rec) && std::isnan(rep))))
+        return "replayed gate " + std::to_string(i) + " " +
+               std::to_string(rep) + " differs from the recorded " +
+               std::to_string(rec);
+    }
+    return "";
+  };
+  return c;
+}
+
+/// nova.expert_qmatmul with expert -1 (no expert) in about a quarter of the
+/// slots and NaN or inf in the input rows only those slots read: their rows
+/// of the result are exactly +0 on every backend.
+Case expertNoneCase(Gen &g, const std::string &name) {
+  bool prefill = g.rng() % 4 == 0;
+  int64_t m = prefill ? g.uniform(40, 90) : g.size(9),
+          k = prefill ? 2 : g.pick({1, 2, 3}),
+          e = prefill ? g.pick({2, 4}) : g.pick({2, 3, 4, 8});
+  k = std::min(k, e);
+  int64_t kk, n;
+  std::tie(kk, n) = prefill ? std::make_pair(g.uniform(1, 37), g.uniform(1, 70))
+                            : g.contractionSize();
+  std::vector<int64_t> w = {e, kk, n};
+  Layout l = randomLayout(g, w);
+  DType xt = g.floatType(), st = g.floatType(), rtp = g.floatType();
+  bool perSlot = g.rng() % 2;
+  std::vector<int64_t> x =
+      perSlot ? std::vector<int64_t>{m, k, kk} : std::vector<int64_t>{m, kk};
+  HostTensor experts = g.ints(DType::I32, {m, k}, 0, e - 1);
+  for (int64_t i = 0; i < m * k; ++i)
+    if (g.rng() % 4 == 0)
+      experts.setIntAt(i, -1);
+  // A whole token without experts in some cases (a masked token).
+  if (g.rng() % 2)
+    for (int64_t j = 0; j < k; ++j)
+      experts.setIntAt(g.uniform(0, m - 1) * k + j, -1);
+  HostTensor input = g.floats(xt, x);
+  for (int64_t t = 0; t < m; ++t)
+    for (int64_t j = 0; j < k; ++j) {
+      bool none = true;
+      for (int64_t jj = 0; jj < k; ++jj)
+        none &= experts.intAt(t * k + jj) == -1;
+      // Rows only slots of no expert read: poison them.
+      bool unread = perSlot ? experts.intAt(t * k + j) == -1 : none;
+      if (!unread)
+        continue;
+      int64_t base = perSlot ? (t * k + j) * kk : t * kk;
+      for (int64_t q = 0; q < kk; ++q)
+        input.setFloatAt(base + q, q % 2 ? NAN : INFINITY);
+    }
+  Case c{name};
+  c.inputs = {input, experts, g.ints(DType::I8, w, -127, 127),
+              g.positive(st, l.scales, 1e-3, 2e-2)};
+  c.reduction = static_cast<double>(kk);
+  std::string xty = tensorType(x, xt), ety = tensorType({m, k}, DType::I32),
+              qty = tensorType(w, DType::I8), sty = tensorType(l.scales, st),
+              rty = tensorType({m, k, n}, rtp);
+  c.text = func(name, {xty, ety, qty, sty}, {rty},
+                "  %0 = nova.expert_qmatmul %a0, %a1, %a2, %a3 layout " +
+                    l.attr + " : " + xty + ", " + ety + ", " + qty + ", " +
+                    sty + " -> " + rty + "\n  return %0 : " + rty);
+  c.invariant = [experts, n](const std::vector<HostTensor> &out) {
+    for (int64_t slot = 0; slot < experts.numElements(); ++slot) {
+      if (experts.intAt(slot) != -1)
+        continue;
+      for (int64_t col = 0; col < n; ++col) {
+        std::string problem =
+            expectExactly(out[0], slot * n + col, 0.0, "result");
+        if (!problem.empty())
+          return "slot " + std::to_string(slot) + " of expert -1: " + problem;
+      }
+    }
+    return std::string();
+  };
+  return c;
+}
+
+/// A Grok-shaped MoE block with a padding mask on the router: masked
+/// tokens (NaN hidden states in some) get indices -1 and an MoE output of
+/// exactly 0; the rest as in modelCase.
+Case maskedModelCase(Gen &g, const std::string &name) {
+  int64_t t = g.uniform(1, 12), d = g.pick({8, 16, 17, 32}),
+          f = g.pick({16, 24, 31, 64}), e = g.pick({2, 4, 8}),
+          k = std::min<int64_t>(g.pick({1, 2}), e);
+  Layout l1 = randomLayout(g, {e, d, f}), l2 = randomLayout(g, {e, f, d});
+  DType f32 = DType::F32;
+  DType maskType = g.rng() % 2 ? DType::Bool : DType::I32;
+  HostTensor mask = tokenMask(g, maskType, {t});
+  HostTensor x = g.floats(f32, {t, d}, 2.0);
+  for (int64_t tok = 0; tok < t; ++tok)
+    if (mask.intAt(tok) == 0 && g.rng() % 2)
+      x.setFloatAt(tok * d, NAN);
+  Case c{name};
+  c.inputs = {x,
+              mask,
+              g.floats(f32, {d}, 1.0),
+              g.floats(f32, {d, e}, 1.0),
+              g.ints(DType::I8, {e, d, f}, -127, 127),
+              g.positive(f32, l1.scales, 1e-3, 2e-2),
+              g.ints(DType::I8, {e, f, d}, -127, 127),
+              g.positive(f32, l2.scales, 1e-3, 2e-2)};
+  c.reduction = static_cast<double>(4 * (d + f));
+  std::string xty = tensorType({t, d}, f32), mty = tensorType({t}, maskType),
+              sty = tensorType({d}, f32), rwty = tensorType({d, e}, f32),
+              lty = tensorType({t, e}, f32), gty = tensorType({t, k}, f32),
+              ity = tensorType({t, k}, DType::I32),
+              w1ty = tensorType({e, d, f}, DType::I8),
+              s1ty = tensorType(l1.scales, f32),
+              w2ty = tensorType({e, f, d}, DType::I8),
+              s2ty = tensorType(l2.scales, f32),
+              hty = tensorType({t, k, f}, f32),
+              oty = tensorType({t, k, d}, f32);
+  std::string body =
+      "  %h = nova.rms_norm %a0, %a2 eps 1.0e-5 : " + xty + ", " + sty +
+      " -> " + xty + "\n  %r = nova.matmul %h, %a3 : " + xty + ", " + rwty +
+      " -> " + lty + "\n  %g, %i = nova.moe_route %r top " + std::to_string(k) +
+      " mask(%a1 : " + mty + ") : " + lty + " -> " + gty + ", " + ity +
+      "\n  %u = nova.expert_qmatmul %h, %i, %a4, %a5 layout " + l1.attr +
+      " : " + xty + ", " + ity + ", " + w1ty + ", " + s1ty + " -> " + hty +
+      "\n  %v = nova.gelu %u : " + hty +
+      "\n  %o = nova.expert_qmatmul %v, %i, %a6, %a7 layout " + l2.attr +
+      " : " + hty + ", " + ity + ", " + w2ty + ", " + s2ty + " -> " + oty +
+      "\n  %y = nova.moe_combine %o, %g : " + oty + ", " + gty + " -> " + xty +
+      "\n  return %y, %g, %i : " + xty + ", " + gty + ", " + ity;
+  c.text = func(name, {xty, mty, sty, rwty, w1ty, s1ty, w2ty, s2ty},
+                {xty, gty, ity}, body);
+  c.invariant = [mask, d, k](const std::vector<HostTensor> &out) {
+    std::string problem = maskedRoutes(mask, out[1], out[2], k);
+    for (int64_t tok = 0; problem.empty() && tok < mask.numElements(); ++tok)
+      for (int64_t j = 0; problem.empty() && mask.intAt(tok) == 0 && j < d; ++j)
+        problem = expectExactly(out[0], tok * d + j, 0.0, "MoE output");
+    return problem;
+  };
+  return c;
+}
+
 Case arithCase(Gen &g, const std::string &name) {
   std::vector<int64_t> shape = {g.size(9), g.size()};
   DType t = g.floatType();
@@ -814,6 +1096,17 @@ TEST_P(DifferentialTest, CompiledMatchesInterpreter) {
                 cpu->run(c.name, c.inputs, got, error))
         << c.name << ": " << error;
     ASSERT_EQ(ref.size(), got.size());
+    if (c.invariant) {
+      std::string problem = c.invariant(ref);
+      if (problem.empty())
+        problem = c.invariant(got);
+      else
+        problem = "interpreter: " + problem;
+      if (!problem.empty()) {
+        ++failures;
+        ADD_FAILURE() << c.name << ": " << problem << "\n" << c.text;
+      }
+    }
     for (size_t o = 0; o < ref.size(); ++o) {
       std::string problem = compare(ref[o], got[o], c.reduction, c.extra);
       if (problem.empty())
@@ -848,7 +1141,11 @@ INSTANTIATE_TEST_SUITE_P(
                       FamilySpec{"sample", sampleCase, 100},
                       FamilySpec{"sample_edge", sampleEdgeCase, 80},
                       FamilySpec{"arith", arithCase, 30},
-                      FamilySpec{"model", modelCase, 30}),
+                      FamilySpec{"model", modelCase, 30},
+                      FamilySpec{"moe_route_masked", routeMaskedCase, 40},
+                      FamilySpec{"moe_replay", routeReplayCase, 30},
+                      FamilySpec{"expert_none", expertNoneCase, 40},
+                      FamilySpec{"model_masked", maskedModelCase, 20}),
     [](const ::testing::TestParamInfo<FamilySpec> &info) {
       return std::string(info.param.name);
     });

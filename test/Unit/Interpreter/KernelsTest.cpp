@@ -123,7 +123,28 @@ TEST(KernelsTest, ExpertQMatmulUsesOnlyTheSelectedExperts) {
   EXPECT_EQ(out.f, (std::vector<double>{2, 20}));
   Tensor bad = ints(Elem::I32, {1, 2}, {0, 2});
   EXPECT_FALSE(expertQMatmul(xs, bad, q, s, Elem::F32, out, error));
-  EXPECT_EQ(error, "expert index 2 of token 0 slot 1 is out of range [0, 2)");
+  EXPECT_EQ(error,
+            "expert index 2 of token 0 slot 1 is neither -1 (no expert) nor "
+            "in [0, 2)");
+  Tensor negative = ints(Elem::I32, {1, 2}, {-2, 0});
+  EXPECT_FALSE(expertQMatmul(xs, negative, q, s, Elem::F32, out, error));
+  EXPECT_EQ(error,
+            "expert index -2 of token 0 slot 0 is neither -1 (no expert) nor "
+            "in [0, 2)");
+}
+
+TEST(KernelsTest, ExpertQMatmulGivesExpertMinusOneAZeroRow) {
+  // Expert -1 is no expert: its row is +0 and its input is never read, so
+  // a NaN or inf there does not leak.
+  Tensor q = ints(Elem::I8, {2, 2, 1}, {1, 1, 0, 10});
+  Tensor s = floats(Elem::F32, {2, 1, 1}, {1, 1});
+  Tensor x = floats(Elem::F32, {2, 2}, {1, 2, NAN, INFINITY});
+  Tensor experts = ints(Elem::I32, {2, 2}, {1, -1, -1, -1});
+  Tensor out;
+  std::string error;
+  ASSERT_TRUE(expertQMatmul(x, experts, q, s, Elem::BF16, out, error));
+  EXPECT_EQ(out.f, (std::vector<double>{20, 0, 0, 0}));
+  EXPECT_FALSE(std::signbit(out.f[1]));
 }
 
 //===----------------------------------------------------------------------===//
@@ -136,7 +157,9 @@ TEST(KernelsTest, MoeRouteTiesGoToTheLowerIndex) {
                           0, 0, 0, 0,       // everything ties
                           0, NAN, 1, NAN}); // NaN: every probability is NaN
   Tensor gates, indices;
-  moeRoute(logits, 2, false, gates, indices);
+  std::string error;
+  ASSERT_TRUE(
+      moeRoute(logits, nullptr, nullptr, 2, false, gates, indices, error));
   // All-NaN probabilities tie: lowest indices first.
   EXPECT_EQ(indices.i, (std::vector<int64_t>{1, 2, 0, 1, 0, 1}));
   double e = std::exp(1.0), e3 = std::exp(3.0);
@@ -147,7 +170,8 @@ TEST(KernelsTest, MoeRouteTiesGoToTheLowerIndex) {
   EXPECT_EQ(gates.f[2], 0.25);
   EXPECT_EQ(gates.f[3], 0.25);
   EXPECT_TRUE(std::isnan(gates.f[4]));
-  moeRoute(logits, 2, true, gates, indices);
+  ASSERT_TRUE(
+      moeRoute(logits, nullptr, nullptr, 2, true, gates, indices, error));
   EXPECT_EQ(gates.f[0], 0.5);
   EXPECT_EQ(gates.f[2], 0.5);
 }
@@ -155,10 +179,77 @@ TEST(KernelsTest, MoeRouteTiesGoToTheLowerIndex) {
 TEST(KernelsTest, MoeRouteDescendingOrder) {
   Tensor logits = floats(Elem::F32, {1, 4}, {0.1, 0.4, 0.3, 0.2});
   Tensor gates, indices;
-  moeRoute(logits, 3, false, gates, indices);
+  std::string error;
+  ASSERT_TRUE(
+      moeRoute(logits, nullptr, nullptr, 3, false, gates, indices, error));
   EXPECT_EQ(indices.i, (std::vector<int64_t>{1, 2, 3}));
   EXPECT_GT(gates.f[0], gates.f[1]);
   EXPECT_GT(gates.f[1], gates.f[2]);
+}
+
+TEST(KernelsTest, MoeRouteMaskedTokensSelectNoExpert) {
+  // Token 1 is padding (NaN logits included): every slot -1, gate 0. The
+  // mask may be i32 or i1, of the logits' leading shape.
+  Tensor logits = floats(Elem::F32, {1, 3, 4},
+                         {0.1, 0.4, 0.3, 0.2, NAN, 1, 2, 3, 0, 0, 5, 0});
+  std::string error;
+  for (Elem e : {Elem::I32, Elem::I1}) {
+    Tensor mask = ints(e, {1, 3}, {1, 0, e == Elem::I1 ? 1 : 7});
+    Tensor gates, indices;
+    ASSERT_TRUE(
+        moeRoute(logits, &mask, nullptr, 2, true, gates, indices, error));
+    EXPECT_EQ(indices.shape, (std::vector<int64_t>{1, 3, 2}));
+    EXPECT_EQ(indices.i, (std::vector<int64_t>{1, 2, -1, -1, 2, 0}));
+    EXPECT_EQ(gates.f[2], 0.0);
+    EXPECT_EQ(gates.f[3], 0.0);
+    EXPECT_FALSE(std::isnan(gates.f[2]));
+    EXPECT_NEAR(gates.f[0] + gates.f[1], 1.0, 1e-6);
+  }
+}
+
+TEST(KernelsTest, MoeRouteForcedRoutesReplayTheRecord) {
+  Tensor rollout =
+      floats(Elem::F32, {3, 4}, {0.1, 0.4, 0.3, 0.2, 2, 1, 0, -1, 0, 0, 3, 1});
+  std::string error;
+  for (bool renormalize : {false, true}) {
+    // Record: the rollout's experts. Replay with the same logits: the same
+    // gates and indices, bit for bit.
+    Tensor gates, indices, replayGates, replayIndices;
+    ASSERT_TRUE(moeRoute(rollout, nullptr, nullptr, 2, renormalize, gates,
+                         indices, error));
+    ASSERT_TRUE(moeRoute(rollout, nullptr, &indices, 2, renormalize,
+                         replayGates, replayIndices, error));
+    EXPECT_EQ(replayIndices.i, indices.i);
+    EXPECT_EQ(replayGates.f, gates.f);
+  }
+  // Replay under a training engine's router whose own top-2 differs: the
+  // forced experts keep their order, the gates are its probabilities.
+  Tensor train = floats(Elem::F32, {1, 4}, {0, 1, 2, 3});
+  Tensor forced = ints(Elem::I32, {1, 2}, {1, 0});
+  Tensor gates, indices;
+  ASSERT_TRUE(
+      moeRoute(train, nullptr, &forced, 2, false, gates, indices, error));
+  EXPECT_EQ(indices.i, (std::vector<int64_t>{1, 0}));
+  double z = 1 + std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
+  EXPECT_NEAR(gates.f[0], std::exp(1.0) / z, 1e-7);
+  EXPECT_NEAR(gates.f[1], 1 / z, 1e-7);
+  // Duplicates are kept; -1 is a slot without an expert, left out of the
+  // renormalizing sum.
+  Tensor dup = ints(Elem::I32, {1, 3}, {3, -1, 3});
+  ASSERT_TRUE(moeRoute(train, nullptr, &dup, 3, true, gates, indices, error));
+  EXPECT_EQ(indices.i, (std::vector<int64_t>{3, -1, 3}));
+  EXPECT_EQ(gates.f, (std::vector<double>{0.5, 0, 0.5}));
+  // The mask wins over forced routes.
+  Tensor mask = ints(Elem::I1, {1}, {0});
+  ASSERT_TRUE(moeRoute(train, &mask, &forced, 2, false, gates, indices, error));
+  EXPECT_EQ(indices.i, (std::vector<int64_t>{-1, -1}));
+  EXPECT_EQ(gates.f, (std::vector<double>{0, 0}));
+  // Any other id out of range is an error naming token and slot.
+  Tensor bad = ints(Elem::I32, {1, 2}, {0, 4});
+  EXPECT_FALSE(moeRoute(train, nullptr, &bad, 2, false, gates, indices, error));
+  EXPECT_EQ(error,
+            "forced expert 4 of token 0 slot 1 is neither -1 (no expert) nor "
+            "in [0, 4)");
 }
 
 TEST(KernelsTest, MoeCombineRoundsGatesThenSumsInF32) {
