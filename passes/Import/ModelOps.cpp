@@ -243,7 +243,17 @@ static LogicalResult importAttention(ModelImporter &im, const OpNode &op) {
                                          builder.getF32FloatAttr(*scale), cap));
 }
 
+static LogicalResult importTopPFilter(ModelImporter &im, const OpNode &op) {
+  FailureOr<Value> logits = im.value(op, "logits");
+  FailureOr<Value> p = im.value(op, "top_p");
+  if (failed(logits) || failed(p))
+    return failure();
+  return im.bind(op, TopPFilterOp::create(im.getBuilder(), op.loc,
+                                          logits->getType(), *logits, *p));
+}
+
 static LogicalResult importSample(ModelImporter &im, const OpNode &op) {
+  SpecFile &file = im.getFile();
   FailureOr<Value> logits = im.value(op, "logits");
   FailureOr<Value> t = im.value(op, "temperature");
   FailureOr<Value> p = im.value(op, "top_p");
@@ -251,21 +261,33 @@ static LogicalResult importSample(ModelImporter &im, const OpNode &op) {
   FailureOr<Value> noise = im.optionalValue(op, "noise");
   FailureOr<Value> seed = im.optionalValue(op, "seed");
   FailureOr<Value> step = im.optionalValue(op, "step");
+  FailureOr<Value> rowSeeds = im.optionalValue(op, "row_seeds");
   FailureOr<int64_t> topK = im.intOr(op, "top_k", 8);
   if (failed(logits) || failed(t) || failed(p) || failed(mask) ||
-      failed(noise) || failed(seed) || failed(step) || failed(topK))
+      failed(noise) || failed(seed) || failed(step) || failed(rowSeeds) ||
+      failed(topK))
     return failure();
   if (*topK < 1)
-    return im.getFile().error(op.node) << "expected top_k >= 1, got " << *topK;
+    return file.error(op.node) << "expected top_k >= 1, got " << *topK;
+  bool stages = false;
+  if (const Node *n = file.get(op.node, "stages")) {
+    FailureOr<bool> b = file.getBool(*n, "'stages'");
+    if (failed(b))
+      return failure();
+    stages = *b;
+  }
   OpBuilder &builder = im.getBuilder();
   int64_t b = dimAt(shapeOf(*logits), 0);
   Type elt = elementOf(*logits);
   Type i32 = builder.getI32Type();
+  // With `stages`: the scaled, masked and filtered logits, after the four.
+  SmallVector<Type> stageTypes(stages ? 3 : 0, logits->getType());
   return im.bind(
-      op, SampleOp::create(builder, op.loc, tensorOf({b}, i32),
-                           tensorOf({b}, elt), tensorOf({b, *topK}, i32),
-                           tensorOf({b, *topK}, elt), *logits, *t, *p, *mask,
-                           *noise, *seed, *step, static_cast<uint64_t>(*topK)));
+      op,
+      SampleOp::create(builder, op.loc, tensorOf({b}, i32), tensorOf({b}, elt),
+                       tensorOf({b, *topK}, i32), tensorOf({b, *topK}, elt),
+                       stageTypes, *logits, *t, *p, *mask, *noise, *seed, *step,
+                       *rowSeeds, static_cast<uint64_t>(*topK), stages));
 }
 
 //===----------------------------------------------------------------------===//
@@ -621,13 +643,14 @@ static ArrayRef<OpSpec> opSpecs() {
       {"rope", {"input", "positions", "base"}, importRope},
       {"sample",
        {"logits", "temperature", "top_p", "mask", "noise", "seed", "step",
-        "top_k"},
+        "row_seeds", "top_k", "stages"},
        importSample},
       {"shard", {"input", "spec", "mesh"}, importShard},
       {"silu", {"input"}, importActivation<SiluOp>},
       {"softmax", {"input", "axis"}, importSoftmax},
       {"sub", {"inputs"}, importBinary<arith::SubFOp, arith::SubIOp>},
       {"take", {"input", "axis", "index"}, importTake},
+      {"top_p_filter", {"logits", "top_p"}, importTopPFilter},
   };
   return specs;
 }

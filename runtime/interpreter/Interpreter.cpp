@@ -358,14 +358,24 @@ bool Frame::execute(Operation *op, std::string &error) {
         auto opt = [&](Value v) -> const Tensor * {
           return v ? &get(v) : nullptr;
         };
-        SampleResult r =
-            sample(get(s.getLogits()), get(s.getTemperature()),
-                   get(s.getTopP()), opt(s.getMask()), opt(s.getNoise()),
-                   opt(s.getSeed()), opt(s.getStep()), s.getTopK());
+        SampleResult r = sample(
+            get(s.getLogits()), get(s.getTemperature()), get(s.getTopP()),
+            opt(s.getMask()), opt(s.getNoise()), opt(s.getSeed()),
+            opt(s.getStep()), s.getTopK(), opt(s.getRowSeeds()), s.getStages());
         set(s.getToken(), std::move(r.token));
         set(s.getProb(), std::move(r.prob));
         set(s.getTopIds(), std::move(r.topIds));
         set(s.getTopProbs(), std::move(r.topProbs));
+        if (s.getStages()) {
+          ValueRange stages = s.getStageLogits();
+          set(stages[0], std::move(r.scaled));
+          set(stages[1], std::move(r.masked));
+          set(stages[2], std::move(r.filtered));
+        }
+        return true;
+      })
+      .Case([&](TopPFilterOp f) {
+        set(f.getResult(), topPFilter(get(f.getLogits()), get(f.getTopP())));
         return true;
       })
       .Default([&](Operation *other) {

@@ -142,7 +142,7 @@ func.func @attention(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x4x2x16xbf16>, %v: t
 func.func @sample(%l: tensor<2x100xbf16>, %t: tensor<2xf32>, %p: tensor<2xf32>, %m: tensor<2x100xi32>,
                   %g: tensor<2x100xbf16>, %seed: tensor<i64>, %step: tensor<i32>) -> (tensor<2xi32>, tensor<2xi32>) {
   // CHECK: nova.sample %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} seed %{{.+}} step %{{.+}} top_k 8 : (tensor<2x100xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x100xi32>, tensor<i64>, tensor<i32>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>)
-  // GENERIC: "nova.sample"(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 1>, top_k = 8 : i64}>
+  // GENERIC: "nova.sample"(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 1, 0>, top_k = 8 : i64}>
   %tok, %prob, %ids, %probs = nova.sample %l, %t, %p mask %m seed %seed step %step top_k 8
       : (tensor<2x100xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x100xi32>, tensor<i64>, tensor<i32>)
       -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>)
@@ -151,6 +151,22 @@ func.func @sample(%l: tensor<2x100xbf16>, %t: tensor<2xf32>, %p: tensor<2xf32>, 
       : (tensor<2x100xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x100xbf16>)
       -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x3xi32>, tensor<2x3xbf16>)
   return %tok, %tok2 : tensor<2xi32>, tensor<2xi32>
+}
+
+// Row seeds, the stage logits, and the nucleus filter on its own.
+// CHECK-LABEL: func.func @sample_stages
+func.func @sample_stages(%l: tensor<2x100xbf16>, %t: tensor<2xf32>, %p: tensor<2xf32>, %seed: tensor<i64>,
+                         %step: tensor<i32>, %rows: tensor<2xi64>) -> (tensor<2xi32>, tensor<2x100xbf16>, tensor<2x100xbf16>) {
+  // CHECK: %[[TOK:.+]], %{{.+}}, %{{.+}}, %{{.+}}, %[[STAGES:.+]]:3 = nova.sample %{{.+}}, %{{.+}}, %{{.+}} seed %{{.+}} step %{{.+}} row_seeds %{{.+}} top_k 8 stages : (tensor<2x100xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<i64>, tensor<i32>, tensor<2xi64>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>, tensor<2x100xbf16>, tensor<2x100xbf16>, tensor<2x100xbf16>)
+  // GENERIC: "nova.sample"(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 1, 1>, stages, top_k = 8 : i64}>
+  %tok, %prob, %ids, %probs, %scaled, %masked, %filtered = nova.sample %l, %t, %p seed %seed step %step row_seeds %rows top_k 8 stages
+      : (tensor<2x100xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<i64>, tensor<i32>, tensor<2xi64>)
+      -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>, tensor<2x100xbf16>, tensor<2x100xbf16>, tensor<2x100xbf16>)
+  // CHECK: %[[F:.+]] = nova.top_p_filter %[[STAGES]]#1, %{{.+}} : tensor<2x100xbf16>, tensor<2xf32> -> tensor<2x100xbf16>
+  // GENERIC: "nova.top_p_filter"(%{{.+}}, %{{.+}}) : (tensor<2x100xbf16>, tensor<2xf32>) -> tensor<2x100xbf16>
+  %f = nova.top_p_filter %masked, %p : tensor<2x100xbf16>, tensor<2xf32> -> tensor<2x100xbf16>
+  // CHECK: return %[[TOK]], %[[STAGES]]#2, %[[F]]
+  return %tok, %filtered, %f : tensor<2xi32>, tensor<2x100xbf16>, tensor<2x100xbf16>
 }
 
 // CHECK-LABEL: func.func @shard

@@ -10,9 +10,10 @@
 // accumulation bound that grows with the reduction length.
 //
 // NOVA_DIFF_SCALE=N runs N times as many cases (the long mode); the default
-// runs 1,220 cases (16 op families, sampling's non-finite and extreme
+// runs 1,315 cases (16 op families, sampling's non-finite and extreme
 // inputs, whole small MoE models, padding masks, expert -1 and routing
-// replay). Some families also check a property on each backend's outputs
+// replay, nova.top_p_filter, sample stages and batch-independent row
+// seeds). Some families also check a property on each backend's outputs
 // alone (Case::invariant).
 // NOVA_DIFF_SEED changes the random stream.
 //
@@ -68,7 +69,7 @@ struct Case {
   /// attention case).
   double extra = 0;
   /// A property each backend's outputs must have on their own (the zero
-  /// rows of expert -1, routing replay):
+  /// rows of expert -1, routing replay, batch-independent row seeds):
   /// empty, or a description of the first violation.
   std::function<std::string(const std::vector<HostTensor> &)> invariant =
       nullptr;
@@ -915,6 +916,286 @@ Case maskedModelCase(Gen &g, const std::string &name) {
   return c;
 }
 
+//===----------------------------------------------------------------------===//
+// nova.top_p_filter, sample stages and row seeds
+//===----------------------------------------------------------------------===//
+
+/// A row's top_p, edge values included.
+double randomTopP(Gen &g) {
+  return std::array<double, 12>{0.0, -1.0, 1e-4,  0.1, 0.5, 0.8,
+                                0.9, 0.95, 0.999, 1.0, 1.5, NAN}[g.uniform(0,
+                                                                           11)];
+}
+
+/// nova.top_p_filter on random logits with ties, some rows non-finite
+/// (NaN, ±inf, all -inf), top_p at and beyond its limits; one case in five
+/// wide enough for rows to run on threads.
+Case topPFilterCase(Gen &g, const std::string &name) {
+  bool wide = g.rng() % 5 == 0;
+  int64_t b = wide ? g.uniform(4, 6) : g.size(5),
+          v = wide ? g.pick({8192, 16411})
+                   : g.pick({1, 2, 8, 13, 64, 257, 1000});
+  DType t = static_cast<DType>(g.pick({0, 1, 1, 2})); // f32, bf16, f16
+  HostTensor logits = g.floats(t, {b, v}, g.pick({1, 4}) * 1.0);
+  for (int64_t i = 0; i + 3 < logits.numElements(); i += 7)
+    logits.setFloatAt(i + 3, logits.floatAt(i));
+  HostTensor topP = HostTensor::zeros(DType::F32, {b});
+  for (int64_t row = 0; row < b; ++row) {
+    topP.setFloatAt(row, randomTopP(g));
+    auto set = [&](int64_t i, double x) { logits.setFloatAt(row * v + i, x); };
+    switch (g.uniform(0, 7)) {
+    case 0:
+      set(g.uniform(0, v - 1), NAN);
+      break;
+    case 1:
+      set(g.uniform(0, v - 1), INFINITY);
+      break;
+    case 2:
+      for (int64_t i = 0; i < v; ++i)
+        if (g.rng() % 2)
+          set(i, -INFINITY);
+      break;
+    case 3:
+      for (int64_t i = 0; i < v; ++i)
+        set(i, -INFINITY);
+      break;
+    default:
+      break;
+    }
+  }
+  Case c{name};
+  c.inputs = {logits, topP};
+  std::string lty = tensorType({b, v}, t), pty = tensorType({b}, DType::F32);
+  c.text = func(name, {lty, pty}, {lty},
+                "  %0 = nova.top_p_filter %a0, %a1 : " + lty + ", " + pty +
+                    " -> " + lty + "\n  return %0 : " + lty);
+  return c;
+}
+
+/// nova.sample with `stages`, its filtered logits checked against
+/// nova.top_p_filter of its masked logits on each backend (a greedy row's
+/// filtered logits are its masked ones), and the four usual results
+/// against a plain nova.sample of the same row.
+Case sampleStagesCase(Gen &g, const std::string &name) {
+  bool wide = g.rng() % 5 == 0;
+  int64_t b = wide ? g.uniform(4, 6) : g.size(4),
+          v = wide ? g.pick({8192, 16411}) : g.pick({8, 13, 64, 100, 257});
+  int64_t topK = std::min<int64_t>(g.pick({1, 3, 8}), v);
+  DType t = static_cast<DType>(g.pick({0, 1, 1, 2}));
+  HostTensor logits = g.floats(t, {b, v}, g.pick({1, 4}) * 1.0);
+  for (int64_t i = 0; i + 3 < logits.numElements(); i += 7)
+    logits.setFloatAt(i + 3, logits.floatAt(i));
+  HostTensor temp = HostTensor::zeros(DType::F32, {b});
+  HostTensor topP = HostTensor::zeros(DType::F32, {b});
+  for (int64_t row = 0; row < b; ++row) {
+    temp.setFloatAt(row, std::array<double, 6>{0.0, 0.3, 0.7, 1.0, 2.0,
+                                               -1.0}[g.uniform(0, 5)]);
+    topP.setFloatAt(row, randomTopP(g));
+  }
+  bool useMask = g.rng() % 2, useNoise = g.rng() % 3 == 0;
+  Case c{name};
+  c.inputs = {logits, temp, topP};
+  std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32);
+  std::vector<std::string> args = {lty, fty, fty};
+  std::string operands = "%a0, %a1, %a2";
+  int next = 3;
+  if (useMask) {
+    c.inputs.push_back(g.ints(DType::I32, {b, v}, 0, 3));
+    args.push_back(tensorType({b, v}, DType::I32));
+    operands += " mask %a" + std::to_string(next++);
+  }
+  if (useNoise) {
+    c.inputs.push_back(g.floats(t, {b, v}, 1.5));
+    args.push_back(lty);
+    operands += " noise %a" + std::to_string(next++);
+  } else {
+    HostTensor seed = HostTensor::zeros(DType::I64, {});
+    seed.setIntAt(0, static_cast<int64_t>(g.rng() >> 1));
+    HostTensor step = HostTensor::zeros(DType::I32, {});
+    step.setIntAt(0, g.uniform(0, 100));
+    c.inputs.push_back(seed);
+    c.inputs.push_back(step);
+    args.push_back("tensor<i64>");
+    args.push_back("tensor<i32>");
+    operands += " seed %a" + std::to_string(next) + " step %a" +
+                std::to_string(next + 1);
+  }
+  std::string four[4] = {tensorType({b}, DType::I32), tensorType({b}, t),
+                         tensorType({b, topK}, DType::I32),
+                         tensorType({b, topK}, t)};
+  std::string fourText =
+      four[0] + ", " + four[1] + ", " + four[2] + ", " + four[3];
+  std::string sig = " : (" + llvm::join(args, ", ") + ") -> (" + fourText;
+  std::string body =
+      "  %0, %1, %2, %3, %s, %m, %f = nova.sample " + operands + " top_k " +
+      std::to_string(topK) + " stages" + sig + ", " + lty + ", " + lty + ", " +
+      lty + ")\n  %p0, %p1, %p2, %p3 = nova.sample " + operands + " top_k " +
+      std::to_string(topK) + sig +
+      ")\n  %tp = nova.top_p_filter %m, %a2 : " + lty + ", " + fty + " -> " +
+      lty +
+      "\n  return %0, %1, %2, %3, %s, %m, %f, %tp, %p0, %p1, %p2, %p3 : " +
+      fourText + ", " + lty + ", " + lty + ", " + lty + ", " + lty + ", " +
+      fourText;
+  c.text = func(name, args,
+                {four[0], four[1], four[2], four[3], lty, lty, lty, lty,
+                 four[0], four[1], four[2], four[3]},
+                body);
+  c.invariant = [temp, b, v, t](const std::vector<HostTensor> &out) {
+    auto same = [](double x, double y) {
+      return x == y || (std::isnan(x) && std::isnan(y));
+    };
+    for (int64_t row = 0; row < b; ++row) {
+      // Greedy: temperature <= 0 in the logits' type.
+      HostTensor tt = HostTensor::zeros(t, {});
+      tt.setFloatAt(0, temp.floatAt(row));
+      bool greedy = tt.floatAt(0) <= 0;
+      for (int64_t i = 0; i < v; ++i) {
+        int64_t at = row * v + i;
+        double want = greedy ? out[5].floatAt(at) : out[7].floatAt(at);
+        if (!same(out[6].floatAt(at), want))
+          return "row " + std::to_string(row) + " token " + std::to_string(i) +
+                 ": filtered stage " + std::to_string(out[6].floatAt(at)) +
+                 ", expected " +
+                 std::string(greedy ? "the masked logit "
+                                    : "nova.top_p_filter's ") +
+                 std::to_string(want);
+      }
+    }
+    for (int o = 0; o < 4; ++o)
+      for (int64_t i = 0; i < out[o].numElements(); ++i) {
+        bool equal = rt::isFloat(out[o].dtype())
+                         ? same(out[o].floatAt(i), out[8 + o].floatAt(i))
+                         : out[o].intAt(i) == out[8 + o].intAt(i);
+        if (!equal)
+          return "result " + std::to_string(o) + " element " +
+                 std::to_string(i) + " differs with and without stages";
+      }
+    return std::string();
+  };
+  return c;
+}
+
+/// Row seeds: a pool of requests (logits row, temperature, top_p, mask
+/// row, 64-bit id), sampled as the whole batch, the batch reordered, a
+/// mixed subset and each request alone, in one function; every request's
+/// token, prob and top-k must be the same in every batch it is in.
+Case sampleRowSeedsCase(Gen &g, const std::string &name) {
+  bool wide = g.rng() % 5 == 0;
+  int64_t n = g.uniform(2, 5),
+          v = wide ? 8192 : g.pick({8, 13, 64, 100, 257, 1000});
+  int64_t topK = std::min<int64_t>(g.pick({1, 3, 8}), v);
+  DType t = static_cast<DType>(g.pick({0, 1, 1})); // f32 or bf16
+  bool useMask = g.rng() % 2;
+  HostTensor pool = g.floats(t, {n, v}, g.pick({1, 4}) * 1.0);
+  HostTensor masks = g.ints(DType::I32, {n, v}, 0, 3);
+  std::vector<double> temps(n), tops(n);
+  std::vector<int64_t> ids(n);
+  for (int64_t r = 0; r < n; ++r) {
+    temps[r] = std::array<double, 5>{0.0, 0.5, 0.7, 1.0, 1.5}[g.uniform(0, 4)];
+    tops[r] = std::array<double, 5>{0.5, 0.9, 0.95, 1.0, 0.0}[g.uniform(0, 4)];
+    ids[r] = static_cast<int64_t>(g.rng()); // any 64 bits, negative too
+  }
+  // Batches of request indices: all in order, reordered, a mixed subset,
+  // then each alone.
+  std::vector<std::vector<int64_t>> batches;
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  batches.push_back(order);
+  std::shuffle(order.begin(), order.end(), g.rng);
+  batches.push_back(order);
+  batches.push_back(
+      std::vector<int64_t>(order.begin(), order.begin() + g.uniform(1, n)));
+  for (int64_t r = 0; r < n; ++r)
+    batches.push_back({r});
+  Case c{name};
+  HostTensor seed = HostTensor::zeros(DType::I64, {});
+  seed.setIntAt(0, static_cast<int64_t>(g.rng() >> 1));
+  HostTensor step = HostTensor::zeros(DType::I32, {});
+  step.setIntAt(0, g.uniform(0, 1000));
+  c.inputs = {seed, step};
+  std::vector<std::string> args = {"tensor<i64>", "tensor<i32>"}, results;
+  std::string body, returned, returnedTypes;
+  int arg = 2;
+  for (size_t bi = 0; bi < batches.size(); ++bi) {
+    const std::vector<int64_t> &rows = batches[bi];
+    int64_t b = static_cast<int64_t>(rows.size());
+    HostTensor l = HostTensor::zeros(t, {b, v}),
+               m = HostTensor::zeros(DType::I32, {b, v}),
+               tp = HostTensor::zeros(DType::F32, {b}),
+               pp = HostTensor::zeros(DType::F32, {b}),
+               rs = HostTensor::zeros(DType::I64, {b});
+    for (int64_t j = 0; j < b; ++j) {
+      for (int64_t i = 0; i < v; ++i) {
+        l.setFloatAt(j * v + i, pool.floatAt(rows[j] * v + i));
+        m.setIntAt(j * v + i, masks.intAt(rows[j] * v + i));
+      }
+      tp.setFloatAt(j, temps[rows[j]]);
+      pp.setFloatAt(j, tops[rows[j]]);
+      rs.setIntAt(j, ids[rows[j]]);
+    }
+    std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32),
+                mty = tensorType({b, v}, DType::I32),
+                sty = tensorType({b}, DType::I64);
+    auto a = [&](int i) { return "%a" + std::to_string(i); };
+    std::string operands = a(arg) + ", " + a(arg + 1) + ", " + a(arg + 2);
+    std::vector<std::string> types = {lty, fty, fty};
+    c.inputs.insert(c.inputs.end(), {l, tp, pp});
+    if (useMask) {
+      c.inputs.push_back(m);
+      types.push_back(mty);
+      operands += " mask " + a(arg + 3);
+    }
+    int rsArg = arg + (useMask ? 4 : 3);
+    c.inputs.push_back(rs);
+    operands += " seed %a0 step %a1 row_seeds " + a(rsArg);
+    args.insert(args.end(), types.begin(), types.end());
+    args.push_back(sty);
+    arg = rsArg + 1;
+    // The op's operands: logits, temperature, top_p, (mask,) seed, step,
+    // row_seeds.
+    std::vector<std::string> opTypes = types;
+    opTypes.insert(opTypes.end(), {"tensor<i64>", "tensor<i32>", sty});
+    std::string four[4] = {tensorType({b}, DType::I32), tensorType({b}, t),
+                           tensorType({b, topK}, DType::I32),
+                           tensorType({b, topK}, t)};
+    std::string pre = "%b" + std::to_string(bi) + "_";
+    body += "  " + pre + "0, " + pre + "1, " + pre + "2, " + pre +
+            "3 = nova.sample " + operands + " top_k " + std::to_string(topK) +
+            " : (" + llvm::join(opTypes, ", ") + ") -> (" + four[0] + ", " +
+            four[1] + ", " + four[2] + ", " + four[3] + ")\n";
+    for (int o = 0; o < 4; ++o) {
+      returned += (returned.empty() ? "" : ", ") + pre + std::to_string(o);
+      returnedTypes += (returnedTypes.empty() ? "" : ", ") + four[o];
+      results.push_back(four[o]);
+    }
+  }
+  body += "  return " + returned + " : " + returnedTypes;
+  c.text = func(name, args, results, body);
+  c.invariant = [batches, n, topK](const std::vector<HostTensor> &out) {
+    // The first batch (all requests in order) is the reference.
+    for (size_t bi = 1; bi < batches.size(); ++bi)
+      for (size_t j = 0; j < batches[bi].size(); ++j) {
+        int64_t r = batches[bi][j];
+        auto at = [&](int o) -> const HostTensor & { return out[4 * bi + o]; };
+        std::string where = "request " + std::to_string(r) + " in batch " +
+                            std::to_string(bi) + " (row " + std::to_string(j) +
+                            " of " + std::to_string(batches[bi].size()) + ")";
+        if (at(0).intAt(j) != out[0].intAt(r))
+          return where + ": token " + std::to_string(at(0).intAt(j)) +
+                 ", alone in order " + std::to_string(out[0].intAt(r));
+        double p = at(1).floatAt(j), ref = out[1].floatAt(r);
+        if (!(p == ref || (std::isnan(p) && std::isnan(ref))))
+          return where + ": prob differs";
+        for (int64_t q = 0; q < topK; ++q)
+          if (at(2).intAt(j * topK + q) != out[2].intAt(r * topK + q))
+            return where + ": top_ids differ";
+      }
+    (void)n;
+    return std::string();
+  };
+  return c;
+}
+
 Case arithCase(Gen &g, const std::string &name) {
   std::vector<int64_t> shape = {g.size(9), g.size()};
   DType t = g.floatType();
@@ -1145,7 +1426,10 @@ INSTANTIATE_TEST_SUITE_P(
                       FamilySpec{"moe_route_masked", routeMaskedCase, 40},
                       FamilySpec{"moe_replay", routeReplayCase, 30},
                       FamilySpec{"expert_none", expertNoneCase, 40},
-                      FamilySpec{"model_masked", maskedModelCase, 20}),
+                      FamilySpec{"model_masked", maskedModelCase, 20},
+                      FamilySpec{"top_p_filter", topPFilterCase, 50},
+                      FamilySpec{"sample_stages", sampleStagesCase, 30},
+                      FamilySpec{"sample_row_seeds", sampleRowSeedsCase, 15}),
     [](const ::testing::TestParamInfo<FamilySpec> &info) {
       return std::string(info.param.name);
     });
