@@ -468,45 +468,57 @@ struct SampleOperands {
   int64_t seed = 0, step = 0;
 };
 
-/// nova.sample on (logits, temperature, top_p) and `extra` as one case.
-Case sampleOpCase(const std::string &name, const HostTensor &logits,
-                  const HostTensor &temp, const HostTensor &topP,
-                  const SampleOperands &extra, int64_t topK) {
+/// Appends nova.sample's operands (logits, temperature, top_p and `extra`)
+/// to the inputs of `c` and their types to `args`; returns the operand
+/// list of the op's assembly ("%a0, %a1, %a2 mask %a3 ...").
+std::string sampleInputs(Case &c, std::vector<std::string> &args,
+                         const HostTensor &logits, const HostTensor &temp,
+                         const HostTensor &topP, const SampleOperands &extra) {
   int64_t b = logits.shape()[0], v = logits.shape()[1];
-  DType t = logits.dtype();
-  Case c{name};
-  c.inputs = {logits, temp, topP};
-  std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32);
-  std::vector<std::string> args = {lty, fty, fty};
-  std::string operands = "%a0, %a1, %a2";
-  int next = 3;
-  if (extra.mask) {
-    c.inputs.push_back(*extra.mask);
-    args.push_back(tensorType({b, v}, DType::I32));
-    operands += " mask %a" + std::to_string(next++);
-  }
+  std::string lty = tensorType({b, v}, logits.dtype()),
+              fty = tensorType({b}, DType::F32);
+  int next = static_cast<int>(c.inputs.size());
+  auto arg = [&](const HostTensor &t, const std::string &type) {
+    c.inputs.push_back(t);
+    args.push_back(type);
+    return "%a" + std::to_string(next++);
+  };
+  std::string operands = arg(logits, lty);
+  operands += ", " + arg(temp, fty);
+  operands += ", " + arg(topP, fty);
+  if (extra.mask)
+    operands += " mask " + arg(*extra.mask, tensorType({b, v}, DType::I32));
   if (extra.noise) {
-    c.inputs.push_back(*extra.noise);
-    args.push_back(lty);
-    operands += " noise %a" + std::to_string(next++);
+    operands += " noise " + arg(*extra.noise, lty);
   } else {
     HostTensor seed = HostTensor::zeros(DType::I64, {});
     seed.setIntAt(0, extra.seed);
     HostTensor step = HostTensor::zeros(DType::I32, {});
     step.setIntAt(0, extra.step);
-    c.inputs.push_back(seed);
-    c.inputs.push_back(step);
-    args.push_back("tensor<i64>");
-    args.push_back("tensor<i32>");
-    operands += " seed %a" + std::to_string(next) + " step %a" +
-                std::to_string(next + 1);
+    operands += " seed " + arg(seed, "tensor<i64>");
+    operands += " step " + arg(step, "tensor<i32>");
   }
-  std::string rty[4] = {tensorType({b}, DType::I32), tensorType({b}, t),
-                        tensorType({b, topK}, DType::I32),
-                        tensorType({b, topK}, t)};
-  std::string results = rty[0] + ", " + rty[1] + ", " + rty[2] + ", " + rty[3];
+  return operands;
+}
+
+/// nova.sample's four results for logits [b, V] of type t, top_k topK.
+std::vector<std::string> sampleResultTypes(int64_t b, DType t, int64_t topK) {
+  return {tensorType({b}, DType::I32), tensorType({b}, t),
+          tensorType({b, topK}, DType::I32), tensorType({b, topK}, t)};
+}
+
+/// nova.sample on (logits, temperature, top_p) and `extra` as one case.
+Case sampleOpCase(const std::string &name, const HostTensor &logits,
+                  const HostTensor &temp, const HostTensor &topP,
+                  const SampleOperands &extra, int64_t topK) {
+  Case c{name};
+  std::vector<std::string> args;
+  std::string operands = sampleInputs(c, args, logits, temp, topP, extra);
+  std::vector<std::string> rty =
+      sampleResultTypes(logits.shape()[0], logits.dtype(), topK);
+  std::string results = llvm::join(rty, ", ");
   c.text =
-      func(name, args, {rty[0], rty[1], rty[2], rty[3]},
+      func(name, args, rty,
            "  %0, %1, %2, %3 = nova.sample " + operands + " top_k " +
                std::to_string(topK) + " : (" + llvm::join(args, ", ") +
                ") -> (" + results + ")\n  return %0, %1, %2, %3 : " + results);
@@ -992,39 +1004,21 @@ Case sampleStagesCase(Gen &g, const std::string &name) {
                                                -1.0}[g.uniform(0, 5)]);
     topP.setFloatAt(row, randomTopP(g));
   }
-  bool useMask = g.rng() % 2, useNoise = g.rng() % 3 == 0;
-  Case c{name};
-  c.inputs = {logits, temp, topP};
-  std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32);
-  std::vector<std::string> args = {lty, fty, fty};
-  std::string operands = "%a0, %a1, %a2";
-  int next = 3;
-  if (useMask) {
-    c.inputs.push_back(g.ints(DType::I32, {b, v}, 0, 3));
-    args.push_back(tensorType({b, v}, DType::I32));
-    operands += " mask %a" + std::to_string(next++);
-  }
-  if (useNoise) {
-    c.inputs.push_back(g.floats(t, {b, v}, 1.5));
-    args.push_back(lty);
-    operands += " noise %a" + std::to_string(next++);
+  SampleOperands extra;
+  if (g.rng() % 2)
+    extra.mask = g.ints(DType::I32, {b, v}, 0, 3);
+  if (g.rng() % 3 == 0) {
+    extra.noise = g.floats(t, {b, v}, 1.5);
   } else {
-    HostTensor seed = HostTensor::zeros(DType::I64, {});
-    seed.setIntAt(0, static_cast<int64_t>(g.rng() >> 1));
-    HostTensor step = HostTensor::zeros(DType::I32, {});
-    step.setIntAt(0, g.uniform(0, 100));
-    c.inputs.push_back(seed);
-    c.inputs.push_back(step);
-    args.push_back("tensor<i64>");
-    args.push_back("tensor<i32>");
-    operands += " seed %a" + std::to_string(next) + " step %a" +
-                std::to_string(next + 1);
+    extra.seed = static_cast<int64_t>(g.rng() >> 1);
+    extra.step = g.uniform(0, 100);
   }
-  std::string four[4] = {tensorType({b}, DType::I32), tensorType({b}, t),
-                         tensorType({b, topK}, DType::I32),
-                         tensorType({b, topK}, t)};
-  std::string fourText =
-      four[0] + ", " + four[1] + ", " + four[2] + ", " + four[3];
+  Case c{name};
+  std::vector<std::string> args;
+  std::string operands = sampleInputs(c, args, logits, temp, topP, extra);
+  std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32);
+  std::vector<std::string> four = sampleResultTypes(b, t, topK);
+  std::string fourText = llvm::join(four, ", ");
   std::string sig = " : (" + llvm::join(args, ", ") + ") -> (" + fourText;
   std::string body =
       "  %0, %1, %2, %3, %s, %m, %f = nova.sample " + operands + " top_k " +
@@ -1036,10 +1030,10 @@ Case sampleStagesCase(Gen &g, const std::string &name) {
       "\n  return %0, %1, %2, %3, %s, %m, %f, %tp, %p0, %p1, %p2, %p3 : " +
       fourText + ", " + lty + ", " + lty + ", " + lty + ", " + lty + ", " +
       fourText;
-  c.text = func(name, args,
-                {four[0], four[1], four[2], four[3], lty, lty, lty, lty,
-                 four[0], four[1], four[2], four[3]},
-                body);
+  std::vector<std::string> results = four;
+  results.insert(results.end(), {lty, lty, lty, lty});
+  results.insert(results.end(), four.begin(), four.end());
+  c.text = func(name, args, results, body);
   c.invariant = [temp, b, v, t](const std::vector<HostTensor> &out) {
     auto same = [](double x, double y) {
       return x == y || (std::isnan(x) && std::isnan(y));
