@@ -52,16 +52,11 @@ static LogicalResult importLinear(ModelImporter &im, const OpNode &op) {
   if (!weightRef)
     return failure();
   FailureOr<Operand> w = im.resolve(*weightRef, op.scope);
-  bool transpose = false;
-  if (const Node *t = file.get(op.node, "transpose")) {
-    FailureOr<bool> b = file.getBool(*t, "'transpose'");
-    if (failed(b))
-      return failure();
-    transpose = *b;
-  }
+  FailureOr<bool> transposed = im.boolOr(op, "transpose", false);
   FailureOr<Type> dtype = im.dtypeOr(op, elementOf(*x));
-  if (failed(w) || failed(dtype))
+  if (failed(w) || failed(transposed) || failed(dtype))
     return failure();
+  bool transpose = *transposed;
   SmallVector<int64_t> shape(shapeOf(*x));
   if (!shape.empty())
     shape.pop_back();
@@ -111,13 +106,9 @@ static LogicalResult importMoeRoute(ModelImporter &im, const OpNode &op) {
     return failure();
   if (*topK < 1)
     return file.error(*kNode) << "expected k >= 1, got " << *topK;
-  bool renormalize = false;
-  if (const Node *r = file.get(op.node, "renormalize")) {
-    FailureOr<bool> b = file.getBool(*r, "'renormalize'");
-    if (failed(b))
-      return failure();
-    renormalize = *b;
-  }
+  FailureOr<bool> renormalize = im.boolOr(op, "renormalize", false);
+  if (failed(renormalize))
+    return failure();
   SmallVector<int64_t> shape(shapeOf(*logits));
   if (!shape.empty())
     shape.pop_back();
@@ -125,7 +116,7 @@ static LogicalResult importMoeRoute(ModelImporter &im, const OpNode &op) {
   return im.bind(op, MoeRouteOp::create(
                          builder, op.loc, tensorOf(shape, builder.getF32Type()),
                          tensorOf(shape, builder.getI32Type()), *logits, *mask,
-                         *forced, *topK, renormalize));
+                         *forced, *topK, *renormalize));
 }
 
 static LogicalResult importMoeCombine(ModelImporter &im, const OpNode &op) {
@@ -253,7 +244,6 @@ static LogicalResult importTopPFilter(ModelImporter &im, const OpNode &op) {
 }
 
 static LogicalResult importSample(ModelImporter &im, const OpNode &op) {
-  SpecFile &file = im.getFile();
   FailureOr<Value> logits = im.value(op, "logits");
   FailureOr<Value> t = im.value(op, "temperature");
   FailureOr<Value> p = im.value(op, "top_p");
@@ -263,31 +253,25 @@ static LogicalResult importSample(ModelImporter &im, const OpNode &op) {
   FailureOr<Value> step = im.optionalValue(op, "step");
   FailureOr<Value> rowSeeds = im.optionalValue(op, "row_seeds");
   FailureOr<int64_t> topK = im.intOr(op, "top_k", 8);
+  FailureOr<bool> stages = im.boolOr(op, "stages", false);
   if (failed(logits) || failed(t) || failed(p) || failed(mask) ||
       failed(noise) || failed(seed) || failed(step) || failed(rowSeeds) ||
-      failed(topK))
+      failed(topK) || failed(stages))
     return failure();
   if (*topK < 1)
-    return file.error(op.node) << "expected top_k >= 1, got " << *topK;
-  bool stages = false;
-  if (const Node *n = file.get(op.node, "stages")) {
-    FailureOr<bool> b = file.getBool(*n, "'stages'");
-    if (failed(b))
-      return failure();
-    stages = *b;
-  }
+    return im.getFile().error(op.node) << "expected top_k >= 1, got " << *topK;
   OpBuilder &builder = im.getBuilder();
   int64_t b = dimAt(shapeOf(*logits), 0);
   Type elt = elementOf(*logits);
   Type i32 = builder.getI32Type();
   // With `stages`: the scaled, masked and filtered logits, after the four.
-  SmallVector<Type> stageTypes(stages ? 3 : 0, logits->getType());
+  SmallVector<Type> stageTypes(*stages ? 3 : 0, logits->getType());
   return im.bind(
       op,
       SampleOp::create(builder, op.loc, tensorOf({b}, i32), tensorOf({b}, elt),
                        tensorOf({b, *topK}, i32), tensorOf({b, *topK}, elt),
                        stageTypes, *logits, *t, *p, *mask, *noise, *seed, *step,
-                       *rowSeeds, static_cast<uint64_t>(*topK), stages));
+                       *rowSeeds, static_cast<uint64_t>(*topK), *stages));
 }
 
 //===----------------------------------------------------------------------===//
