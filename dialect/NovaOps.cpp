@@ -442,9 +442,18 @@ LogicalResult MoeRouteOp::verify() {
     return emitOpError() << "expected k <= " << experts
                          << " (the number of experts), got " << getK();
   SmallVector<int64_t> expected = contractedShape(shapeOf(getLogits()), getK());
-  if (failed(expectShape(*this, "gates", expected, shapeOf(getGates()))))
+  if (failed(expectShape(*this, "gates", expected, shapeOf(getGates()))) ||
+      failed(expectShape(*this, "indices", expected, shapeOf(getIndices()))))
     return failure();
-  return expectShape(*this, "indices", expected, shapeOf(getIndices()));
+  // One mask entry per token; forced routes have the indices' shape.
+  if (getMask() &&
+      failed(expectShape(*this, "mask (one entry per token)",
+                         shapeOf(getLogits()).drop_back(), shapeOf(getMask()))))
+    return failure();
+  if (getForced() && failed(expectShape(*this, "forced routes", expected,
+                                        shapeOf(getForced()))))
+    return failure();
+  return success();
 }
 
 LogicalResult ExpertQMatmulOp::verify() {
@@ -615,6 +624,15 @@ LogicalResult SampleOp::verify() {
   if (static_cast<bool>(getNoise()) == seeded)
     return emitOpError() << "expected either 'noise' or 'seed' and 'step', got "
                          << (seeded ? "both" : "neither");
+  if (getRowSeeds()) {
+    // Row keys enter the Philox counter: without generated noise they
+    // would be silently ignored.
+    if (!seeded)
+      return emitOpError() << "expected 'row_seeds' with 'seed' and 'step', "
+                              "got 'noise'";
+    if (failed(expectShape(*this, "row_seeds", {b}, shapeOf(getRowSeeds()))))
+      return failure();
+  }
   int64_t topK = getTopK();
   if (topK > v)
     return emitOpError() << "expected top_k <= " << v
@@ -629,7 +647,29 @@ LogicalResult SampleOp::verify() {
       failed(expectElementType(*this, "top_probs (the logits')", t,
                                elementOf(getTopProbs()))))
     return failure();
+  size_t stageCount = getStageLogits().size();
+  if (!getStages() && stageCount != 0)
+    return emitOpError() << "expected no stage results without 'stages', got "
+                         << stageCount;
+  if (getStages() && stageCount != 3)
+    return emitOpError() << "expected 3 stage results (scaled, masked and "
+                            "filtered logits) with 'stages', got "
+                         << stageCount;
+  static const char *const stageNames[] = {"scaled", "masked", "filtered"};
+  for (auto [i, stage] : llvm::enumerate(getStageLogits()))
+    if (stage.getType() != getLogits().getType())
+      return emitOpError() << "expected the " << stageNames[i]
+                           << " logits of type " << getLogits().getType()
+                           << " (the logits'), got " << stage.getType();
   return success();
+}
+
+LogicalResult TopPFilterOp::verify() {
+  if (failed(expectRank(*this, "logits", getLogits(), 2, "[B, V]")) ||
+      failed(expectShape(*this, "top_p", {shapeOf(getLogits())[0]},
+                         shapeOf(getTopP()))))
+    return failure();
+  return expectSameType(*this, getLogits(), getResult());
 }
 
 #define GET_OP_CLASSES

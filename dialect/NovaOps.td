@@ -318,12 +318,12 @@ def Nova_QMatmulOp : Nova_PureOp<"qmatmul"> {
 // Mixture of experts (§3)
 //===----------------------------------------------------------------------===//
 
-def Nova_MoeRouteOp : Nova_PureOp<"moe_route"> {
+def Nova_MoeRouteOp : Nova_PureOp<"moe_route", [AttrSizedOperandSegments]> {
   let summary = "router softmax and top-k expert selection";
   let description = [{
-    For router logits `l : [..., E]` (f32, §3.1):
+    For router logits `l : [..., E]` (f32, §3.1), per token t:
 
-        p = softmax(l) over the E experts, in f32
+        p = softmax(l[t]) over the E experts, in f32
         (gates, indices) = top-k of p, descending
 
     `indices : [..., k]` (i32) are the selected experts in descending order of
@@ -331,21 +331,54 @@ def Nova_MoeRouteOp : Nova_PureOp<"moe_route"> {
     (JAX `lax.top_k`, §3.2). NaN ranks above every number (XLA's total
     order), and among NaNs the lower index comes first. `gates : [..., k]`
     (f32) are the raw probabilities `p[indices]` (Grok-1: not renormalised,
-    so they sum to less than 1); with `renormalize` they are divided by their
-    sum over the k selected experts. There is no capacity limit, no token
-    dropping and no padding mask (§3.1, §3.2).
+    so they sum to less than 1); with `renormalize` each is divided (in f32)
+    by their sum over the token's slots (accumulated in f64 in slot order,
+    rounded to f32). There is no capacity limit and no token dropping
+    (§3.2).
+
+    **Expert id -1 means "no expert"**: such a slot has gate 0, and
+    `nova.expert_qmatmul` gives it a zero row without computing it, so
+    `nova.moe_combine` adds nothing for it.
+
+    Padding mask: with `mask(%m : [...])` (i1 or i32, one entry per token,
+    non-zero = a real token), a masked token (entry 0) selects no expert:
+    every slot gets index -1 and gate 0, whatever its logits (NaN
+    included), so its MoE output is exactly 0. Grok-1's router accepts a
+    `padding_mask` but its MoE layer drops it and routes pad tokens like
+    any other (§3.1); Nova applies it.
+
+    Forced routes (routing replay): with `forced(%f : [..., k])` (i32) the
+    experts are given instead of selected: `indices = f` as given (order
+    and duplicates kept) and `gates[t, j] = p[f[t, j]]`, the probability
+    this op's logits give the forced expert, renormalized over the token's
+    slots as above with `renormalize`. A forced id of -1 is a slot without
+    an expert (index -1, gate 0, left out of the renormalizing sum); any
+    other id outside `[0, E)` is a run-time error (the interpreter reports
+    it; compiled code treats it as -1). The mask, if given, wins: a masked
+    token's slots are -1 whatever `f` holds. Recording is the `indices`
+    result: fed back as `forced` with the same logits, it reproduces the
+    recorded gates and indices bit for bit on the same backend; with
+    another engine's logits, it gives that router's probabilities of the
+    recorded experts.
 
     ```mlir
     %gates, %experts = nova.moe_route %logits top 2
         : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
+    %g2, %e2 = nova.moe_route %logits top 2 mask(%pad : tensor<16xi1>)
+        forced(%experts : tensor<16x2xi32>) renormalize
+        : tensor<16x8xf32> -> tensor<16x2xf32>, tensor<16x2xi32>
     ```
   }];
   let arguments = (ins Nova_F32Tensor:$logits,
+                       Optional<Nova_TokenMaskTensor>:$mask,
+                       Optional<Nova_I32Tensor>:$forced,
                        ConfinedAttr<I64Attr, [IntPositive]>:$k,
                        UnitAttr:$renormalize);
   let results = (outs Nova_F32Tensor:$gates, Nova_I32Tensor:$indices);
   let assemblyFormat = [{
-    $logits `top` $k (`renormalize` $renormalize^)? attr-dict
+    $logits `top` $k (`mask` `(` $mask^ `:` type($mask) `)`)?
+    (`forced` `(` $forced^ `:` type($forced) `)`)?
+    (`renormalize` $renormalize^)? attr-dict
     `:` type($logits) `->` type($gates) `,` type($indices)
   }];
 }
@@ -365,9 +398,15 @@ def Nova_ExpertQMatmulOp : Nova_PureOp<"expert_qmatmul"> {
     Only the selected experts are evaluated; backends group the (token,
     slot) rows by expert so each selected expert's weight is read once.
     This equals Grok-1's dense evaluate-all-then-one-hot-select (§3.3 steps
-    1-3) except where an unselected expert would produce inf or NaN. An
-    expert index outside `[0, E)` is a runtime error (the interpreter reports
-    it; compiled code leaves that slot's row of `y` zero).
+    1-3) except where an unselected expert would produce inf or NaN.
+
+    Expert index -1 means no expert (a padding token masked in
+    `nova.moe_route`, or, after expert-parallel partitioning, an expert
+    another device holds): that slot's row of `y` is +0 on every backend,
+    and it costs nothing: neither its input row nor any weight is read for
+    it, so a NaN there does not leak. Any other index outside `[0, E)` is
+    a run-time error (the interpreter reports it, naming token and slot;
+    compiled code leaves that row zero, as for -1).
 
     ```mlir
     %hg = nova.expert_qmatmul %x, %experts, %q, %s layout <per_column>
@@ -397,7 +436,9 @@ def Nova_MoeCombineOp : Nova_PureOp<"moe_combine"> {
     summed over the k slots in slot order in f32. This is Grok-1's combine
     (§3.3 step 6): each gate is rounded to the fprop dtype (bf16), multiplied
     with the f32 expert output in f32, summed in f32, and the sum is cast to
-    bf16 once.
+    bf16 once. A slot without an expert (index -1 from `nova.moe_route`)
+    has gate 0, and its row from `nova.expert_qmatmul` is +0, so it adds
+    +0: a token masked in the router gets exactly 0.
 
     ```mlir
     %y = nova.moe_combine %o, %gates
@@ -624,6 +665,49 @@ def Nova_AttentionOp : Nova_PureOp<"attention"> {
 // Sampling (§4)
 //===----------------------------------------------------------------------===//
 
+def Nova_TopPFilterOp : Nova_PureOp<"top_p_filter"> {
+  let summary = "nucleus (top-p) filter: logits outside the nucleus to -1e10";
+  let description = [{
+    Grok-1's `top_p_filter` (runners.py, §4.2 step 3) on logits `x : [B, V]`
+    of element type `T` with `top_p : [B]` (f32); the result has x's type.
+    Per row b, with `p = round_T(top_p[b])` (0.999 → 1.0 in bf16):
+
+        π_i  = round_T(exp(x_i - max x) / Σ_j exp(x_j - max x))   (sum in f64)
+        c(v) = Σ_{x_i ≤ v} π_i   for each distinct value v among the x (f64)
+        v*   = the smallest v with c(v) ≥ round_T(1 - p)
+        y_i  = x_i  if x_i ≥ v*,  else round_T(-1e10)
+
+    `round_T(-1e10)` is -9999220736 in bf16 (Grok-1's fill, finite). This is
+    Grok-1's "sort ascending, cumulative sum, first index with c ≥ 1 - p,
+    keep values ≥ that value": a value threshold, so every token tied with
+    the threshold token is kept. Edge cases, Nova-defined where Grok-1 is
+    not (§4.4):
+    * `p ≥ 1` (incl. bf16-rounded 0.999, and `p > 1`): nothing filtered.
+    * `p ≤ 0`: greedy filter: only the maximum and its ties are kept
+      (Grok-1 may keep everything there).
+    * no v qualifies through rounding (the f64 sum of π stays below
+      `1 - p`): nothing is filtered, as Grok-1's argmax-of-all-false
+      fallback to index 0.
+    * a NaN or +inf anywhere, or no finite x at all (every x is -inf),
+      makes the π NaN: nothing is filtered. A NaN `top_p` filters nothing
+      either.
+
+    Step 3 of `nova.sample` is this op on its scaled, masked logits; every
+    backend implements the filter once, for both ops.
+
+    ```mlir
+    %f = nova.top_p_filter %logits, %top_p
+        : tensor<1x131072xbf16>, tensor<1xf32> -> tensor<1x131072xbf16>
+    ```
+  }];
+  let arguments = (ins Nova_FloatTensor:$logits, Nova_F32Tensor:$top_p);
+  let results = (outs Nova_FloatTensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $top_p attr-dict `:` type($logits) `,` type($top_p)
+    `->` type($result)
+  }];
+}
+
 def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
   let summary = "temperature, mask, nucleus filter and Gumbel-argmax draw";
   let description = [{
@@ -642,33 +726,26 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
     2. Disallowed tokens: `x_i = round_T(-1e10)` (finite; -9999220736 in
        bf16), applied after the temperature, so with a tiny temperature
        allowed logits below -1e10 rank under masked ones ("mask leak").
-    3. Nucleus filter with `p = round_T(top_p[b])` (0.999 → 1.0 in bf16):
-       `π_i = round_T(exp(x_i - max x) / Σ_j exp(x_j - max x))` (sum in f64);
-       for each distinct value v among the x, `c(v) = Σ_{x_i ≤ v} π_i` (in
-       f64); the threshold `v*` is the smallest v with
-       `c(v) ≥ round_T(1 - p)`; tokens with `x_i < v*` are set to
-       `round_T(-1e10)`. This is Grok-1's "sort ascending, cumulative sum,
-       first index with c ≥ 1-p, keep values ≥ that value" with ties always
-       kept (value threshold). Edge cases, Nova-defined where Grok-1 is not:
-       * `p ≥ 1` (incl. bf16-rounded 0.999, and `p > 1`): nothing filtered.
-       * `p ≤ 0`: greedy filter: only the maximum and its ties are kept
-         (Grok-1 may keep everything there; §4.4).
-       * no v qualifies through rounding (the f64 sum of π stays below
-         `1 - p`): nothing is filtered, as Grok-1's argmax-of-all-false
-         fallback to index 0.
-       * a NaN or +inf anywhere, or no finite x at all (every x is -inf),
-         makes the π NaN: nothing is filtered. A NaN `top_p` filters
-         nothing either.
+    3. Nucleus filter: `x = nova.top_p_filter(x, top_p)`, exactly that op
+       (with `p = round_T(top_p[b])`, 0.999 → 1.0 in bf16; a value
+       threshold keeping ties; filtered tokens set to `round_T(-1e10)`;
+       `p ≤ 0` keeps the maximum and its ties; non-finite rows and a NaN
+       `p` filter nothing).
     4. Draw: `z_i = round_T(x_i + g_i)` with Gumbel noise `g`, and the token
        is the **first** (lowest-id) maximum of z. NaN z are ignored unless
        all are NaN (then token 0). The noise is either the `noise` operand
        (`[B, V]`, element type T, used as given) or generated from `seed`
-       (i64 scalar) and `step` (i32 scalar): Philox 4x32-10 with key =
-       (low, high 32 bits of seed) and counter = (⌊i/4⌋, b, step, 0) gives
-       word `w = out[i mod 4]`; `u = max(⌊w / 2^(32-m)⌋ · 2^-m, tiny_T)`
-       where m is T's explicit mantissa width (7 for bf16, 10 for f16, 23 for
-       f32) and tiny_T its smallest normal; `g = round_T(-log(-log(u)))`
-       evaluated in f64. In bf16 u takes 128 values (§4.2.4).
+       (i64 scalar), `step` (i32 scalar) and the row's key ρ_b: Philox
+       4x32-10 with key = (low, high 32 bits of seed) and counter =
+       (⌊i/4⌋, low 32 bits of ρ_b, step, high 32 bits of ρ_b) gives word
+       `w = out[i mod 4]`; `u = max(⌊w / 2^(32-m)⌋ · 2^-m, tiny_T)` where m
+       is T's explicit mantissa width (7 for bf16, 10 for f16, 23 for f32)
+       and tiny_T its smallest normal; `g = round_T(-log(-log(u)))`
+       evaluated in f64. In bf16 u takes 128 values (§4.2.4). The row key
+       is `ρ_b = row_seeds[b]` (its two's-complement bits) with the
+       optional `row_seeds : [B]` (i64; a request id or per-request seed;
+       only with `seed` and `step`), and `ρ_b = b` without it, so the
+       counter is then (⌊i/4⌋, b, step, 0).
     5. `probs = round_T(softmax(x_filtered))` (sum in f64; filtered tokens
        get exactly 0 unless every token is filtered); `prob = probs[token]`;
        `top_ids, top_probs` are the `top_k` (default 8) most probable tokens,
@@ -678,17 +755,26 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
        x, makes the sum NaN and so every probability NaN (the finite
        tokens' too), and `top_ids` is then `0, 1, …, top_k - 1`.
 
+    Every step reads only row b of the operands (and `seed`, `step`), so
+    with `row_seeds` a row's results do not depend on which other rows
+    share the batch, nor on its position in it (batch size 1 included).
+
     Greedy decoding, `t ≤ 0` (as `--temperature 0` in llama.cpp, vLLM and
     Hugging Face): `x_i = l_i` unscaled, masked as in step 2; no nucleus
-    filter (`top_p` is ignored) and no noise (`noise`, `seed` and `step`
-    are ignored); the token is the first (lowest-id) maximum of x, NaN
-    ignored unless all are NaN (then token 0). `probs` is step 5's softmax
-    of these unscaled, unfiltered x: the model's distribution under the
-    mask, of which the token is a most likely entry.
+    filter (`top_p` is ignored) and no noise (`noise`, `seed`, `step` and
+    `row_seeds` are ignored); the token is the first (lowest-id) maximum of
+    x, NaN ignored unless all are NaN (then token 0). `probs` is step 5's
+    softmax of these unscaled, unfiltered x: the model's distribution
+    under the mask, of which the token is a most likely entry.
 
     Results: `token : [B]` i32, `prob : [B]` T, `top_ids : [B, top_k]` i32,
     `top_probs : [B, top_k]` T. `top_k` must not exceed V (Grok-1 fails for
-    V < 8).
+    V < 8). With the unit attribute `stages`, three more results, each
+    `[B, V]` of type T, expose the intermediate logits so that each stage
+    can be checked: `scaled` (after step 1; the logits themselves in a
+    greedy row), `masked` (after step 2) and `filtered` (after step 3, the
+    logits the draw and the probabilities use; equal to `masked` in a
+    greedy row, which is not filtered).
 
     ```mlir
     %tok, %p, %ids, %probs = nova.sample %l, %temp, %top_p mask %m
@@ -696,6 +782,13 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
         : (tensor<1x131072xbf16>, tensor<1xf32>, tensor<1xf32>,
            tensor<1x131072xi32>, tensor<i64>, tensor<i32>)
         -> (tensor<1xi32>, tensor<1xbf16>, tensor<1x8xi32>, tensor<1x8xbf16>)
+    %t2, %p2, %i2, %q2, %scaled, %masked, %filtered = nova.sample
+        %l2, %temp2, %top_p2 seed %seed step %step row_seeds %requests
+        top_k 8 stages
+        : (tensor<4x1000xbf16>, tensor<4xf32>, tensor<4xf32>, tensor<i64>,
+           tensor<i32>, tensor<4xi64>)
+        -> (tensor<4xi32>, tensor<4xbf16>, tensor<4x8xi32>, tensor<4x8xbf16>,
+            tensor<4x1000xbf16>, tensor<4x1000xbf16>, tensor<4x1000xbf16>)
     ```
   }];
   let arguments = (ins Nova_FloatTensor:$logits, Nova_F32Tensor:$temperature,
@@ -704,12 +797,16 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
                        Optional<Nova_FloatTensor>:$noise,
                        Optional<Nova_I64Tensor>:$seed,
                        Optional<Nova_I32Tensor>:$step,
-                       ConfinedAttr<I64Attr, [IntPositive]>:$top_k);
+                       Optional<Nova_I64Tensor>:$row_seeds,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$top_k,
+                       UnitAttr:$stages);
   let results = (outs Nova_I32Tensor:$token, Nova_FloatTensor:$prob,
-                      Nova_I32Tensor:$top_ids, Nova_FloatTensor:$top_probs);
+                      Nova_I32Tensor:$top_ids, Nova_FloatTensor:$top_probs,
+                      Variadic<Nova_FloatTensor>:$stage_logits);
   let assemblyFormat = [{
     $logits `,` $temperature `,` $top_p (`mask` $mask^)? (`noise` $noise^)?
-    (`seed` $seed^)? (`step` $step^)? `top_k` $top_k attr-dict
+    (`seed` $seed^)? (`step` $step^)? (`row_seeds` $row_seeds^)?
+    `top_k` $top_k (`stages` $stages^)? attr-dict
     `:` functional-type(operands, results)
   }];
 }

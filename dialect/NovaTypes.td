@@ -23,6 +23,8 @@ def Nova_F32Tensor : StaticShapeTensorOf<[F32]>;
 def Nova_I8Tensor : StaticShapeTensorOf<[I8]>;
 def Nova_I32Tensor : StaticShapeTensorOf<[I32]>;
 def Nova_I64Tensor : StaticShapeTensorOf<[I64]>;
+/// A per-token mask (non-zero = keep): i1 or i32, as callers have them.
+def Nova_TokenMaskTensor : StaticShapeTensorOf<[I1, I32]>;
 /// Any statically shaped tensor a parameter may hold.
 def Nova_ParamTensor : StaticShapeTensorOf<[BF16, F16, F32, I8, I32]>;
 /// Quantization scales: bf16 (as Grok-1 ships them), f16 or f32.

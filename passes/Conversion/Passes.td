@@ -80,15 +80,19 @@ def ConvertNovaToLinalgPass : Pass<"convert-nova-to-linalg"> {
                                    scale type and accumulates x * w in f32;
                                    no dequantized weight tensor exists
         nova.expert_qmatmul     -> the same with the expert's weight gathered
-                                   in the body (only selected experts read)
+                                   in the body (only selected experts read;
+                                   slots of expert -1 not computed)
         nova.moe_route          -> one loop over tokens: f32 softmax and top-k
-                                   selection in a single pass each
+                                   selection (or the forced experts) in a
+                                   single pass each; masked tokens skipped
         nova.attention          -> online softmax over the KV cache per
                                    (batch, query, head), no score matrix
         nova.sample             -> temperature/mask/max, a radix threshold
                                    search for top-p (no sort), Philox noise
                                    and the Gumbel argmax, probabilities and
                                    the top-k in a few passes over V
+        nova.top_p_filter       -> the same top-p search, one pass writing
+                                   the filtered logits
         elementwise / norms     -> linalg.generic chains
 
     The schedule (column tiles, which loops run on threads) is a function

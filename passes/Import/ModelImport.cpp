@@ -486,6 +486,13 @@ FailureOr<double> ModelImporter::floatOr(const OpNode &op, StringRef key,
   return fallback;
 }
 
+FailureOr<bool> ModelImporter::boolOr(const OpNode &op, StringRef key,
+                                      bool fallback) {
+  if (const Node *n = file.get(op.node, key))
+    return file.getBool(*n, ("'" + key + "'").str());
+  return fallback;
+}
+
 Value ModelImporter::splat(Location loc, RankedTensorType type, double v) {
   Type element = type.getElementType();
   Attribute scalar =

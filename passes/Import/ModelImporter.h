@@ -98,12 +98,14 @@ public:
   FailureOr<Value> optionalValue(const OpNode &op, llvm::StringRef key);
   /// The quantized parameter named by `key`.
   FailureOr<Operand> quantized(const OpNode &op, llvm::StringRef key);
-  /// Optional `dtype`, `key` (an expression) and `key` (a number).
+  /// Optional `dtype`, `key` (an expression), `key` (a number) and `key`
+  /// (true or false).
   FailureOr<Type> dtypeOr(const OpNode &op, Type fallback);
   FailureOr<int64_t> intOr(const OpNode &op, llvm::StringRef key,
                            int64_t fallback);
   FailureOr<double> floatOr(const OpNode &op, llvm::StringRef key,
                             double fallback);
+  FailureOr<bool> boolOr(const OpNode &op, llvm::StringRef key, bool fallback);
   /// The scale layout given by keys `layout`, `blocks`, `group_size` of `map`.
   FailureOr<ScaleLayoutAttr> readLayout(const yaml::Node &map);
   /// Verifies `created` (so that errors point at the op's YAML line) and

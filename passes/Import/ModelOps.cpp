@@ -52,16 +52,11 @@ static LogicalResult importLinear(ModelImporter &im, const OpNode &op) {
   if (!weightRef)
     return failure();
   FailureOr<Operand> w = im.resolve(*weightRef, op.scope);
-  bool transpose = false;
-  if (const Node *t = file.get(op.node, "transpose")) {
-    FailureOr<bool> b = file.getBool(*t, "'transpose'");
-    if (failed(b))
-      return failure();
-    transpose = *b;
-  }
+  FailureOr<bool> transposed = im.boolOr(op, "transpose", false);
   FailureOr<Type> dtype = im.dtypeOr(op, elementOf(*x));
-  if (failed(w) || failed(dtype))
+  if (failed(w) || failed(transposed) || failed(dtype))
     return failure();
+  bool transpose = *transposed;
   SmallVector<int64_t> shape(shapeOf(*x));
   if (!shape.empty())
     shape.pop_back();
@@ -101,29 +96,27 @@ static LogicalResult importMoeRoute(ModelImporter &im, const OpNode &op) {
   SpecFile &file = im.getFile();
   OpBuilder &builder = im.getBuilder();
   FailureOr<Value> logits = im.value(op, "logits");
+  FailureOr<Value> mask = im.optionalValue(op, "mask");
+  FailureOr<Value> forced = im.optionalValue(op, "forced");
   const Node *kNode = im.require(op, "k");
-  if (failed(logits) || !kNode)
+  if (failed(logits) || failed(mask) || failed(forced) || !kNode)
     return failure();
   FailureOr<int64_t> topK = evalExpr(file, *kNode, op.scope);
   if (failed(topK))
     return failure();
   if (*topK < 1)
     return file.error(*kNode) << "expected k >= 1, got " << *topK;
-  bool renormalize = false;
-  if (const Node *r = file.get(op.node, "renormalize")) {
-    FailureOr<bool> b = file.getBool(*r, "'renormalize'");
-    if (failed(b))
-      return failure();
-    renormalize = *b;
-  }
+  FailureOr<bool> renormalize = im.boolOr(op, "renormalize", false);
+  if (failed(renormalize))
+    return failure();
   SmallVector<int64_t> shape(shapeOf(*logits));
   if (!shape.empty())
     shape.pop_back();
   shape.push_back(*topK);
-  return im.bind(op, MoeRouteOp::create(builder, op.loc,
-                                        tensorOf(shape, builder.getF32Type()),
-                                        tensorOf(shape, builder.getI32Type()),
-                                        *logits, *topK, renormalize));
+  return im.bind(op, MoeRouteOp::create(
+                         builder, op.loc, tensorOf(shape, builder.getF32Type()),
+                         tensorOf(shape, builder.getI32Type()), *logits, *mask,
+                         *forced, *topK, *renormalize));
 }
 
 static LogicalResult importMoeCombine(ModelImporter &im, const OpNode &op) {
@@ -241,6 +234,15 @@ static LogicalResult importAttention(ModelImporter &im, const OpNode &op) {
                                          builder.getF32FloatAttr(*scale), cap));
 }
 
+static LogicalResult importTopPFilter(ModelImporter &im, const OpNode &op) {
+  FailureOr<Value> logits = im.value(op, "logits");
+  FailureOr<Value> p = im.value(op, "top_p");
+  if (failed(logits) || failed(p))
+    return failure();
+  return im.bind(op, TopPFilterOp::create(im.getBuilder(), op.loc,
+                                          logits->getType(), *logits, *p));
+}
+
 static LogicalResult importSample(ModelImporter &im, const OpNode &op) {
   FailureOr<Value> logits = im.value(op, "logits");
   FailureOr<Value> t = im.value(op, "temperature");
@@ -249,9 +251,12 @@ static LogicalResult importSample(ModelImporter &im, const OpNode &op) {
   FailureOr<Value> noise = im.optionalValue(op, "noise");
   FailureOr<Value> seed = im.optionalValue(op, "seed");
   FailureOr<Value> step = im.optionalValue(op, "step");
+  FailureOr<Value> rowSeeds = im.optionalValue(op, "row_seeds");
   FailureOr<int64_t> topK = im.intOr(op, "top_k", 8);
+  FailureOr<bool> stages = im.boolOr(op, "stages", false);
   if (failed(logits) || failed(t) || failed(p) || failed(mask) ||
-      failed(noise) || failed(seed) || failed(step) || failed(topK))
+      failed(noise) || failed(seed) || failed(step) || failed(rowSeeds) ||
+      failed(topK) || failed(stages))
     return failure();
   if (*topK < 1)
     return im.getFile().error(op.node) << "expected top_k >= 1, got " << *topK;
@@ -259,11 +264,14 @@ static LogicalResult importSample(ModelImporter &im, const OpNode &op) {
   int64_t b = dimAt(shapeOf(*logits), 0);
   Type elt = elementOf(*logits);
   Type i32 = builder.getI32Type();
+  // With `stages`: the scaled, masked and filtered logits, after the four.
+  SmallVector<Type> stageTypes(*stages ? 3 : 0, logits->getType());
   return im.bind(
-      op, SampleOp::create(builder, op.loc, tensorOf({b}, i32),
-                           tensorOf({b}, elt), tensorOf({b, *topK}, i32),
-                           tensorOf({b, *topK}, elt), *logits, *t, *p, *mask,
-                           *noise, *seed, *step, static_cast<uint64_t>(*topK)));
+      op,
+      SampleOp::create(builder, op.loc, tensorOf({b}, i32), tensorOf({b}, elt),
+                       tensorOf({b, *topK}, i32), tensorOf({b, *topK}, elt),
+                       stageTypes, *logits, *t, *p, *mask, *noise, *seed, *step,
+                       *rowSeeds, static_cast<uint64_t>(*topK), *stages));
 }
 
 //===----------------------------------------------------------------------===//
@@ -606,7 +614,9 @@ static ArrayRef<OpSpec> opSpecs() {
       {"linear", {"input", "weight", "transpose", "dtype"}, importLinear},
       {"max", {"inputs"}, importBinary<arith::MaximumFOp, arith::MaxSIOp>},
       {"moe_combine", {"input", "gates", "dtype"}, importMoeCombine},
-      {"moe_route", {"logits", "k", "renormalize"}, importMoeRoute},
+      {"moe_route",
+       {"logits", "k", "renormalize", "mask", "forced"},
+       importMoeRoute},
       {"mul", {"inputs"}, importBinary<arith::MulFOp, arith::MulIOp>},
       {"put", {"input", "axis", "index", "value"}, importPut},
       {"quantize",
@@ -617,13 +627,14 @@ static ArrayRef<OpSpec> opSpecs() {
       {"rope", {"input", "positions", "base"}, importRope},
       {"sample",
        {"logits", "temperature", "top_p", "mask", "noise", "seed", "step",
-        "top_k"},
+        "row_seeds", "top_k", "stages"},
        importSample},
       {"shard", {"input", "spec", "mesh"}, importShard},
       {"silu", {"input"}, importActivation<SiluOp>},
       {"softmax", {"input", "axis"}, importSoftmax},
       {"sub", {"inputs"}, importBinary<arith::SubFOp, arith::SubIOp>},
       {"take", {"input", "axis", "index"}, importTake},
+      {"top_p_filter", {"logits", "top_p"}, importTopPFilter},
   };
   return specs;
 }

@@ -322,8 +322,11 @@ bool Frame::execute(Operation *op, std::string &error) {
       })
       .Case([&](MoeRouteOp r) {
         Tensor gates, indices;
-        moeRoute(get(r.getLogits()), r.getK(), r.getRenormalize(), gates,
-                 indices);
+        if (!moeRoute(get(r.getLogits()),
+                      r.getMask() ? &get(r.getMask()) : nullptr,
+                      r.getForced() ? &get(r.getForced()) : nullptr, r.getK(),
+                      r.getRenormalize(), gates, indices, error))
+          return false;
         set(r.getGates(), std::move(gates));
         set(r.getIndices(), std::move(indices));
         return true;
@@ -378,14 +381,24 @@ bool Frame::execute(Operation *op, std::string &error) {
         auto opt = [&](Value v) -> const Tensor * {
           return v ? &get(v) : nullptr;
         };
-        SampleResult r =
-            sample(get(s.getLogits()), get(s.getTemperature()),
-                   get(s.getTopP()), opt(s.getMask()), opt(s.getNoise()),
-                   opt(s.getSeed()), opt(s.getStep()), s.getTopK());
+        SampleResult r = sample(
+            get(s.getLogits()), get(s.getTemperature()), get(s.getTopP()),
+            opt(s.getMask()), opt(s.getNoise()), opt(s.getSeed()),
+            opt(s.getStep()), s.getTopK(), opt(s.getRowSeeds()), s.getStages());
         set(s.getToken(), std::move(r.token));
         set(s.getProb(), std::move(r.prob));
         set(s.getTopIds(), std::move(r.topIds));
         set(s.getTopProbs(), std::move(r.topProbs));
+        if (s.getStages()) {
+          ValueRange stages = s.getStageLogits();
+          set(stages[0], std::move(r.scaled));
+          set(stages[1], std::move(r.masked));
+          set(stages[2], std::move(r.filtered));
+        }
+        return true;
+      })
+      .Case([&](TopPFilterOp f) {
+        set(f.getResult(), topPFilter(get(f.getLogits()), get(f.getTopP())));
         return true;
       })
       .Default([&](Operation *other) {

@@ -150,10 +150,14 @@ bool nova::interp::expertQMatmul(const Tensor &x, const Tensor &experts,
   for (int64_t row = 0; row < m; ++row)
     for (int64_t slot = 0; slot < k; ++slot) {
       int64_t e = experts.i[row * k + slot];
+      // -1 is no expert: the row stays +0 and its input is not read.
+      if (e == -1)
+        continue;
       if (e < 0 || e >= numExperts) {
         error = "expert index " + std::to_string(e) + " of token " +
                 std::to_string(row) + " slot " + std::to_string(slot) +
-                " is out of range [0, " + std::to_string(numExperts) + ")";
+                " is neither -1 (no expert) nor in [0, " +
+                std::to_string(numExperts) + ")";
         return false;
       }
       int64_t xBase = perSlot ? (row * k + slot) * kk : row * kk;
@@ -182,8 +186,10 @@ static bool ranksBefore(double a, int64_t ia, double b, int64_t ib) {
   return ia < ib;
 }
 
-void nova::interp::moeRoute(const Tensor &logits, int64_t k, bool renormalize,
-                            Tensor &gates, Tensor &indices) {
+bool nova::interp::moeRoute(const Tensor &logits, const Tensor *mask,
+                            const Tensor *forced, int64_t k, bool renormalize,
+                            Tensor &gates, Tensor &indices,
+                            std::string &error) {
   int64_t e = logits.shape.back();
   int64_t rows = logits.numElements() / e;
   std::vector<int64_t> shape(logits.shape.begin(), logits.shape.end() - 1);
@@ -193,6 +199,11 @@ void nova::interp::moeRoute(const Tensor &logits, int64_t k, bool renormalize,
   std::vector<double> p(e);
   std::vector<int64_t> order(e);
   for (int64_t r = 0; r < rows; ++r) {
+    // A masked token selects no expert: index -1, gate 0 (already 0).
+    if (mask && mask->i[r] == 0) {
+      std::fill_n(&indices.i[r * k], k, -1);
+      continue;
+    }
     const double *l = &logits.f[r * e];
     double m = -INFINITY;
     bool anyNaN = false;
@@ -209,20 +220,40 @@ void nova::interp::moeRoute(const Tensor &logits, int64_t k, bool renormalize,
     sum = f32(sum);
     for (int64_t j = 0; j < e; ++j)
       p[j] = f32(p[j] / sum);
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      return ranksBefore(p[a], a, p[b], b);
-    });
+    if (forced) {
+      // Replay: the given experts, in the given order; -1 is no expert.
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t id = forced->i[r * k + j];
+        if (id < -1 || id >= e) {
+          error = "forced expert " + std::to_string(id) + " of token " +
+                  std::to_string(r) + " slot " + std::to_string(j) +
+                  " is neither -1 (no expert) nor in [0, " + std::to_string(e) +
+                  ")";
+          return false;
+        }
+        order[j] = id;
+      }
+    } else {
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        return ranksBefore(p[a], a, p[b], b);
+      });
+    }
+    // The renormalizing sum in slot order, without the slots of no expert.
     double selected = 0;
     for (int64_t j = 0; j < k; ++j)
-      selected += p[order[j]];
+      if (order[j] >= 0)
+        selected += p[order[j]];
     selected = f32(selected);
     for (int64_t j = 0; j < k; ++j) {
+      indices.i[r * k + j] = order[j];
+      if (order[j] < 0)
+        continue; // gate 0
       double g = p[order[j]];
       gates.f[r * k + j] = renormalize ? f32(g / selected) : g;
-      indices.i[r * k + j] = order[j];
     }
   }
+  return true;
 }
 
 Tensor nova::interp::moeCombine(const Tensor &outputs, const Tensor &gates,
@@ -483,18 +514,56 @@ std::optional<double> nucleusThreshold(const std::vector<double> &x, double p,
   }
   return std::nullopt;
 }
+
+/// nova.top_p_filter of one row x (values of type e) in place, with the
+/// unrounded top_p: the one implementation of the filter, for both
+/// nova.top_p_filter and step 3 of nova.sample.
+void filterRow(std::vector<double> &x, double topP, Elem e,
+               std::vector<double> &pi, std::vector<int64_t> &order) {
+  std::optional<double> threshold =
+      nucleusThreshold(x, roundTo(e, topP), e, pi, order);
+  if (!threshold)
+    return;
+  const double maskValue = roundTo(e, -1e10);
+  for (double &v : x)
+    if (v < *threshold)
+      v = maskValue;
+}
 } // namespace
+
+Tensor nova::interp::topPFilter(const Tensor &logits, const Tensor &topP) {
+  int64_t b = logits.shape[0], v = logits.shape[1];
+  Tensor out = Tensor::make(logits.elem, logits.shape);
+  std::vector<double> x(v), pi(v);
+  std::vector<int64_t> order(v);
+  for (int64_t row = 0; row < b; ++row) {
+    std::copy_n(&logits.f[row * v], v, x.begin());
+    filterRow(x, topP.f[row], logits.elem, pi, order);
+    std::copy(x.begin(), x.end(), &out.f[row * v]);
+  }
+  return out;
+}
 
 SampleResult nova::interp::sample(const Tensor &logits,
                                   const Tensor &temperature, const Tensor &topP,
                                   const Tensor *mask, const Tensor *noise,
                                   const Tensor *seed, const Tensor *step,
-                                  int64_t topK) {
+                                  int64_t topK, const Tensor *rowSeeds,
+                                  bool stages) {
   int64_t b = logits.shape[0], v = logits.shape[1];
   Elem e = logits.elem;
-  SampleResult r{Tensor::make(Elem::I32, {b}), Tensor::make(e, {b}),
-                 Tensor::make(Elem::I32, {b, topK}),
-                 Tensor::make(e, {b, topK})};
+  SampleResult r;
+  r.token = Tensor::make(Elem::I32, {b});
+  r.prob = Tensor::make(e, {b});
+  r.topIds = Tensor::make(Elem::I32, {b, topK});
+  r.topProbs = Tensor::make(e, {b, topK});
+  if (stages)
+    r.scaled = r.masked = r.filtered = Tensor::make(e, {b, v});
+  // Writes row `row` of a stage result.
+  auto record = [&](Tensor &stage, int64_t row, const std::vector<double> &x) {
+    if (stages)
+      std::copy(x.begin(), x.end(), &stage.f[row * v]);
+  };
   const double maskValue = roundTo(e, -1e10);
   FormatBits bits = formatOf(e);
   std::vector<double> x(v), pi(v), probs(v);
@@ -508,28 +577,29 @@ SampleResult nova::interp::sample(const Tensor &logits,
     for (int64_t i = 0; i < v; ++i)
       x[i] = greedy ? logits.f[row * v + i]
                     : roundTo(e, f32(logits.f[row * v + i] / t));
+    record(r.scaled, row, x);
     // 2. Mask after the temperature, to a finite -1e10.
     if (mask)
       for (int64_t i = 0; i < v; ++i)
         if (mask->i[row * v + i] == 0)
           x[i] = maskValue;
-    // 3. Nucleus filter: a value threshold.
-    std::optional<double> threshold;
+    record(r.masked, row, x);
+    // 3. Nucleus filter: nova.top_p_filter of the row.
     if (!greedy)
-      threshold = nucleusThreshold(x, roundTo(e, topP.f[row]), e, pi, order);
-    if (threshold)
-      for (int64_t i = 0; i < v; ++i)
-        if (x[i] < *threshold)
-          x[i] = maskValue;
-    // 4. Gumbel-argmax, first maximum (of x itself when greedy).
+      filterRow(x, topP.f[row], e, pi, order);
+    record(r.filtered, row, x);
+    // 4. Gumbel-argmax, first maximum (of x itself when greedy). The row's
+    // key is its row_seeds entry (two's-complement bits) or its index.
+    uint64_t rowKey = rowSeeds ? static_cast<uint64_t>(rowSeeds->i[row])
+                               : static_cast<uint64_t>(row);
     auto noiseAt = [&](int64_t i) -> double {
       if (greedy)
         return 0;
       if (noise)
         return noise->f[row * v + i];
-      uint32_t word = rt::sampleWord(
-          static_cast<uint64_t>(seed->i[0]), static_cast<uint32_t>(row),
-          static_cast<uint32_t>(step->i[0]), static_cast<uint32_t>(i));
+      uint32_t word = rt::sampleWord(static_cast<uint64_t>(seed->i[0]), rowKey,
+                                     static_cast<uint32_t>(step->i[0]),
+                                     static_cast<uint32_t>(i));
       return rt::gumbelNoise(word, bits.mantissa, bits.exponent);
     };
     int64_t token = 0;

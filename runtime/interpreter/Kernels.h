@@ -31,8 +31,11 @@ Tensor qmatmul(const Tensor &x, const Tensor &q, const Tensor &scales,
 bool expertQMatmul(const Tensor &x, const Tensor &experts, const Tensor &q,
                    const Tensor &scales, Elem result, Tensor &out,
                    std::string &error);
-void moeRoute(const Tensor &logits, int64_t k, bool renormalize, Tensor &gates,
-              Tensor &indices);
+/// `mask` ([...], non-zero = a real token) and `forced` ([..., k] expert
+/// ids) are optional; a forced id outside [-1, E) fails.
+bool moeRoute(const Tensor &logits, const Tensor *mask, const Tensor *forced,
+              int64_t k, bool renormalize, Tensor &gates, Tensor &indices,
+              std::string &error);
 Tensor moeCombine(const Tensor &outputs, const Tensor &gates, Elem result);
 Tensor rmsNorm(const Tensor &x, const Tensor &scale, double eps);
 Tensor gelu(const Tensor &x);
@@ -46,14 +49,21 @@ Tensor attention(const Tensor &q, const Tensor &k, const Tensor &v,
                  const Tensor &positions, double scale,
                  std::optional<double> cap);
 
-/// Results of nova.sample.
+/// nova.top_p_filter: logits [B, V] outside each row's nucleus set to
+/// round_T(-1e10).
+Tensor topPFilter(const Tensor &logits, const Tensor &topP);
+
+/// Results of nova.sample; the stage logits only with `stages`.
 struct SampleResult {
   Tensor token, prob, topIds, topProbs;
+  Tensor scaled, masked, filtered;
 };
-/// `noise` or (`seed`, `step`) must be given.
+/// `noise` or (`seed`, `step`) must be given; `rowSeeds` ([B] i64) only
+/// with (`seed`, `step`).
 SampleResult sample(const Tensor &logits, const Tensor &temperature,
                     const Tensor &topP, const Tensor *mask, const Tensor *noise,
-                    const Tensor *seed, const Tensor *step, int64_t topK);
+                    const Tensor *seed, const Tensor *step, int64_t topK,
+                    const Tensor *rowSeeds = nullptr, bool stages = false);
 
 } // namespace nova::interp
 

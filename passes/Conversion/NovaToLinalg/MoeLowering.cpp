@@ -3,10 +3,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The mixture-of-experts ops: nova.moe_route as one loop over tokens (f32
-// softmax and top-k selection in a single pass each), nova.expert_qmatmul
-// with tokens grouped by expert so that only the selected experts' weights
-// are read (the row schedule of RowSchedule.h), and nova.moe_combine as a
-// linalg.generic summing the slots in order.
+// softmax and top-k selection, or the forced experts, in a single pass
+// each; masked tokens skipped), nova.expert_qmatmul with tokens grouped by
+// expert so that only the selected experts' weights are read and slots of
+// no expert (-1) cost nothing (the row schedule of RowSchedule.h), and
+// nova.moe_combine as a linalg.generic summing the slots in order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +55,23 @@ Value from2d(OpBuilder &b, Location loc, Value v, RankedTensorType type) {
                                        collapseLeading(type.getRank()));
 }
 
+/// Reshapes a per-token tensor [L...] to [R] (R = product of L...; a
+/// scalar becomes [1]).
+Value toRows(OpBuilder &b, Location loc, Value v, int64_t rows) {
+  auto type = tensorTypeOf(v);
+  if (type.getRank() == 1)
+    return v;
+  auto target = RankedTensorType::get({rows}, type.getElementType());
+  if (type.getRank() == 0)
+    return tensor::ExpandShapeOp::create(b, loc, target, v,
+                                         SmallVector<ReassociationIndices>{});
+  ReassociationIndices all;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    all.push_back(d);
+  return tensor::CollapseShapeOp::create(
+      b, loc, target, v, SmallVector<ReassociationIndices>{all});
+}
+
 //===----------------------------------------------------------------------===//
 // nova.moe_route
 //===----------------------------------------------------------------------===//
@@ -71,72 +89,126 @@ struct MoeRouteLowering : OpConversionPattern<MoeRouteOp> {
     bool renormalize = op.getRenormalize();
     Type f32 = rewriter.getF32Type();
     Type i32 = rewriter.getI32Type();
+    Value mask = adaptor.getMask()
+                     ? toRows(rewriter, loc, adaptor.getMask(), rows)
+                     : Value();
+    Value forced = adaptor.getForced()
+                       ? to2d(rewriter, loc, adaptor.getForced())
+                       : Value();
+
+    // One token's softmax and selection (or forced experts), written to
+    // row r of outs = (gates, indices).
+    auto route = [&](KernelBuilder &kr, Value r,
+                     ValueRange outs) -> SmallVector<Value> {
+      // Max (NaN-ignoring) and whether any logit is NaN.
+      SmallVector<Value> mx =
+          kr.forLoop(0, e, {kr.f32(-INFINITY), kr.boolean(false)},
+                     [&](KernelBuilder &ke, Value j, ValueRange s) {
+                       Value l = ke.extract(logits, {r, j});
+                       Value m = arith::MaxNumFOp::create(
+                           ke.builder(), ke.location(), s[0], l);
+                       return SmallVector<Value>{m, ke.ori(s[1], ke.isNaN(l))};
+                     });
+      // f32 softmax over the experts: exp(l - m) rounded to f32, sum in
+      // f64 rounded to f32, divide (§3.1).
+      SmallVector<Value> ex =
+          kr.forLoop(0, e, {kr.empty({e}, f32), kr.f64(0)},
+                     [&](KernelBuilder &ke, Value j, ValueRange s) {
+                       Value l = ke.extract(logits, {r, j});
+                       Value p = ke.exp(ke.sub(l, mx[0]));
+                       p = ke.select(mx[1], ke.f32(NAN), p);
+                       return SmallVector<Value>{ke.insert(p, s[0], {j}),
+                                                 ke.add(s[1], ke.toF64(p))};
+                     });
+      Value sum = kr.castFloat(ex[1], f32);
+      Value probs = kr.forLoop(
+          0, e, {ex[0]}, [&](KernelBuilder &ke, Value j, ValueRange s) {
+            Value p = ke.div(ke.extract(s[0], {j}), sum);
+            return SmallVector<Value>{ke.insert(p, s[0], {j})};
+          })[0];
+      // (gates, indices, f64 sum of the gates in slot order).
+      SmallVector<Value> sel;
+      if (forced) {
+        // Replay: the given experts; -1 (and, unlike the interpreter,
+        // which reports them, other ids outside [0, E)) is no expert.
+        sel = kr.forLoop(
+            0, k, {outs[0], outs[1], kr.f64(0)},
+            [&](KernelBuilder &kj, Value slot, ValueRange s) {
+              Value id = kj.extract(forced, {r, slot});
+              Value ok = kj.andi(kj.cmpi(IPred::sge, id, kj.i32(0)),
+                                 kj.cmpi(IPred::slt, id, kj.i32(e)));
+              Value at = kj.select(ok, kj.toIndex(id), kj.index(0));
+              Value p = kj.select(ok, kj.extract(probs, {at}), kj.f32(0));
+              Value idx = kj.select(ok, id, kj.i32(-1));
+              return SmallVector<Value>{kj.insert(p, s[0], {r, slot}),
+                                        kj.insert(idx, s[1], {r, slot}),
+                                        kj.add(s[2], kj.toF64(p))};
+            });
+      } else {
+        // Top-k by k selection scans; ties to the lower expert index.
+        SmallVector<Value> top = kr.forLoop(
+            0, k,
+            {outs[0], outs[1], kr.filled({e}, kr.boolean(false)), kr.f64(0)},
+            [&](KernelBuilder &kj, Value slot, ValueRange s) {
+              SmallVector<Value> best = kj.forLoop(
+                  0, e, {kj.index(-1), kj.f32(0)},
+                  [&](KernelBuilder &ke, Value j, ValueRange b) {
+                    Value p = ke.extract(probs, {j});
+                    Value taken = ke.extract(s[2], {j});
+                    Value none = ke.cmpi(IPred::slt, b[0], ke.index(0));
+                    Value better = ke.andi(
+                        ke.notI1(taken),
+                        ke.ori(none, ranksBefore(ke, p, j, b[1], b[0])));
+                    return SmallVector<Value>{ke.select(better, j, b[0]),
+                                              ke.select(better, p, b[1])};
+                  });
+              Value gates = kj.insert(best[1], s[0], {r, slot});
+              Value idx = kj.insert(kj.indexTo(best[0], i32), s[1], {r, slot});
+              Value taken = kj.insert(kj.boolean(true), s[2], {best[0]});
+              return SmallVector<Value>{gates, idx, taken,
+                                        kj.add(s[3], kj.toF64(best[1]))};
+            });
+        sel = {top[0], top[1], top[3]};
+      }
+      Value gates = sel[0];
+      if (renormalize) {
+        Value total = kr.castFloat(sel[2], f32);
+        gates = kr.forLoop(
+            0, k, {gates}, [&](KernelBuilder &kj, Value slot, ValueRange s) {
+              Value g = kj.div(kj.extract(s[0], {r, slot}), total);
+              // A forced slot without an expert keeps gate 0.
+              if (forced)
+                g = kj.select(kj.cmpi(IPred::sge, kj.extract(sel[1], {r, slot}),
+                                      kj.i32(0)),
+                              g, kj.f32(0));
+              return SmallVector<Value>{kj.insert(g, s[0], {r, slot})};
+            })[0];
+      }
+      return SmallVector<Value>{gates, sel[1]};
+    };
 
     SmallVector<Value> results = kb.forLoop(
         0, rows, {kb.empty({rows, k}, f32), kb.empty({rows, k}, i32)},
         [&](KernelBuilder &kr, Value r, ValueRange outs) {
-          // Max (NaN-ignoring) and whether any logit is NaN.
-          SmallVector<Value> mx = kr.forLoop(
-              0, e, {kr.f32(-INFINITY), kr.boolean(false)},
-              [&](KernelBuilder &ke, Value j, ValueRange s) {
-                Value l = ke.extract(logits, {r, j});
-                Value m = arith::MaxNumFOp::create(ke.builder(), ke.location(),
-                                                   s[0], l);
-                return SmallVector<Value>{m, ke.ori(s[1], ke.isNaN(l))};
-              });
-          // f32 softmax over the experts: exp(l - m) rounded to f32, sum
-          // in f64 rounded to f32, divide (§3.1).
-          SmallVector<Value> ex =
-              kr.forLoop(0, e, {kr.empty({e}, f32), kr.f64(0)},
-                         [&](KernelBuilder &ke, Value j, ValueRange s) {
-                           Value l = ke.extract(logits, {r, j});
-                           Value p = ke.exp(ke.sub(l, mx[0]));
-                           p = ke.select(mx[1], ke.f32(NAN), p);
-                           return SmallVector<Value>{ke.insert(p, s[0], {j}),
-                                                     ke.add(s[1], ke.toF64(p))};
-                         });
-          Value sum = kr.castFloat(ex[1], f32);
-          Value probs = kr.forLoop(
-              0, e, {ex[0]}, [&](KernelBuilder &ke, Value j, ValueRange s) {
-                Value p = ke.div(ke.extract(s[0], {j}), sum);
-                return SmallVector<Value>{ke.insert(p, s[0], {j})};
-              })[0];
-          // Top-k by k selection scans; ties to the lower expert index.
-          SmallVector<Value> sel = kr.forLoop(
-              0, k,
-              {outs[0], outs[1], kr.filled({e}, kr.boolean(false)), kr.f64(0)},
-              [&](KernelBuilder &kj, Value slot, ValueRange s) {
-                SmallVector<Value> best = kj.forLoop(
-                    0, e, {kj.index(-1), kj.f32(0)},
-                    [&](KernelBuilder &ke, Value j, ValueRange b) {
-                      Value p = ke.extract(probs, {j});
-                      Value taken = ke.extract(s[2], {j});
-                      Value none = ke.cmpi(IPred::slt, b[0], ke.index(0));
-                      Value better = ke.andi(
-                          ke.notI1(taken),
-                          ke.ori(none, ranksBefore(ke, p, j, b[1], b[0])));
-                      return SmallVector<Value>{ke.select(better, j, b[0]),
-                                                ke.select(better, p, b[1])};
+          if (!mask)
+            return route(kr, r, outs);
+          // A masked token selects no expert: index -1, gate 0, and its
+          // logits are not read.
+          Value entry = kr.extract(mask, {r});
+          Value zero =
+              entry.getType().isInteger(1) ? kr.boolean(false) : kr.i32(0);
+          return kr.ifThenElse(
+              kr.cmpi(IPred::ne, entry, zero), outs.getTypes(),
+              [&](KernelBuilder &kt) { return route(kt, r, outs); },
+              [&](KernelBuilder &kt) {
+                return kt.forLoop(
+                    0, k, outs,
+                    [&](KernelBuilder &kj, Value slot, ValueRange s) {
+                      return SmallVector<Value>{
+                          kj.insert(kj.f32(0), s[0], {r, slot}),
+                          kj.insert(kj.i32(-1), s[1], {r, slot})};
                     });
-                Value gates = kj.insert(best[1], s[0], {r, slot});
-                Value idx =
-                    kj.insert(kj.indexTo(best[0], i32), s[1], {r, slot});
-                Value taken = kj.insert(kj.boolean(true), s[2], {best[0]});
-                return SmallVector<Value>{gates, idx, taken,
-                                          kj.add(s[3], kj.toF64(best[1]))};
               });
-          Value gates = sel[0];
-          if (renormalize) {
-            Value total = kr.castFloat(sel[3], f32);
-            gates =
-                kr.forLoop(0, k, {gates},
-                           [&](KernelBuilder &kj, Value slot, ValueRange s) {
-                             Value g = kj.extract(s[0], {r, slot});
-                             return SmallVector<Value>{
-                                 kj.insert(kj.div(g, total), s[0], {r, slot})};
-                           })[0];
-          }
-          return SmallVector<Value>{gates, sel[1]};
         });
     rewriter.replaceOp(
         op, {from2d(rewriter, loc, results[0], tensorTypeOf(op.getGates())),
@@ -157,9 +229,12 @@ struct ExpertGroups {
 };
 
 /// A stable counting sort of the slots by expert index. count[e + 1] counts
-/// expert e's slots (slots with an index outside [0, E) go to bucket E and
-/// are never computed: their rows stay zero); the prefix sums make
-/// start[e] .. start[e + 1] the range of `order` holding expert e's slots.
+/// expert e's slots. Slots without an expert (index -1: a masked token, or
+/// an expert another device holds after expert-parallel partitioning) and
+/// any other index outside [0, E) go to bucket E, which the expert loops
+/// never visit: their input rows and no weights are read, and their rows
+/// of the result stay zero. The prefix sums make start[e] .. start[e + 1]
+/// the range of `order` holding expert e's slots.
 ExpertGroups groupSlotsByExpert(KernelBuilder &kb, Value experts,
                                 int64_t numExperts) {
   Location loc = kb.location();

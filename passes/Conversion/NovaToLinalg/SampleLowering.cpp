@@ -1,15 +1,17 @@
-//===- SampleLowering.cpp - nova.sample to scf loops ----------------------===//
+//===- SampleLowering.cpp - nova.sample, nova.top_p_filter to scf loops ---===//
 //
 // SPDX-License-Identifier: Apache-2.0
 //
 // Temperature, mask and max in one pass; the top-p threshold by a radix
-// search (no sort); Philox noise and the Gumbel argmax; then the
-// probabilities and the top-k in a few passes over V, in f64 where the op
-// description says so, so the tokens agree with the reference interpreter
-// exactly. A temperature <= 0 skips the filter and the draw (greedy
-// decoding). Non-finite logits need no pass of their own: the max pass
-// notes NaN, and the probability passes carry the normalizer's NaN into
-// the terms they skip. Rows run on threads when the batch is large enough.
+// search (no sort; one implementation, nucleusFilter, for nova.top_p_filter
+// and step 3 of nova.sample); Philox noise keyed by the row's key and the
+// Gumbel argmax; then the probabilities and the top-k in a few passes over
+// V, in f64 where the op description says so, so the tokens agree with the
+// reference interpreter exactly. A temperature <= 0 skips the filter and
+// the draw (greedy decoding). Non-finite logits need no pass of their own:
+// the max pass notes NaN, and the probability passes carry the
+// normalizer's NaN into the terms they skip. Rows run on threads when the
+// batch is large enough.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,14 +35,21 @@ namespace {
 // Noise and keys
 //===----------------------------------------------------------------------===//
 
-/// The 32-bit Philox word for (seed, row, step, i): rt::sampleWord in IR.
-Value philoxWord(KernelBuilder &k, Value seed, Value row, Value step, Value i) {
+/// A row's key in the Philox counter: its low and high 32-bit words (i32).
+struct RowKey {
+  Value low, high;
+};
+
+/// The 32-bit Philox word for (seed, row key, step, i): rt::sampleWord in
+/// IR.
+Value philoxWord(KernelBuilder &k, Value seed, RowKey row, Value step,
+                 Value i) {
   OpBuilder &b = k.builder();
   Location loc = k.location();
   Type i32 = b.getI32Type();
   Value i32i = k.indexTo(i, i32);
-  Value c[4] = {arith::DivUIOp::create(b, loc, i32i, k.i32(4)),
-                k.indexTo(row, i32), step, k.i32(0)};
+  Value c[4] = {arith::DivUIOp::create(b, loc, i32i, k.i32(4)), row.low, step,
+                row.high};
   Value key[2] = {
       arith::TruncIOp::create(b, loc, i32, seed),
       arith::TruncIOp::create(b, loc, i32,
@@ -234,6 +243,49 @@ SmallVector<Value> radixThreshold(KernelBuilder &k, Value xs, Value m, Value p,
 }
 
 //===----------------------------------------------------------------------===//
+// The nucleus filter (nova.top_p_filter, step 3 of nova.sample)
+//===----------------------------------------------------------------------===//
+
+/// The logits of a row after the nucleus filter: x_i, or the masked value
+/// where the filter drops it.
+struct FilteredLogits {
+  Value xs, threshold, hasThreshold, masked;
+  Value at(KernelBuilder &k, Value i) const {
+    Value x = k.extract(xs, {i});
+    Value drop = k.andi(hasThreshold, k.cmpf(Pred::OLT, x, threshold));
+    return k.select(drop, masked, x);
+  }
+};
+
+/// The one implementation of the nucleus filter of a row `xs` ([V] f32
+/// holding values of `elem`) with max `m` (NaN-ignoring) and `anyNaN`,
+/// for p = round_T(top_p) (f32); `skip` (i1) filters nothing (greedy
+/// sampling). Returns the filtered row and the updated f64 [V] scratch.
+std::pair<FilteredLogits, Value> nucleusFilter(KernelBuilder &kr, Value xs,
+                                               Value m, Value anyNaN, Value p,
+                                               Value skip, Value scratch,
+                                               int64_t v, Type elem) {
+  Value filtering = kr.notI1(kr.ori(anyNaN, skip));
+  Value maxOnly = kr.andi(kr.cmpf(Pred::OLE, p, kr.f32(0)), filtering);
+  Value finite = kr.andi(kr.cmpf(Pred::ONE, m, kr.f32(INFINITY)),
+                         kr.cmpf(Pred::ONE, m, kr.f32(-INFINITY)));
+  Value nucleus = kr.andi(kr.andi(kr.cmpf(Pred::OGT, p, kr.f32(0)),
+                                  kr.cmpf(Pred::OLT, p, kr.f32(1))),
+                          kr.andi(filtering, finite));
+  OpBuilder &b = kr.builder();
+  SmallVector<Value> t = kr.ifThenElse(
+      nucleus, {b.getF32Type(), b.getI1Type(), scratch.getType()},
+      [&](KernelBuilder &k) {
+        return radixThreshold(k, xs, m, p, scratch, v, elem);
+      },
+      [&](KernelBuilder &k) {
+        return SmallVector<Value>{m, maxOnly, scratch};
+      });
+  Value masked = kr.roundTo(kr.f32(-1e10), elem);
+  return {FilteredLogits{xs, t[0], t[1], masked}, t[2]};
+}
+
+//===----------------------------------------------------------------------===//
 // Rows
 //===----------------------------------------------------------------------===//
 
@@ -250,28 +302,23 @@ Value expOrZero(KernelBuilder &k, Value d,
       })[0];
 }
 
-/// The logits of a row after steps 1-3: x_i, or the masked value where the
-/// nucleus filter drops it.
-struct FilteredLogits {
-  Value xs, threshold, hasThreshold, masked;
-  Value at(KernelBuilder &k, Value i) const {
-    Value x = k.extract(xs, {i});
-    Value drop = k.andi(hasThreshold, k.cmpf(Pred::OLT, x, threshold));
-    return k.select(drop, masked, x);
-  }
-};
-
 /// The lowering of one row of nova.sample, in the steps of its description.
 struct SampleRow {
   Type elem;
   int64_t v, topK;
   Value logits, mask, noise, temperature, topP;
-  /// The scalar seed (i64) and step (i32) without a noise operand.
-  Value seed, step;
+  /// The scalar seed (i64) and step (i32) without a noise operand, and the
+  /// optional row_seeds ([B] i64).
+  Value seed, step, rowSeeds;
+  /// Whether the op returns its stage logits.
+  bool stages;
 
+  /// The results a row writes: token, prob, top_ids, top_probs, and the
+  /// three stage logits with `stages`.
+  int64_t numOutputs() const { return stages ? 7 : 4; }
   /// Reads logits row `row` and writes its results at row `outRow` of
-  /// s[0..3] (the batch outputs, or one row of them); s[4], s[5] are [V]
-  /// scratch. Returns s, updated.
+  /// s[0 .. numOutputs()) (the batch outputs, or one row of them); the two
+  /// entries after them are [V] f32 and f64 scratch. Returns s, updated.
   SmallVector<Value> build(KernelBuilder &kr, Value row, Value outRow,
                            ValueRange s) const;
 
@@ -279,15 +326,16 @@ private:
   Value roundElem(KernelBuilder &k, Value x) const {
     return k.roundTo(x, elem);
   }
+  /// The row's key in the Philox counter: row_seeds[row], or the row.
+  RowKey rowKey(KernelBuilder &k, Value row) const;
   /// 1-2. Temperature in the logits' type, mask after it; max. Returns
-  /// (xs, max, any NaN, argmax, greedy); greedy (temperature <= 0 in T)
-  /// leaves the logits unscaled.
-  SmallVector<Value> scaleAndMask(KernelBuilder &kr, Value row, Value scratch,
-                                  Value masked) const;
-  /// 3. The nucleus filter threshold (none when greedy). Returns
-  /// (threshold, has threshold, scratch).
-  SmallVector<Value> nucleus(KernelBuilder &kr, Value row, Value xs, Value m,
-                             Value anyNaN, Value greedy, Value scratch) const;
+  /// (xs, max, any NaN, argmax, greedy, stage outputs...); greedy
+  /// (temperature <= 0 in T) leaves the logits unscaled. With `stages`
+  /// the scaled and masked logits are written to row `outRow` of
+  /// `stageOuts`.
+  SmallVector<Value> scaleAndMask(KernelBuilder &kr, Value row, Value outRow,
+                                  Value scratch, Value masked,
+                                  ValueRange stageOuts) const;
   /// 4. Gumbel argmax over the filtered logits. Returns (z, token, max of
   /// the filtered logits, any of them NaN).
   SmallVector<Value> gumbelArgmax(KernelBuilder &kr, Value row,
@@ -300,48 +348,49 @@ private:
                                    Value token) const;
 };
 
+RowKey SampleRow::rowKey(KernelBuilder &k, Value row) const {
+  Type i32 = k.builder().getI32Type();
+  if (!rowSeeds)
+    return {k.indexTo(row, i32), k.i32(0)};
+  Value key = k.extract(rowSeeds, {row});
+  OpBuilder &b = k.builder();
+  Location loc = k.location();
+  return {arith::TruncIOp::create(b, loc, i32, key),
+          arith::TruncIOp::create(b, loc, i32, k.shrui(key, k.i64(32)))};
+}
+
 SmallVector<Value> SampleRow::scaleAndMask(KernelBuilder &kr, Value row,
-                                           Value scratch, Value masked) const {
+                                           Value outRow, Value scratch,
+                                           Value masked,
+                                           ValueRange stageOuts) const {
   Value t = roundElem(kr, kr.extract(temperature, {row}));
   Value greedy = kr.cmpf(Pred::OLE, t, kr.f32(0));
   // l / 1 is exact: the greedy path reads the logits themselves.
   t = kr.select(greedy, kr.f32(1), t);
-  SmallVector<Value> r = kr.forLoop(
-      0, v, {scratch, kr.f32(-INFINITY), kr.boolean(false), kr.index(0)},
-      [&](KernelBuilder &k, Value i, ValueRange st) {
-        Value x = roundElem(k, k.div(k.toF32(k.extract(logits, {row, i})), t));
+  SmallVector<Value> init = {scratch, kr.f32(-INFINITY), kr.boolean(false),
+                             kr.index(0)};
+  init.append(stageOuts.begin(), stageOuts.end());
+  SmallVector<Value> r =
+      kr.forLoop(0, v, init, [&](KernelBuilder &k, Value i, ValueRange st) {
+        Value scaled =
+            roundElem(k, k.div(k.toF32(k.extract(logits, {row, i})), t));
+        Value x = scaled;
         if (mask)
           x = k.select(k.cmpi(IPred::eq, k.extract(mask, {row, i}), k.i32(0)),
                        masked, x);
         Value m = arith::MaxNumFOp::create(k.builder(), k.location(), st[1], x);
-        return SmallVector<Value>{
+        SmallVector<Value> next = {
             k.insert(x, st[0], {i}), m, k.ori(st[2], k.isNaN(x)),
             k.select(k.cmpf(Pred::OGT, x, st[1]), i, st[3])};
+        if (!stageOuts.empty()) {
+          next.push_back(
+              k.insert(k.castFloat(scaled, elem), st[4], {outRow, i}));
+          next.push_back(k.insert(k.castFloat(x, elem), st[5], {outRow, i}));
+        }
+        return next;
       });
-  r.push_back(greedy);
+  r.insert(r.begin() + 4, greedy);
   return r;
-}
-
-SmallVector<Value> SampleRow::nucleus(KernelBuilder &kr, Value row, Value xs,
-                                      Value m, Value anyNaN, Value greedy,
-                                      Value scratch) const {
-  Value p = roundElem(kr, kr.extract(topP, {row}));
-  Value filtering = kr.notI1(kr.ori(anyNaN, greedy));
-  Value maxOnly = kr.andi(kr.cmpf(Pred::OLE, p, kr.f32(0)), filtering);
-  Value finite = kr.andi(kr.cmpf(Pred::ONE, m, kr.f32(INFINITY)),
-                         kr.cmpf(Pred::ONE, m, kr.f32(-INFINITY)));
-  Value nucleus = kr.andi(kr.andi(kr.cmpf(Pred::OGT, p, kr.f32(0)),
-                                  kr.cmpf(Pred::OLT, p, kr.f32(1))),
-                          kr.andi(filtering, finite));
-  OpBuilder &b = kr.builder();
-  return kr.ifThenElse(
-      nucleus, {b.getF32Type(), b.getI1Type(), scratch.getType()},
-      [&](KernelBuilder &k) {
-        return radixThreshold(k, xs, m, p, scratch, v, elem);
-      },
-      [&](KernelBuilder &k) {
-        return SmallVector<Value>{m, maxOnly, scratch};
-      });
 }
 
 SmallVector<Value> SampleRow::gumbelArgmax(KernelBuilder &kr, Value row,
@@ -351,9 +400,12 @@ SmallVector<Value> SampleRow::gumbelArgmax(KernelBuilder &kr, Value row,
   // cannot reach the best so far even with the largest possible noise is
   // skipped without generating its noise (with the lower index winning
   // ties, the result is the sequential first maximum).
+  RowKey key;
+  if (!noise)
+    key = rowKey(kr, row);
   auto zAt = [&](KernelBuilder &k, Value i, Value x) {
     Value g = noise ? k.toF32(k.extract(noise, {row, i}))
-                    : gumbel(k, philoxWord(k, seed, row, step, i), elem);
+                    : gumbel(k, philoxWord(k, seed, key, step, i), elem);
     return roundElem(k, k.add(x, g));
   };
   Value gMax = noise ? Value() : kr.f32(maxGumbel(elem));
@@ -443,11 +495,30 @@ SmallVector<Value> SampleRow::probabilities(KernelBuilder &kr,
 
 SmallVector<Value> SampleRow::build(KernelBuilder &kr, Value row, Value outRow,
                                     ValueRange s) const {
+  int64_t n = numOutputs();
+  Value xsScratch = s[n], piScratch = s[n + 1];
   Value masked = roundElem(kr, kr.f32(-1e10));
-  SmallVector<Value> pa = scaleAndMask(kr, row, s[4], masked);
+  SmallVector<Value> stageOuts;
+  if (stages)
+    stageOuts = {s[4], s[5]};
+  SmallVector<Value> pa =
+      scaleAndMask(kr, row, outRow, xsScratch, masked, stageOuts);
   Value xs = pa[0], m = pa[1], anyNaN = pa[2], argmax = pa[3], greedy = pa[4];
-  SmallVector<Value> filt = nucleus(kr, row, xs, m, anyNaN, greedy, s[5]);
-  FilteredLogits filtered{xs, filt[0], filt[1], masked};
+  // 3. nova.top_p_filter of the row (nothing filtered when greedy).
+  Value p = roundElem(kr, kr.extract(topP, {row}));
+  std::pair<FilteredLogits, Value> filter =
+      nucleusFilter(kr, xs, m, anyNaN, p, greedy, piScratch, v, elem);
+  const FilteredLogits &filtered = filter.first;
+  SmallVector<Value> outs(s.begin(), s.begin() + n);
+  if (stages) {
+    outs[4] = pa[5];
+    outs[5] = pa[6];
+    outs[6] =
+        kr.forLoop(0, v, {s[6]}, [&](KernelBuilder &k, Value i, ValueRange st) {
+          Value x = k.castFloat(filtered.at(k, i), elem);
+          return SmallVector<Value>{k.insert(x, st[0], {outRow, i})};
+        })[0];
+  }
   // Greedy: the first maximum of the unfiltered logits, found by step 1.
   SmallVector<Value> draw = kr.ifThenElse(
       greedy, {m.getType(), argmax.getType(), m.getType(), anyNaN.getType()},
@@ -460,26 +531,52 @@ SmallVector<Value> SampleRow::build(KernelBuilder &kr, Value row, Value outRow,
   SmallVector<Value> probs = probabilities(kr, filtered, m2, token);
   Type i32 = kr.builder().getI32Type();
   SmallVector<Value> top = kr.forLoop(
-      0, topK, {s[2], s[3]}, [&](KernelBuilder &k, Value j, ValueRange st) {
+      0, topK, {outs[2], outs[3]},
+      [&](KernelBuilder &k, Value j, ValueRange st) {
         Value id = k.indexTo(k.extract(probs[1], {j}), i32);
         Value pv = k.castFloat(k.extract(probs[2], {j}), elem);
         return SmallVector<Value>{k.insert(id, st[0], {outRow, j}),
                                   k.insert(pv, st[1], {outRow, j})};
       });
-  return {kr.insert(kr.indexTo(token, i32), s[0], {outRow}),
-          kr.insert(kr.castFloat(probs[0], elem), s[1], {outRow}),
-          top[0],
-          top[1],
-          xs,
-          filt[2]};
+  outs[0] = kr.insert(kr.indexTo(token, i32), outs[0], {outRow});
+  outs[1] = kr.insert(kr.castFloat(probs[0], elem), outs[1], {outRow});
+  outs[2] = top[0];
+  outs[3] = top[1];
+  outs.append({xs, filter.second});
+  return outs;
 }
 
-/// nova.sample's rows in parallel (an scf.forall, which becomes an OpenMP
-/// work-sharing loop): each with its own scratch, writing its row of each
-/// of `outputs`.
-SmallVector<Value> parallelRows(OpBuilder &b, Location loc,
-                                const SampleRow &sample, int64_t batch,
-                                ValueRange outputs) {
+//===----------------------------------------------------------------------===//
+// Batches
+//===----------------------------------------------------------------------===//
+
+/// Builds one row: reads row `row` of the inputs and writes row `outRow` of
+/// s[0 .. outputs) (the batch outputs, or a one-row slice of them); the
+/// scratch tensors follow. Returns s, updated.
+using RowBody = function_ref<SmallVector<Value>(KernelBuilder &, Value row,
+                                                Value outRow, ValueRange s)>;
+/// Scratch tensors for one row.
+using RowScratch = function_ref<SmallVector<Value>(KernelBuilder &)>;
+
+/// `body` for every row of a batch of `batch` rows writing `outputs`
+/// ([batch, ...] tensors): in an scf.for with one scratch, or, with
+/// `parallel`, an scf.forall (an OpenMP work-sharing loop) with a scratch
+/// per row writing its one-row slices. Returns the outputs.
+SmallVector<Value> forEachRow(OpBuilder &b, Location loc, int64_t batch,
+                              ValueRange outputs, bool parallel,
+                              RowScratch scratch, RowBody body) {
+  KernelBuilder kb(b, loc);
+  size_t n = outputs.size();
+  if (!parallel) {
+    SmallVector<Value> init(outputs);
+    init.append(scratch(kb));
+    SmallVector<Value> r = kb.forLoop(
+        0, batch, init, [&](KernelBuilder &kr, Value row, ValueRange s) {
+          return body(kr, row, row, s);
+        });
+    r.resize(n);
+    return r;
+  }
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(batch)}, outputs,
       std::nullopt);
@@ -503,14 +600,18 @@ SmallVector<Value> parallelRows(OpBuilder &b, Location loc,
     sizes.push_back(size);
     strides.push_back(stride);
   }
-  slices.append({kr.empty({sample.v}, b.getF32Type()),
-                 kr.empty({sample.v}, b.getF64Type())});
-  SmallVector<Value> rowOuts = sample.build(kr, row, kr.index(0), slices);
+  slices.append(scratch(kr));
+  SmallVector<Value> rowOuts = body(kr, row, kr.index(0), slices);
   b.setInsertionPointToStart(forall.getTerminator().getBody());
   for (auto [i, out] : llvm::enumerate(forall.getRegionIterArgs()))
     tensor::ParallelInsertSliceOp::create(b, loc, rowOuts[i], out, offsets[i],
                                           sizes[i], strides[i]);
   return SmallVector<Value>(forall.getResults());
+}
+
+/// Rows run on threads when there are several and enough logits.
+bool parallelBatch(int64_t batch, int64_t v, const ScheduleOptions &options) {
+  return batch >= 2 && batch * v >= options.parallelSampleWork;
 }
 
 struct SampleLowering : ScheduledLowering<SampleOp> {
@@ -535,25 +636,79 @@ struct SampleLowering : ScheduledLowering<SampleOp> {
                      a.getTemperature(),
                      a.getTopP(),
                      Value(),
-                     Value()};
+                     Value(),
+                     a.getRowSeeds(),
+                     op.getStages()};
     if (a.getSeed()) {
       sample.seed = kb.extract(a.getSeed(), {});
       sample.step = kb.extract(a.getStep(), {});
     }
-    SmallVector<Value> results = {
+    SmallVector<Value> outputs = {
         kb.empty({batch}, i32), kb.empty({batch}, elem),
         kb.empty({batch, topK}, i32), kb.empty({batch, topK}, elem)};
-    if (batch >= 2 && batch * v >= options.parallelSampleWork) {
-      rewriter.replaceOp(op,
-                         parallelRows(rewriter, loc, sample, batch, results));
-      return success();
-    }
-    results.append({kb.empty({v}, f32), kb.empty({v}, f64)});
-    SmallVector<Value> outs = kb.forLoop(
-        0, batch, results, [&](KernelBuilder &kr, Value row, ValueRange s) {
-          return sample.build(kr, row, row, s);
-        });
-    rewriter.replaceOp(op, {outs[0], outs[1], outs[2], outs[3]});
+    if (op.getStages())
+      for (int j = 0; j < 3; ++j)
+        outputs.push_back(kb.empty({batch, v}, elem));
+    rewriter.replaceOp(
+        op, forEachRow(
+                rewriter, loc, batch, outputs, parallelBatch(batch, v, options),
+                [&](KernelBuilder &k) {
+                  return SmallVector<Value>{k.empty({v}, f32),
+                                            k.empty({v}, f64)};
+                },
+                [&](KernelBuilder &kr, Value row, Value outRow, ValueRange s) {
+                  return sample.build(kr, row, outRow, s);
+                }));
+    return success();
+  }
+};
+
+/// nova.top_p_filter: per row, the max pass, the shared nucleus filter and
+/// one pass writing the filtered logits.
+struct TopPFilterLowering : ScheduledLowering<TopPFilterOp> {
+  using ScheduledLowering::ScheduledLowering;
+  LogicalResult
+  matchAndRewrite(TopPFilterOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    KernelBuilder kb(rewriter, loc);
+    auto type = tensorTypeOf(op.getLogits());
+    int64_t batch = type.getDimSize(0), v = type.getDimSize(1);
+    Type elem = type.getElementType();
+    Value logits = a.getLogits(), topP = a.getTopP();
+    auto row = [&](KernelBuilder &kr, Value r, Value outRow,
+                   ValueRange s) -> SmallVector<Value> {
+      SmallVector<Value> loaded =
+          kr.forLoop(0, v, {s[1], kr.f32(-INFINITY), kr.boolean(false)},
+                     [&](KernelBuilder &k, Value i, ValueRange st) {
+                       Value x = k.toF32(k.extract(logits, {r, i}));
+                       Value m = arith::MaxNumFOp::create(
+                           k.builder(), k.location(), st[1], x);
+                       return SmallVector<Value>{k.insert(x, st[0], {i}), m,
+                                                 k.ori(st[2], k.isNaN(x))};
+                     });
+      Value p = kr.roundTo(kr.extract(topP, {r}), elem);
+      std::pair<FilteredLogits, Value> filter =
+          nucleusFilter(kr, loaded[0], loaded[1], loaded[2], p,
+                        kr.boolean(false), s[2], v, elem);
+      const FilteredLogits &filtered = filter.first;
+      Value out = kr.forLoop(
+          0, v, {s[0]}, [&](KernelBuilder &k, Value i, ValueRange st) {
+            Value x = k.castFloat(filtered.at(k, i), elem);
+            return SmallVector<Value>{k.insert(x, st[0], {outRow, i})};
+          })[0];
+      return {out, loaded[0], filter.second};
+    };
+    rewriter.replaceOp(op,
+                       forEachRow(
+                           rewriter, loc, batch, {kb.empty({batch, v}, elem)},
+                           parallelBatch(batch, v, options),
+                           [&](KernelBuilder &k) {
+                             return SmallVector<Value>{
+                                 k.empty({v}, rewriter.getF32Type()),
+                                 k.empty({v}, rewriter.getF64Type())};
+                           },
+                           row));
     return success();
   }
 };
@@ -563,5 +718,6 @@ struct SampleLowering : ScheduledLowering<SampleOp> {
 void mlir::nova::populateSampleLoweringPatterns(
     TypeConverter &converter, RewritePatternSet &patterns,
     const ScheduleOptions &options) {
-  patterns.add<SampleLowering>(converter, patterns.getContext(), options);
+  patterns.add<SampleLowering, TopPFilterLowering>(
+      converter, patterns.getContext(), options);
 }

@@ -116,3 +116,60 @@ func.func @combine(%o: tensor<6x2x64xf32>, %g: tensor<6x2xf32>) -> tensor<6x64xb
   %y = nova.moe_combine %o, %g : tensor<6x2x64xf32>, tensor<6x2xf32> -> tensor<6x64xbf16>
   return %y : tensor<6x64xbf16>
 }
+
+// -----
+
+// Padding mask and forced routes: per token an scf.if on its mask entry;
+// a masked token writes -1 and 0 to its slots without reading its logits.
+// A real token's forced experts replace the top-k scans: one pass over its
+// k slots reads the forced id, keeps ids in [0, E) (others become -1 with
+// gate 0) and sums their probabilities in f64 for the renormalization,
+// which leaves the slots of no expert at 0.
+
+// CHECK-LABEL: func.func @route_masked_forced
+// CHECK-NOT: nova.
+// CHECK: scf.for %[[T:.+]] = %{{.+}} to %c6{{(_[0-9]+)?}} step
+// CHECK: %[[M:.+]] = tensor.extract %{{.+}}[%[[T]]] : tensor<6xi1>
+// CHECK: %[[REAL:.+]] = arith.cmpi ne, %[[M]], %{{.+}} : i1
+// CHECK: scf.if %[[REAL]]
+// CHECK: math.exp
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c2{{(_[0-9]+)?}} step
+// CHECK: %[[ID:.+]] = tensor.extract %{{.+}}[%[[T]], %{{.+}}] : tensor<6x2xi32>
+// CHECK: arith.cmpi sge, %[[ID]]
+// CHECK: arith.cmpi slt, %[[ID]], %c8_i32
+// CHECK: arith.select %{{.+}}, %[[ID]], %c-1_i32 : i32
+// CHECK-NOT: tensor<8xi1>
+// CHECK: arith.divf
+// CHECK: } else {
+// CHECK-NOT: math.exp
+// CHECK: tensor.insert %c-1_i32{{.*}} into %{{.+}}[%[[T]], %{{.+}}] : tensor<6x2xi32>
+// CHECK: return
+func.func @route_masked_forced(%router: tensor<6x8xf32>, %pad: tensor<6xi1>, %rec: tensor<6x2xi32>) -> (tensor<6x2xf32>, tensor<6x2xi32>) {
+  %g, %i = nova.moe_route %router top 2 mask(%pad : tensor<6xi1>) forced(%rec : tensor<6x2xi32>) renormalize
+      : tensor<6x8xf32> -> tensor<6x2xf32>, tensor<6x2xi32>
+  return %g, %i : tensor<6x2xf32>, tensor<6x2xi32>
+}
+
+// -----
+
+// Expert -1 (no expert): the counting sort sends every id outside [0, E)
+// to bucket E = 4, and the expert loop runs over [0, 4) only, so those
+// slots read neither their input row nor a weight; their rows stay zero.
+
+// CHECK-LABEL: func.func @experts_none
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c6{{(_[0-9]+)?}} step
+// CHECK: %[[E:.+]] = arith.index_cast %{{.+}} : i32 to index
+// CHECK: %[[GE:.+]] = arith.cmpi sge, %[[E]], %{{.+}} : index
+// CHECK: %[[LT:.+]] = arith.cmpi slt, %[[E]], %[[C4:c4(_[0-9]+)?]] : index
+// CHECK: %[[OK:.+]] = arith.andi %[[GE]], %[[LT]] : i1
+// CHECK: arith.select %[[OK]], %[[E]], %c4{{(_[0-9]+)?}} : index
+// The experts: the bucket of index 4 is never visited.
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<6x128xf32>)
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c4{{(_[0-9]+)?}} step
+// CHECK-NOT: to %c5
+// CHECK: return
+func.func @experts_none(%x: tensor<3x64xbf16>, %i: tensor<3x2xi32>, %wq: tensor<4x64x128xi8>, %ws: tensor<4x1x128xbf16>) -> tensor<3x2x128xbf16> {
+  %h = nova.expert_qmatmul %x, %i, %wq, %ws layout <per_column>
+      : tensor<3x64xbf16>, tensor<3x2xi32>, tensor<4x64x128xi8>, tensor<4x1x128xbf16> -> tensor<3x2x128xbf16>
+  return %h : tensor<3x2x128xbf16>
+}

@@ -392,6 +392,34 @@ func.func @route_bf16(%l: tensor<4x8xbf16>) -> tensor<4x2xf32> {
 }
 
 // -----
+func.func @route_mask_shape(%l: tensor<4x8xf32>, %m: tensor<8xi1>) -> tensor<4x2xf32> {
+  // expected-error @below {{expected mask (one entry per token) of shape [4], got [8]}}
+  %g, %i = nova.moe_route %l top 2 mask(%m : tensor<8xi1>) : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return %g : tensor<4x2xf32>
+}
+
+// -----
+func.func @route_mask_type(%l: tensor<4x8xf32>, %m: tensor<4xf32>) -> tensor<4x2xf32> {
+  // expected-error @below {{operand #1 must be statically shaped tensor of 1-bit signless integer or 32-bit signless integer values, but got 'tensor<4xf32>'}}
+  %g, %i = nova.moe_route %l top 2 mask(%m : tensor<4xf32>) : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return %g : tensor<4x2xf32>
+}
+
+// -----
+func.func @route_forced_shape(%l: tensor<4x8xf32>, %f: tensor<4x3xi32>) -> tensor<4x2xf32> {
+  // expected-error @below {{expected forced routes of shape [4, 2], got [4, 3]}}
+  %g, %i = nova.moe_route %l top 2 forced(%f : tensor<4x3xi32>) : tensor<4x8xf32> -> tensor<4x2xf32>, tensor<4x2xi32>
+  return %g : tensor<4x2xf32>
+}
+
+// -----
+// A valid boundary case: one token ([E] logits, a scalar mask), forced.
+func.func @route_one_token(%l: tensor<8xf32>, %m: tensor<i32>, %f: tensor<2xi32>) -> tensor<2xf32> {
+  %g, %i = nova.moe_route %l top 2 mask(%m : tensor<i32>) forced(%f : tensor<2xi32>) : tensor<8xf32> -> tensor<2xf32>, tensor<2xi32>
+  return %g : tensor<2xf32>
+}
+
+// -----
 func.func @experts_rank(%x: tensor<4x8xbf16>, %e: tensor<4xi32>, %q: tensor<2x8x6xi8>, %s: tensor<2x1x6xbf16>) -> tensor<4x1x6xbf16> {
   // expected-error @below {{expected experts of rank 2 ([M, k]), got rank 1}}
   %y = nova.expert_qmatmul %x, %e, %q, %s layout <per_column> : tensor<4x8xbf16>, tensor<4xi32>, tensor<2x8x6xi8>, tensor<2x1x6xbf16> -> tensor<4x1x6xbf16>
@@ -773,6 +801,69 @@ func.func @sample_top_k(%l: tensor<2x4xbf16>, %t: tensor<2xf32>, %g: tensor<2x4x
   // expected-error @below {{expected top_k <= 4 (the vocabulary size), got 8}}
   %tok, %pr, %i, %ps = nova.sample %l, %t, %t noise %g top_k 8 : (tensor<2x4xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x4xbf16>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>)
   return %tok : tensor<2xi32>
+}
+
+// -----
+func.func @sample_row_seeds_shape(%l: tensor<2x16xbf16>, %t: tensor<2xf32>, %seed: tensor<i64>, %step: tensor<i32>, %r: tensor<3xi64>) -> tensor<2xi32> {
+  // expected-error @below {{expected row_seeds of shape [2], got [3]}}
+  %tok, %pr, %i, %ps = nova.sample %l, %t, %t seed %seed step %step row_seeds %r top_k 8 : (tensor<2x16xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<i64>, tensor<i32>, tensor<3xi64>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>)
+  return %tok : tensor<2xi32>
+}
+
+// -----
+func.func @sample_row_seeds_noise(%l: tensor<2x16xbf16>, %t: tensor<2xf32>, %g: tensor<2x16xbf16>, %r: tensor<2xi64>) -> tensor<2xi32> {
+  // expected-error @below {{expected 'row_seeds' with 'seed' and 'step', got 'noise'}}
+  %tok, %pr, %i, %ps = nova.sample %l, %t, %t noise %g row_seeds %r top_k 8 : (tensor<2x16xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x16xbf16>, tensor<2xi64>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>)
+  return %tok : tensor<2xi32>
+}
+
+// -----
+func.func @sample_row_seeds_type(%l: tensor<2x16xbf16>, %t: tensor<2xf32>, %seed: tensor<i64>, %step: tensor<i32>, %r: tensor<2xi32>) -> tensor<2xi32> {
+  // expected-error @below {{operand #5 must be statically shaped tensor of 64-bit signless integer values, but got 'tensor<2xi32>'}}
+  %tok, %pr, %i, %ps = nova.sample %l, %t, %t seed %seed step %step row_seeds %r top_k 8 : (tensor<2x16xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<i64>, tensor<i32>, tensor<2xi32>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>)
+  return %tok : tensor<2xi32>
+}
+
+// -----
+func.func @sample_stages_missing(%l: tensor<2x16xbf16>, %t: tensor<2xf32>, %g: tensor<2x16xbf16>) -> tensor<2xi32> {
+  // expected-error @below {{expected 3 stage results (scaled, masked and filtered logits) with 'stages', got 2}}
+  %tok, %pr, %i, %ps, %s, %m = nova.sample %l, %t, %t noise %g top_k 8 stages : (tensor<2x16xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x16xbf16>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>, tensor<2x16xbf16>, tensor<2x16xbf16>)
+  return %tok : tensor<2xi32>
+}
+
+// -----
+func.func @sample_stages_unasked(%l: tensor<2x16xbf16>, %t: tensor<2xf32>, %g: tensor<2x16xbf16>) -> tensor<2xi32> {
+  // expected-error @below {{expected no stage results without 'stages', got 1}}
+  %tok, %pr, %i, %ps, %s = nova.sample %l, %t, %t noise %g top_k 8 : (tensor<2x16xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x16xbf16>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>, tensor<2x16xbf16>)
+  return %tok : tensor<2xi32>
+}
+
+// -----
+func.func @sample_stages_type(%l: tensor<2x16xbf16>, %t: tensor<2xf32>, %g: tensor<2x16xbf16>) -> tensor<2xi32> {
+  // expected-error @below {{expected the masked logits of type 'tensor<2x16xbf16>' (the logits'), got 'tensor<2x16xf32>'}}
+  %tok, %pr, %i, %ps, %s, %m, %f = nova.sample %l, %t, %t noise %g top_k 8 stages : (tensor<2x16xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x16xbf16>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>, tensor<2x16xbf16>, tensor<2x16xf32>, tensor<2x16xbf16>)
+  return %tok : tensor<2xi32>
+}
+
+// -----
+func.func @top_p_filter_rank(%l: tensor<16xbf16>, %p: tensor<1xf32>) -> tensor<16xbf16> {
+  // expected-error @below {{expected logits of rank 2 ([B, V]), got rank 1}}
+  %f = nova.top_p_filter %l, %p : tensor<16xbf16>, tensor<1xf32> -> tensor<16xbf16>
+  return %f : tensor<16xbf16>
+}
+
+// -----
+func.func @top_p_filter_top_p(%l: tensor<2x16xbf16>, %p: tensor<3xf32>) -> tensor<2x16xbf16> {
+  // expected-error @below {{expected top_p of shape [2], got [3]}}
+  %f = nova.top_p_filter %l, %p : tensor<2x16xbf16>, tensor<3xf32> -> tensor<2x16xbf16>
+  return %f : tensor<2x16xbf16>
+}
+
+// -----
+func.func @top_p_filter_result(%l: tensor<2x16xbf16>, %p: tensor<2xf32>) -> tensor<2x16xf32> {
+  // expected-error @below {{expected result type 'tensor<2x16xbf16>' (the input's), got 'tensor<2x16xf32>'}}
+  %f = nova.top_p_filter %l, %p : tensor<2x16xbf16>, tensor<2xf32> -> tensor<2x16xf32>
+  return %f : tensor<2x16xf32>
 }
 
 // -----

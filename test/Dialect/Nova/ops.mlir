@@ -68,7 +68,7 @@ func.func @moe(%x: tensor<6x64xbf16>, %router: tensor<6x4xf32>,
   // CHECK: %[[G:.+]], %[[I:.+]] = nova.moe_route %{{.+}} top 2 : tensor<6x4xf32> -> tensor<6x2xf32>, tensor<6x2xi32>
   %g, %i = nova.moe_route %router top 2 : tensor<6x4xf32> -> tensor<6x2xf32>, tensor<6x2xi32>
   // CHECK: nova.moe_route %{{.+}} top 1 renormalize : tensor<6x4xf32> -> tensor<6x1xf32>, tensor<6x1xi32>
-  // GENERIC: "nova.moe_route"(%{{.+}}) <{k = 1 : i64, renormalize}>
+  // GENERIC: "nova.moe_route"(%{{.+}}) <{k = 1 : i64, operandSegmentSizes = array<i32: 1, 0, 0>, renormalize}>
   %g1, %i1 = nova.moe_route %router top 1 renormalize : tensor<6x4xf32> -> tensor<6x1xf32>, tensor<6x1xi32>
   // CHECK: %[[H:.+]] = nova.expert_qmatmul %{{.+}}, %[[I]], %{{.+}}, %{{.+}} layout <per_column> : tensor<6x64xbf16>, tensor<6x2xi32>, tensor<4x64x128xi8>, tensor<4x1x128xbf16> -> tensor<6x2x128xbf16>
   %h = nova.expert_qmatmul %x, %i, %wq, %ws layout <per_column>
@@ -82,6 +82,24 @@ func.func @moe(%x: tensor<6x64xbf16>, %router: tensor<6x4xf32>,
   // CHECK: nova.moe_combine %{{.+}}, %[[G]] : tensor<6x2x64xf32>, tensor<6x2xf32> -> tensor<6x64xbf16>
   %y = nova.moe_combine %o, %g : tensor<6x2x64xf32>, tensor<6x2xf32> -> tensor<6x64xbf16>
   return %y : tensor<6x64xbf16>
+}
+
+// Padding masks (i1 or i32, one entry per token) and forced routes.
+// CHECK-LABEL: func.func @moe_mask_and_replay
+func.func @moe_mask_and_replay(%router: tensor<2x3x4xf32>, %pad: tensor<2x3xi1>, %pad32: tensor<i32>,
+                               %one: tensor<4xf32>) -> (tensor<2x3x2xi32>, tensor<2xi32>) {
+  // CHECK: %{{.+}}, %[[REC:.+]] = nova.moe_route %{{.+}} top 2 mask(%{{.+}} : tensor<2x3xi1>) : tensor<2x3x4xf32> -> tensor<2x3x2xf32>, tensor<2x3x2xi32>
+  // GENERIC: "nova.moe_route"(%{{.+}}, %{{.+}}) <{k = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 0>}>
+  %g, %i = nova.moe_route %router top 2 mask(%pad : tensor<2x3xi1>) : tensor<2x3x4xf32> -> tensor<2x3x2xf32>, tensor<2x3x2xi32>
+  // CHECK: nova.moe_route %{{.+}} top 2 mask(%{{.+}} : tensor<2x3xi1>) forced(%[[REC]] : tensor<2x3x2xi32>) renormalize : tensor<2x3x4xf32> -> tensor<2x3x2xf32>, tensor<2x3x2xi32>
+  // GENERIC: "nova.moe_route"(%{{.+}}, %{{.+}}, %{{.+}}) <{k = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 1>, renormalize}>
+  %g2, %i2 = nova.moe_route %router top 2 mask(%pad : tensor<2x3xi1>) forced(%i : tensor<2x3x2xi32>) renormalize
+      : tensor<2x3x4xf32> -> tensor<2x3x2xf32>, tensor<2x3x2xi32>
+  // CHECK: nova.moe_route %{{.+}} top 2 mask(%{{.+}} : tensor<i32>) : tensor<4xf32> -> tensor<2xf32>, tensor<2xi32>
+  %g3, %i3 = nova.moe_route %one top 2 mask(%pad32 : tensor<i32>) : tensor<4xf32> -> tensor<2xf32>, tensor<2xi32>
+  // CHECK: nova.moe_route %{{.+}} top 2 forced(%{{.+}} : tensor<2xi32>) : tensor<4xf32> -> tensor<2xf32>, tensor<2xi32>
+  %g4, %i4 = nova.moe_route %one top 2 forced(%i3 : tensor<2xi32>) : tensor<4xf32> -> tensor<2xf32>, tensor<2xi32>
+  return %i2, %i4 : tensor<2x3x2xi32>, tensor<2xi32>
 }
 
 // CHECK-LABEL: func.func @elementwise
@@ -124,7 +142,7 @@ func.func @attention(%q: tensor<1x4x8x16xbf16>, %k: tensor<1x4x2x16xbf16>, %v: t
 func.func @sample(%l: tensor<2x100xbf16>, %t: tensor<2xf32>, %p: tensor<2xf32>, %m: tensor<2x100xi32>,
                   %g: tensor<2x100xbf16>, %seed: tensor<i64>, %step: tensor<i32>) -> (tensor<2xi32>, tensor<2xi32>) {
   // CHECK: nova.sample %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} seed %{{.+}} step %{{.+}} top_k 8 : (tensor<2x100xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x100xi32>, tensor<i64>, tensor<i32>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>)
-  // GENERIC: "nova.sample"(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 1>, top_k = 8 : i64}>
+  // GENERIC: "nova.sample"(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 1, 0>, top_k = 8 : i64}>
   %tok, %prob, %ids, %probs = nova.sample %l, %t, %p mask %m seed %seed step %step top_k 8
       : (tensor<2x100xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x100xi32>, tensor<i64>, tensor<i32>)
       -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>)
@@ -133,6 +151,22 @@ func.func @sample(%l: tensor<2x100xbf16>, %t: tensor<2xf32>, %p: tensor<2xf32>, 
       : (tensor<2x100xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<2x100xbf16>)
       -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x3xi32>, tensor<2x3xbf16>)
   return %tok, %tok2 : tensor<2xi32>, tensor<2xi32>
+}
+
+// Row seeds, the stage logits, and the nucleus filter on its own.
+// CHECK-LABEL: func.func @sample_stages
+func.func @sample_stages(%l: tensor<2x100xbf16>, %t: tensor<2xf32>, %p: tensor<2xf32>, %seed: tensor<i64>,
+                         %step: tensor<i32>, %rows: tensor<2xi64>) -> (tensor<2xi32>, tensor<2x100xbf16>, tensor<2x100xbf16>) {
+  // CHECK: %[[TOK:.+]], %{{.+}}, %{{.+}}, %{{.+}}, %[[STAGES:.+]]:3 = nova.sample %{{.+}}, %{{.+}}, %{{.+}} seed %{{.+}} step %{{.+}} row_seeds %{{.+}} top_k 8 stages : (tensor<2x100xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<i64>, tensor<i32>, tensor<2xi64>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>, tensor<2x100xbf16>, tensor<2x100xbf16>, tensor<2x100xbf16>)
+  // GENERIC: "nova.sample"(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 1, 1>, stages, top_k = 8 : i64}>
+  %tok, %prob, %ids, %probs, %scaled, %masked, %filtered = nova.sample %l, %t, %p seed %seed step %step row_seeds %rows top_k 8 stages
+      : (tensor<2x100xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<i64>, tensor<i32>, tensor<2xi64>)
+      -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>, tensor<2x100xbf16>, tensor<2x100xbf16>, tensor<2x100xbf16>)
+  // CHECK: %[[F:.+]] = nova.top_p_filter %[[STAGES]]#1, %{{.+}} : tensor<2x100xbf16>, tensor<2xf32> -> tensor<2x100xbf16>
+  // GENERIC: "nova.top_p_filter"(%{{.+}}, %{{.+}}) : (tensor<2x100xbf16>, tensor<2xf32>) -> tensor<2x100xbf16>
+  %f = nova.top_p_filter %masked, %p : tensor<2x100xbf16>, tensor<2xf32> -> tensor<2x100xbf16>
+  // CHECK: return %[[TOK]], %[[STAGES]]#2, %[[F]]
+  return %tok, %filtered, %f : tensor<2xi32>, tensor<2x100xbf16>, tensor<2x100xbf16>
 }
 
 // CHECK-LABEL: func.func @shard

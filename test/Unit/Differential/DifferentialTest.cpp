@@ -10,8 +10,11 @@
 // accumulation bound that grows with the reduction length.
 //
 // NOVA_DIFF_SCALE=N runs N times as many cases (the long mode); the default
-// runs 1,090 cases (16 op families, sampling's non-finite and extreme
-// inputs, and whole small MoE models).
+// runs 1,315 cases (16 op families, sampling's non-finite and extreme
+// inputs, whole small MoE models, padding masks, expert -1 and routing
+// replay, nova.top_p_filter, sample stages and batch-independent row
+// seeds). Some families also check a property on each backend's outputs
+// alone (Case::invariant).
 // NOVA_DIFF_SEED changes the random stream.
 //
 //===----------------------------------------------------------------------===//
@@ -31,14 +34,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <iomanip>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 using namespace mlir;
 namespace rt = ::nova::rt;
@@ -62,6 +68,11 @@ struct Case {
   /// An extra absolute tolerance for documented approximations (see the
   /// attention case).
   double extra = 0;
+  /// A property each backend's outputs must have on their own (the zero
+  /// rows of expert -1, routing replay, batch-independent row seeds):
+  /// empty, or a description of the first violation.
+  std::function<std::string(const std::vector<HostTensor> &)> invariant =
+      nullptr;
 };
 
 std::string typeName(DType d) {
@@ -457,45 +468,57 @@ struct SampleOperands {
   int64_t seed = 0, step = 0;
 };
 
-/// nova.sample on (logits, temperature, top_p) and `extra` as one case.
-Case sampleOpCase(const std::string &name, const HostTensor &logits,
-                  const HostTensor &temp, const HostTensor &topP,
-                  const SampleOperands &extra, int64_t topK) {
+/// Appends nova.sample's operands (logits, temperature, top_p and `extra`)
+/// to the inputs of `c` and their types to `args`; returns the operand
+/// list of the op's assembly ("%a0, %a1, %a2 mask %a3 ...").
+std::string sampleInputs(Case &c, std::vector<std::string> &args,
+                         const HostTensor &logits, const HostTensor &temp,
+                         const HostTensor &topP, const SampleOperands &extra) {
   int64_t b = logits.shape()[0], v = logits.shape()[1];
-  DType t = logits.dtype();
-  Case c{name};
-  c.inputs = {logits, temp, topP};
-  std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32);
-  std::vector<std::string> args = {lty, fty, fty};
-  std::string operands = "%a0, %a1, %a2";
-  int next = 3;
-  if (extra.mask) {
-    c.inputs.push_back(*extra.mask);
-    args.push_back(tensorType({b, v}, DType::I32));
-    operands += " mask %a" + std::to_string(next++);
-  }
+  std::string lty = tensorType({b, v}, logits.dtype()),
+              fty = tensorType({b}, DType::F32);
+  int next = static_cast<int>(c.inputs.size());
+  auto arg = [&](const HostTensor &t, const std::string &type) {
+    c.inputs.push_back(t);
+    args.push_back(type);
+    return "%a" + std::to_string(next++);
+  };
+  std::string operands = arg(logits, lty);
+  operands += ", " + arg(temp, fty);
+  operands += ", " + arg(topP, fty);
+  if (extra.mask)
+    operands += " mask " + arg(*extra.mask, tensorType({b, v}, DType::I32));
   if (extra.noise) {
-    c.inputs.push_back(*extra.noise);
-    args.push_back(lty);
-    operands += " noise %a" + std::to_string(next++);
+    operands += " noise " + arg(*extra.noise, lty);
   } else {
     HostTensor seed = HostTensor::zeros(DType::I64, {});
     seed.setIntAt(0, extra.seed);
     HostTensor step = HostTensor::zeros(DType::I32, {});
     step.setIntAt(0, extra.step);
-    c.inputs.push_back(seed);
-    c.inputs.push_back(step);
-    args.push_back("tensor<i64>");
-    args.push_back("tensor<i32>");
-    operands += " seed %a" + std::to_string(next) + " step %a" +
-                std::to_string(next + 1);
+    operands += " seed " + arg(seed, "tensor<i64>");
+    operands += " step " + arg(step, "tensor<i32>");
   }
-  std::string rty[4] = {tensorType({b}, DType::I32), tensorType({b}, t),
-                        tensorType({b, topK}, DType::I32),
-                        tensorType({b, topK}, t)};
-  std::string results = rty[0] + ", " + rty[1] + ", " + rty[2] + ", " + rty[3];
+  return operands;
+}
+
+/// nova.sample's four results for logits [b, V] of type t, top_k topK.
+std::vector<std::string> sampleResultTypes(int64_t b, DType t, int64_t topK) {
+  return {tensorType({b}, DType::I32), tensorType({b}, t),
+          tensorType({b, topK}, DType::I32), tensorType({b, topK}, t)};
+}
+
+/// nova.sample on (logits, temperature, top_p) and `extra` as one case.
+Case sampleOpCase(const std::string &name, const HostTensor &logits,
+                  const HostTensor &temp, const HostTensor &topP,
+                  const SampleOperands &extra, int64_t topK) {
+  Case c{name};
+  std::vector<std::string> args;
+  std::string operands = sampleInputs(c, args, logits, temp, topP, extra);
+  std::vector<std::string> rty =
+      sampleResultTypes(logits.shape()[0], logits.dtype(), topK);
+  std::string results = llvm::join(rty, ", ");
   c.text =
-      func(name, args, {rty[0], rty[1], rty[2], rty[3]},
+      func(name, args, rty,
            "  %0, %1, %2, %3 = nova.sample " + operands + " top_k " +
                std::to_string(topK) + " : (" + llvm::join(args, ", ") +
                ") -> (" + results + ")\n  return %0, %1, %2, %3 : " + results);
@@ -631,6 +654,540 @@ Case sampleEdgeCase(Gen &g, const std::string &name) {
     extra.step = g.uniform(0, 100);
   }
   return sampleOpCase(name, logits, temp, topP, extra, topK);
+}
+
+//===----------------------------------------------------------------------===//
+// Padding masks, expert -1, routing replay
+//===----------------------------------------------------------------------===//
+
+/// A per-token mask of `shape` (i1 or i32, about a third of the tokens
+/// masked; i32 entries take any non-zero value for a real token).
+HostTensor tokenMask(Gen &g, DType d, const std::vector<int64_t> &shape) {
+  HostTensor m = HostTensor::zeros(d, shape);
+  for (int64_t i = 0; i < m.numElements(); ++i)
+    m.setIntAt(i,
+               g.rng() % 3 == 0 ? 0 : (d == DType::Bool ? 1 : g.uniform(1, 5)));
+  return m;
+}
+
+/// Every element of `t` at `index` is exactly `value` (+0 has its sign
+/// checked); empty or a description of the first that is not.
+std::string expectExactly(const HostTensor &t, int64_t index, double value,
+                          const std::string &what) {
+  double x = rt::isFloat(t.dtype()) ? t.floatAt(index)
+                                    : static_cast<double>(t.intAt(index));
+  if (x == value && std::signbit(x) == std::signbit(value))
+    return "";
+  return what + " element " + std::to_string(index) + ": " + std::to_string(x) +
+         ", expected exactly " + std::to_string(value);
+}
+
+/// The gates and indices of a moe_route output pair for masked tokens:
+/// -1 and +0 in every slot of each token `mask` zeroes.
+std::string maskedRoutes(const HostTensor &mask, const HostTensor &gates,
+                         const HostTensor &indices, int64_t k) {
+  for (int64_t t = 0; t < mask.numElements(); ++t) {
+    if (mask.intAt(t) != 0)
+      continue;
+    for (int64_t j = 0; j < k; ++j) {
+      std::string problem = expectExactly(indices, t * k + j, -1, "indices");
+      if (problem.empty())
+        problem = expectExactly(gates, t * k + j, 0.0, "gates");
+      if (!problem.empty())
+        return "masked token " + std::to_string(t) + ": " + problem;
+    }
+  }
+  return "";
+}
+
+/// nova.moe_route with a padding mask (i1 or i32; NaN logits on some
+/// masked tokens) and, in half the cases, forced routes (ids in [-1, E),
+/// duplicates included), renormalized or not.
+Case routeMaskedCase(Gen &g, const std::string &name) {
+  int64_t m = g.size(17), e = g.pick({2, 3, 4, 8, 16});
+  int64_t k = g.uniform(1, std::min<int64_t>(e, 4));
+  bool renormalize = g.rng() % 2, forced = g.rng() % 2;
+  std::vector<int64_t> tokens = {m};
+  if (g.rng() % 3 == 0)
+    tokens.insert(tokens.begin(), g.size(3));
+  if (g.rng() % 8 == 0)
+    tokens.clear(); // one token: logits [E], mask a scalar
+  std::vector<int64_t> shape = tokens, r = tokens;
+  shape.push_back(e);
+  r.push_back(k);
+  DType maskType = g.rng() % 2 ? DType::Bool : DType::I32;
+  HostTensor logits = g.floats(DType::F32, shape, 2.0);
+  for (int64_t i = 0; i + 1 < logits.numElements(); i += 3)
+    logits.setFloatAt(i + 1, logits.floatAt(i));
+  HostTensor mask = tokenMask(g, maskType, tokens);
+  for (int64_t t = 0; t < mask.numElements(); ++t)
+    if (mask.intAt(t) == 0 && g.rng() % 2)
+      logits.setFloatAt(t * e + g.uniform(0, e - 1), NAN);
+  Case c{name};
+  c.inputs = {logits, mask};
+  std::string lty = tensorType(shape, DType::F32),
+              mty = tensorType(tokens, maskType),
+              gty = tensorType(r, DType::F32), ity = tensorType(r, DType::I32);
+  std::vector<std::string> args = {lty, mty};
+  std::string operands = " mask(%a1 : " + mty + ")";
+  if (forced) {
+    c.inputs.push_back(g.ints(DType::I32, r, -1, e - 1));
+    args.push_back(ity);
+    operands += " forced(%a2 : " + ity + ")";
+  }
+  c.text =
+      func(name, args, {gty, ity},
+           "  %0, %1 = nova.moe_route %a0 top " + std::to_string(k) + operands +
+               (renormalize ? " renormalize" : "") + " : " + lty + " -> " +
+               gty + ", " + ity + "\n  return %0, %1 : " + gty + ", " + ity);
+  c.invariant = [mask, k](const std::vector<HostTensor> &out) {
+    return maskedRoutes(mask, out[0], out[1], k);
+  };
+  return c;
+}
+
+/// Routing record and replay: the rollout's route of logits A records its
+/// experts; replaying them on A reproduces gates and indices bit for bit,
+/// and on another engine's logits B gives B's probabilities of the
+/// recorded experts (a padding mask in half the cases, both times).
+Case routeReplayCase(Gen &g, const std::string &name) {
+  int64_t m = g.size(17), e = g.pick({2, 4, 8});
+  int64_t k = g.uniform(1, std::min<int64_t>(e, 2));
+  bool renormalize = g.rng() % 2, masked = g.rng() % 2;
+  std::vector<int64_t> shape = {m, e}, r = {m, k};
+  HostTensor a = g.floats(DType::F32, shape, 2.0);
+  // B: A perturbed, as a second engine's router that disagrees sometimes.
+  HostTensor b = a;
+  for (int64_t i = 0; i < b.numElements(); ++i)
+    b.setFloatAt(i, b.floatAt(i) + g.real(-0.3, 0.3));
+  Case c{name};
+  c.inputs = {a, b};
+  std::string lty = tensorType(shape, DType::F32),
+              gty = tensorType(r, DType::F32), ity = tensorType(r, DType::I32),
+              mty = tensorType({m}, DType::I32);
+  std::vector<std::string> args = {lty, lty};
+  std::string maskOperand;
+  HostTensor mask;
+  if (masked) {
+    mask = tokenMask(g, DType::I32, {m});
+    c.inputs.push_back(mask);
+    args.push_back(mty);
+    maskOperand = " mask(%a2 : " + mty + ")";
+  }
+  std::string top = " top " + std::to_string(k) + maskOperand,
+              re = renormalize ? " renormalize" : "",
+              sig = " : " + lty + " -> " + gty + ", " + ity;
+  std::string body = "  %g, %i = nova.moe_route %a0" + top + re + sig +
+                     "\n  %g2, %i2 = nova.moe_route %a0" + top +
+                     " forced(%i : " + ity + ")" + re + sig +
+                     "\n  %g3, %i3 = nova.moe_route %a1" + top +
+                     " forced(%i : " + ity + ")" + re + sig +
+                     "\n  return %g, %i, %g2, %i2, %g3, %i3 : " + gty + ", " +
+                     ity + ", " + gty + ", " + ity + ", " + gty + ", " + ity;
+  c.text = func(name, args, {gty, ity, gty, ity, gty, ity}, body);
+  c.invariant = [](const std::vector<HostTensor> &out) -> std::string {
+    for (int64_t i = 0; i < out[1].numElements(); ++i) {
+      if (out[3].intAt(i) != out[1].intAt(i) ||
+          out[5].intAt(i) != out[1].intAt(i))
+        return "replayed indices differ from the record at " +
+               std::to_string(i);
+      double rec = out[0].floatAt(i), rep = out[2].floatAt(i);
+      if (!(rec == rep || (std::isnan(rec) && std::isnan(rep))))
+        return "replayed gate " + std::to_string(i) + " " +
+               std::to_string(rep) + " differs from the recorded " +
+               std::to_string(rec);
+    }
+    return "";
+  };
+  return c;
+}
+
+/// nova.expert_qmatmul with expert -1 (no expert) in about a quarter of the
+/// slots and NaN or inf in the input rows only those slots read: their rows
+/// of the result are exactly +0 on every backend.
+Case expertNoneCase(Gen &g, const std::string &name) {
+  bool prefill = g.rng() % 4 == 0;
+  int64_t m = prefill ? g.uniform(40, 90) : g.size(9),
+          k = prefill ? 2 : g.pick({1, 2, 3}),
+          e = prefill ? g.pick({2, 4}) : g.pick({2, 3, 4, 8});
+  k = std::min(k, e);
+  int64_t kk, n;
+  std::tie(kk, n) = prefill ? std::make_pair(g.uniform(1, 37), g.uniform(1, 70))
+                            : g.contractionSize();
+  std::vector<int64_t> w = {e, kk, n};
+  Layout l = randomLayout(g, w);
+  DType xt = g.floatType(), st = g.floatType(), rtp = g.floatType();
+  bool perSlot = g.rng() % 2;
+  std::vector<int64_t> x =
+      perSlot ? std::vector<int64_t>{m, k, kk} : std::vector<int64_t>{m, kk};
+  HostTensor experts = g.ints(DType::I32, {m, k}, 0, e - 1);
+  for (int64_t i = 0; i < m * k; ++i)
+    if (g.rng() % 4 == 0)
+      experts.setIntAt(i, -1);
+  // A whole token without experts in some cases (a masked token).
+  if (g.rng() % 2)
+    for (int64_t j = 0; j < k; ++j)
+      experts.setIntAt(g.uniform(0, m - 1) * k + j, -1);
+  HostTensor input = g.floats(xt, x);
+  for (int64_t t = 0; t < m; ++t)
+    for (int64_t j = 0; j < k; ++j) {
+      bool none = true;
+      for (int64_t jj = 0; jj < k; ++jj)
+        none &= experts.intAt(t * k + jj) == -1;
+      // Rows only slots of no expert read: poison them.
+      bool unread = perSlot ? experts.intAt(t * k + j) == -1 : none;
+      if (!unread)
+        continue;
+      int64_t base = perSlot ? (t * k + j) * kk : t * kk;
+      for (int64_t q = 0; q < kk; ++q)
+        input.setFloatAt(base + q, q % 2 ? NAN : INFINITY);
+    }
+  Case c{name};
+  c.inputs = {input, experts, g.ints(DType::I8, w, -127, 127),
+              g.positive(st, l.scales, 1e-3, 2e-2)};
+  c.reduction = static_cast<double>(kk);
+  std::string xty = tensorType(x, xt), ety = tensorType({m, k}, DType::I32),
+              qty = tensorType(w, DType::I8), sty = tensorType(l.scales, st),
+              rty = tensorType({m, k, n}, rtp);
+  c.text = func(name, {xty, ety, qty, sty}, {rty},
+                "  %0 = nova.expert_qmatmul %a0, %a1, %a2, %a3 layout " +
+                    l.attr + " : " + xty + ", " + ety + ", " + qty + ", " +
+                    sty + " -> " + rty + "\n  return %0 : " + rty);
+  c.invariant = [experts, n](const std::vector<HostTensor> &out) {
+    for (int64_t slot = 0; slot < experts.numElements(); ++slot) {
+      if (experts.intAt(slot) != -1)
+        continue;
+      for (int64_t col = 0; col < n; ++col) {
+        std::string problem =
+            expectExactly(out[0], slot * n + col, 0.0, "result");
+        if (!problem.empty())
+          return "slot " + std::to_string(slot) + " of expert -1: " + problem;
+      }
+    }
+    return std::string();
+  };
+  return c;
+}
+
+/// A Grok-shaped MoE block with a padding mask on the router: masked
+/// tokens (NaN hidden states in some) get indices -1 and an MoE output of
+/// exactly 0; the rest as in modelCase.
+Case maskedModelCase(Gen &g, const std::string &name) {
+  int64_t t = g.uniform(1, 12), d = g.pick({8, 16, 17, 32}),
+          f = g.pick({16, 24, 31, 64}), e = g.pick({2, 4, 8}),
+          k = std::min<int64_t>(g.pick({1, 2}), e);
+  Layout l1 = randomLayout(g, {e, d, f}), l2 = randomLayout(g, {e, f, d});
+  DType f32 = DType::F32;
+  DType maskType = g.rng() % 2 ? DType::Bool : DType::I32;
+  HostTensor mask = tokenMask(g, maskType, {t});
+  HostTensor x = g.floats(f32, {t, d}, 2.0);
+  for (int64_t tok = 0; tok < t; ++tok)
+    if (mask.intAt(tok) == 0 && g.rng() % 2)
+      x.setFloatAt(tok * d, NAN);
+  Case c{name};
+  c.inputs = {x,
+              mask,
+              g.floats(f32, {d}, 1.0),
+              g.floats(f32, {d, e}, 1.0),
+              g.ints(DType::I8, {e, d, f}, -127, 127),
+              g.positive(f32, l1.scales, 1e-3, 2e-2),
+              g.ints(DType::I8, {e, f, d}, -127, 127),
+              g.positive(f32, l2.scales, 1e-3, 2e-2)};
+  c.reduction = static_cast<double>(4 * (d + f));
+  std::string xty = tensorType({t, d}, f32), mty = tensorType({t}, maskType),
+              sty = tensorType({d}, f32), rwty = tensorType({d, e}, f32),
+              lty = tensorType({t, e}, f32), gty = tensorType({t, k}, f32),
+              ity = tensorType({t, k}, DType::I32),
+              w1ty = tensorType({e, d, f}, DType::I8),
+              s1ty = tensorType(l1.scales, f32),
+              w2ty = tensorType({e, f, d}, DType::I8),
+              s2ty = tensorType(l2.scales, f32),
+              hty = tensorType({t, k, f}, f32),
+              oty = tensorType({t, k, d}, f32);
+  std::string body =
+      "  %h = nova.rms_norm %a0, %a2 eps 1.0e-5 : " + xty + ", " + sty +
+      " -> " + xty + "\n  %r = nova.matmul %h, %a3 : " + xty + ", " + rwty +
+      " -> " + lty + "\n  %g, %i = nova.moe_route %r top " + std::to_string(k) +
+      " mask(%a1 : " + mty + ") : " + lty + " -> " + gty + ", " + ity +
+      "\n  %u = nova.expert_qmatmul %h, %i, %a4, %a5 layout " + l1.attr +
+      " : " + xty + ", " + ity + ", " + w1ty + ", " + s1ty + " -> " + hty +
+      "\n  %v = nova.gelu %u : " + hty +
+      "\n  %o = nova.expert_qmatmul %v, %i, %a6, %a7 layout " + l2.attr +
+      " : " + hty + ", " + ity + ", " + w2ty + ", " + s2ty + " -> " + oty +
+      "\n  %y = nova.moe_combine %o, %g : " + oty + ", " + gty + " -> " + xty +
+      "\n  return %y, %g, %i : " + xty + ", " + gty + ", " + ity;
+  c.text = func(name, {xty, mty, sty, rwty, w1ty, s1ty, w2ty, s2ty},
+                {xty, gty, ity}, body);
+  c.invariant = [mask, d, k](const std::vector<HostTensor> &out) {
+    std::string problem = maskedRoutes(mask, out[1], out[2], k);
+    for (int64_t tok = 0; problem.empty() && tok < mask.numElements(); ++tok)
+      for (int64_t j = 0; problem.empty() && mask.intAt(tok) == 0 && j < d; ++j)
+        problem = expectExactly(out[0], tok * d + j, 0.0, "MoE output");
+    return problem;
+  };
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// nova.top_p_filter, sample stages and row seeds
+//===----------------------------------------------------------------------===//
+
+/// A row's top_p, edge values included.
+double randomTopP(Gen &g) {
+  return std::array<double, 12>{0.0, -1.0, 1e-4,  0.1, 0.5, 0.8,
+                                0.9, 0.95, 0.999, 1.0, 1.5, NAN}[g.uniform(0,
+                                                                           11)];
+}
+
+/// nova.top_p_filter on random logits with ties, some rows non-finite
+/// (NaN, ±inf, all -inf), top_p at and beyond its limits; one case in five
+/// wide enough for rows to run on threads.
+Case topPFilterCase(Gen &g, const std::string &name) {
+  bool wide = g.rng() % 5 == 0;
+  int64_t b = wide ? g.uniform(4, 6) : g.size(5),
+          v = wide ? g.pick({8192, 16411})
+                   : g.pick({1, 2, 8, 13, 64, 257, 1000});
+  DType t = static_cast<DType>(g.pick({0, 1, 1, 2})); // f32, bf16, f16
+  HostTensor logits = g.floats(t, {b, v}, g.pick({1, 4}) * 1.0);
+  for (int64_t i = 0; i + 3 < logits.numElements(); i += 7)
+    logits.setFloatAt(i + 3, logits.floatAt(i));
+  HostTensor topP = HostTensor::zeros(DType::F32, {b});
+  for (int64_t row = 0; row < b; ++row) {
+    topP.setFloatAt(row, randomTopP(g));
+    auto set = [&](int64_t i, double x) { logits.setFloatAt(row * v + i, x); };
+    switch (g.uniform(0, 7)) {
+    case 0:
+      set(g.uniform(0, v - 1), NAN);
+      break;
+    case 1:
+      set(g.uniform(0, v - 1), INFINITY);
+      break;
+    case 2:
+      for (int64_t i = 0; i < v; ++i)
+        if (g.rng() % 2)
+          set(i, -INFINITY);
+      break;
+    case 3:
+      for (int64_t i = 0; i < v; ++i)
+        set(i, -INFINITY);
+      break;
+    default:
+      break;
+    }
+  }
+  Case c{name};
+  c.inputs = {logits, topP};
+  std::string lty = tensorType({b, v}, t), pty = tensorType({b}, DType::F32);
+  c.text = func(name, {lty, pty}, {lty},
+                "  %0 = nova.top_p_filter %a0, %a1 : " + lty + ", " + pty +
+                    " -> " + lty + "\n  return %0 : " + lty);
+  return c;
+}
+
+/// nova.sample with `stages`, its filtered logits checked against
+/// nova.top_p_filter of its masked logits on each backend (a greedy row's
+/// filtered logits are its masked ones), and the four usual results
+/// against a plain nova.sample of the same row.
+Case sampleStagesCase(Gen &g, const std::string &name) {
+  bool wide = g.rng() % 5 == 0;
+  int64_t b = wide ? g.uniform(4, 6) : g.size(4),
+          v = wide ? g.pick({8192, 16411}) : g.pick({8, 13, 64, 100, 257});
+  int64_t topK = std::min<int64_t>(g.pick({1, 3, 8}), v);
+  DType t = static_cast<DType>(g.pick({0, 1, 1, 2}));
+  HostTensor logits = g.floats(t, {b, v}, g.pick({1, 4}) * 1.0);
+  for (int64_t i = 0; i + 3 < logits.numElements(); i += 7)
+    logits.setFloatAt(i + 3, logits.floatAt(i));
+  HostTensor temp = HostTensor::zeros(DType::F32, {b});
+  HostTensor topP = HostTensor::zeros(DType::F32, {b});
+  for (int64_t row = 0; row < b; ++row) {
+    temp.setFloatAt(row, std::array<double, 6>{0.0, 0.3, 0.7, 1.0, 2.0,
+                                               -1.0}[g.uniform(0, 5)]);
+    topP.setFloatAt(row, randomTopP(g));
+  }
+  SampleOperands extra;
+  if (g.rng() % 2)
+    extra.mask = g.ints(DType::I32, {b, v}, 0, 3);
+  if (g.rng() % 3 == 0) {
+    extra.noise = g.floats(t, {b, v}, 1.5);
+  } else {
+    extra.seed = static_cast<int64_t>(g.rng() >> 1);
+    extra.step = g.uniform(0, 100);
+  }
+  Case c{name};
+  std::vector<std::string> args;
+  std::string operands = sampleInputs(c, args, logits, temp, topP, extra);
+  std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32);
+  std::vector<std::string> four = sampleResultTypes(b, t, topK);
+  std::string fourText = llvm::join(four, ", ");
+  std::string sig = " : (" + llvm::join(args, ", ") + ") -> (" + fourText;
+  std::string body =
+      "  %0, %1, %2, %3, %s, %m, %f = nova.sample " + operands + " top_k " +
+      std::to_string(topK) + " stages" + sig + ", " + lty + ", " + lty + ", " +
+      lty + ")\n  %p0, %p1, %p2, %p3 = nova.sample " + operands + " top_k " +
+      std::to_string(topK) + sig +
+      ")\n  %tp = nova.top_p_filter %m, %a2 : " + lty + ", " + fty + " -> " +
+      lty +
+      "\n  return %0, %1, %2, %3, %s, %m, %f, %tp, %p0, %p1, %p2, %p3 : " +
+      fourText + ", " + lty + ", " + lty + ", " + lty + ", " + lty + ", " +
+      fourText;
+  std::vector<std::string> results = four;
+  results.insert(results.end(), {lty, lty, lty, lty});
+  results.insert(results.end(), four.begin(), four.end());
+  c.text = func(name, args, results, body);
+  c.invariant = [temp, b, v, t](const std::vector<HostTensor> &out) {
+    auto same = [](double x, double y) {
+      return x == y || (std::isnan(x) && std::isnan(y));
+    };
+    for (int64_t row = 0; row < b; ++row) {
+      // Greedy: temperature <= 0 in the logits' type.
+      HostTensor tt = HostTensor::zeros(t, {});
+      tt.setFloatAt(0, temp.floatAt(row));
+      bool greedy = tt.floatAt(0) <= 0;
+      for (int64_t i = 0; i < v; ++i) {
+        int64_t at = row * v + i;
+        double want = greedy ? out[5].floatAt(at) : out[7].floatAt(at);
+        if (!same(out[6].floatAt(at), want))
+          return "row " + std::to_string(row) + " token " + std::to_string(i) +
+                 ": filtered stage " + std::to_string(out[6].floatAt(at)) +
+                 ", expected " +
+                 std::string(greedy ? "the masked logit "
+                                    : "nova.top_p_filter's ") +
+                 std::to_string(want);
+      }
+    }
+    for (int o = 0; o < 4; ++o)
+      for (int64_t i = 0; i < out[o].numElements(); ++i) {
+        bool equal = rt::isFloat(out[o].dtype())
+                         ? same(out[o].floatAt(i), out[8 + o].floatAt(i))
+                         : out[o].intAt(i) == out[8 + o].intAt(i);
+        if (!equal)
+          return "result " + std::to_string(o) + " element " +
+                 std::to_string(i) + " differs with and without stages";
+      }
+    return std::string();
+  };
+  return c;
+}
+
+/// Row seeds: a pool of requests (logits row, temperature, top_p, mask
+/// row, 64-bit id), sampled as the whole batch, the batch reordered, a
+/// mixed subset and each request alone, in one function; every request's
+/// token, prob and top-k must be the same in every batch it is in.
+Case sampleRowSeedsCase(Gen &g, const std::string &name) {
+  bool wide = g.rng() % 5 == 0;
+  int64_t n = g.uniform(2, 5),
+          v = wide ? 8192 : g.pick({8, 13, 64, 100, 257, 1000});
+  int64_t topK = std::min<int64_t>(g.pick({1, 3, 8}), v);
+  DType t = static_cast<DType>(g.pick({0, 1, 1})); // f32 or bf16
+  bool useMask = g.rng() % 2;
+  HostTensor pool = g.floats(t, {n, v}, g.pick({1, 4}) * 1.0);
+  HostTensor masks = g.ints(DType::I32, {n, v}, 0, 3);
+  std::vector<double> temps(n), tops(n);
+  std::vector<int64_t> ids(n);
+  for (int64_t r = 0; r < n; ++r) {
+    temps[r] = std::array<double, 5>{0.0, 0.5, 0.7, 1.0, 1.5}[g.uniform(0, 4)];
+    tops[r] = std::array<double, 5>{0.5, 0.9, 0.95, 1.0, 0.0}[g.uniform(0, 4)];
+    ids[r] = static_cast<int64_t>(g.rng()); // any 64 bits, negative too
+  }
+  // Batches of request indices: all in order, reordered, a mixed subset,
+  // then each alone.
+  std::vector<std::vector<int64_t>> batches;
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  batches.push_back(order);
+  std::shuffle(order.begin(), order.end(), g.rng);
+  batches.push_back(order);
+  batches.push_back(
+      std::vector<int64_t>(order.begin(), order.begin() + g.uniform(1, n)));
+  for (int64_t r = 0; r < n; ++r)
+    batches.push_back({r});
+  Case c{name};
+  HostTensor seed = HostTensor::zeros(DType::I64, {});
+  seed.setIntAt(0, static_cast<int64_t>(g.rng() >> 1));
+  HostTensor step = HostTensor::zeros(DType::I32, {});
+  step.setIntAt(0, g.uniform(0, 1000));
+  c.inputs = {seed, step};
+  std::vector<std::string> args = {"tensor<i64>", "tensor<i32>"}, results;
+  std::string body, returned, returnedTypes;
+  int arg = 2;
+  for (size_t bi = 0; bi < batches.size(); ++bi) {
+    const std::vector<int64_t> &rows = batches[bi];
+    int64_t b = static_cast<int64_t>(rows.size());
+    HostTensor l = HostTensor::zeros(t, {b, v}),
+               m = HostTensor::zeros(DType::I32, {b, v}),
+               tp = HostTensor::zeros(DType::F32, {b}),
+               pp = HostTensor::zeros(DType::F32, {b}),
+               rs = HostTensor::zeros(DType::I64, {b});
+    for (int64_t j = 0; j < b; ++j) {
+      for (int64_t i = 0; i < v; ++i) {
+        l.setFloatAt(j * v + i, pool.floatAt(rows[j] * v + i));
+        m.setIntAt(j * v + i, masks.intAt(rows[j] * v + i));
+      }
+      tp.setFloatAt(j, temps[rows[j]]);
+      pp.setFloatAt(j, tops[rows[j]]);
+      rs.setIntAt(j, ids[rows[j]]);
+    }
+    std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32),
+                mty = tensorType({b, v}, DType::I32),
+                sty = tensorType({b}, DType::I64);
+    auto a = [&](int i) { return "%a" + std::to_string(i); };
+    std::string operands = a(arg) + ", " + a(arg + 1) + ", " + a(arg + 2);
+    std::vector<std::string> types = {lty, fty, fty};
+    c.inputs.insert(c.inputs.end(), {l, tp, pp});
+    if (useMask) {
+      c.inputs.push_back(m);
+      types.push_back(mty);
+      operands += " mask " + a(arg + 3);
+    }
+    int rsArg = arg + (useMask ? 4 : 3);
+    c.inputs.push_back(rs);
+    operands += " seed %a0 step %a1 row_seeds " + a(rsArg);
+    args.insert(args.end(), types.begin(), types.end());
+    args.push_back(sty);
+    arg = rsArg + 1;
+    // The op's operands: logits, temperature, top_p, (mask,) seed, step,
+    // row_seeds.
+    std::vector<std::string> opTypes = types;
+    opTypes.insert(opTypes.end(), {"tensor<i64>", "tensor<i32>", sty});
+    std::string four[4] = {tensorType({b}, DType::I32), tensorType({b}, t),
+                           tensorType({b, topK}, DType::I32),
+                           tensorType({b, topK}, t)};
+    std::string pre = "%b" + std::to_string(bi) + "_";
+    body += "  " + pre + "0, " + pre + "1, " + pre + "2, " + pre +
+            "3 = nova.sample " + operands + " top_k " + std::to_string(topK) +
+            " : (" + llvm::join(opTypes, ", ") + ") -> (" + four[0] + ", " +
+            four[1] + ", " + four[2] + ", " + four[3] + ")\n";
+    for (int o = 0; o < 4; ++o) {
+      returned += (returned.empty() ? "" : ", ") + pre + std::to_string(o);
+      returnedTypes += (returnedTypes.empty() ? "" : ", ") + four[o];
+      results.push_back(four[o]);
+    }
+  }
+  body += "  return " + returned + " : " + returnedTypes;
+  c.text = func(name, args, results, body);
+  c.invariant = [batches, n, topK](const std::vector<HostTensor> &out) {
+    // The first batch (all requests in order) is the reference.
+    for (size_t bi = 1; bi < batches.size(); ++bi)
+      for (size_t j = 0; j < batches[bi].size(); ++j) {
+        int64_t r = batches[bi][j];
+        auto at = [&](int o) -> const HostTensor & { return out[4 * bi + o]; };
+        std::string where = "request " + std::to_string(r) + " in batch " +
+                            std::to_string(bi) + " (row " + std::to_string(j) +
+                            " of " + std::to_string(batches[bi].size()) + ")";
+        if (at(0).intAt(j) != out[0].intAt(r))
+          return where + ": token " + std::to_string(at(0).intAt(j)) +
+                 ", alone in order " + std::to_string(out[0].intAt(r));
+        double p = at(1).floatAt(j), ref = out[1].floatAt(r);
+        if (!(p == ref || (std::isnan(p) && std::isnan(ref))))
+          return where + ": prob differs";
+        for (int64_t q = 0; q < topK; ++q)
+          if (at(2).intAt(j * topK + q) != out[2].intAt(r * topK + q))
+            return where + ": top_ids differ";
+      }
+    (void)n;
+    return std::string();
+  };
+  return c;
 }
 
 Case arithCase(Gen &g, const std::string &name) {
@@ -814,6 +1371,17 @@ TEST_P(DifferentialTest, CompiledMatchesInterpreter) {
                 cpu->run(c.name, c.inputs, got, error))
         << c.name << ": " << error;
     ASSERT_EQ(ref.size(), got.size());
+    if (c.invariant) {
+      std::string problem = c.invariant(ref);
+      if (problem.empty())
+        problem = c.invariant(got);
+      else
+        problem = "interpreter: " + problem;
+      if (!problem.empty()) {
+        ++failures;
+        ADD_FAILURE() << c.name << ": " << problem << "\n" << c.text;
+      }
+    }
     for (size_t o = 0; o < ref.size(); ++o) {
       std::string problem = compare(ref[o], got[o], c.reduction, c.extra);
       if (problem.empty())
@@ -848,7 +1416,14 @@ INSTANTIATE_TEST_SUITE_P(
                       FamilySpec{"sample", sampleCase, 100},
                       FamilySpec{"sample_edge", sampleEdgeCase, 80},
                       FamilySpec{"arith", arithCase, 30},
-                      FamilySpec{"model", modelCase, 30}),
+                      FamilySpec{"model", modelCase, 30},
+                      FamilySpec{"moe_route_masked", routeMaskedCase, 40},
+                      FamilySpec{"moe_replay", routeReplayCase, 30},
+                      FamilySpec{"expert_none", expertNoneCase, 40},
+                      FamilySpec{"model_masked", maskedModelCase, 20},
+                      FamilySpec{"top_p_filter", topPFilterCase, 50},
+                      FamilySpec{"sample_stages", sampleStagesCase, 30},
+                      FamilySpec{"sample_row_seeds", sampleRowSeedsCase, 15}),
     [](const ::testing::TestParamInfo<FamilySpec> &info) {
       return std::string(info.param.name);
     });

@@ -123,7 +123,28 @@ TEST(KernelsTest, ExpertQMatmulUsesOnlyTheSelectedExperts) {
   EXPECT_EQ(out.f, (std::vector<double>{2, 20}));
   Tensor bad = ints(Elem::I32, {1, 2}, {0, 2});
   EXPECT_FALSE(expertQMatmul(xs, bad, q, s, Elem::F32, out, error));
-  EXPECT_EQ(error, "expert index 2 of token 0 slot 1 is out of range [0, 2)");
+  EXPECT_EQ(error,
+            "expert index 2 of token 0 slot 1 is neither -1 (no expert) nor "
+            "in [0, 2)");
+  Tensor negative = ints(Elem::I32, {1, 2}, {-2, 0});
+  EXPECT_FALSE(expertQMatmul(xs, negative, q, s, Elem::F32, out, error));
+  EXPECT_EQ(error,
+            "expert index -2 of token 0 slot 0 is neither -1 (no expert) nor "
+            "in [0, 2)");
+}
+
+TEST(KernelsTest, ExpertQMatmulGivesExpertMinusOneAZeroRow) {
+  // Expert -1 is no expert: its row is +0 and its input is never read, so
+  // a NaN or inf there does not leak.
+  Tensor q = ints(Elem::I8, {2, 2, 1}, {1, 1, 0, 10});
+  Tensor s = floats(Elem::F32, {2, 1, 1}, {1, 1});
+  Tensor x = floats(Elem::F32, {2, 2}, {1, 2, NAN, INFINITY});
+  Tensor experts = ints(Elem::I32, {2, 2}, {1, -1, -1, -1});
+  Tensor out;
+  std::string error;
+  ASSERT_TRUE(expertQMatmul(x, experts, q, s, Elem::BF16, out, error));
+  EXPECT_EQ(out.f, (std::vector<double>{20, 0, 0, 0}));
+  EXPECT_FALSE(std::signbit(out.f[1]));
 }
 
 //===----------------------------------------------------------------------===//
@@ -136,7 +157,9 @@ TEST(KernelsTest, MoeRouteTiesGoToTheLowerIndex) {
                           0, 0, 0, 0,       // everything ties
                           0, NAN, 1, NAN}); // NaN: every probability is NaN
   Tensor gates, indices;
-  moeRoute(logits, 2, false, gates, indices);
+  std::string error;
+  ASSERT_TRUE(
+      moeRoute(logits, nullptr, nullptr, 2, false, gates, indices, error));
   // All-NaN probabilities tie: lowest indices first.
   EXPECT_EQ(indices.i, (std::vector<int64_t>{1, 2, 0, 1, 0, 1}));
   double e = std::exp(1.0), e3 = std::exp(3.0);
@@ -147,7 +170,8 @@ TEST(KernelsTest, MoeRouteTiesGoToTheLowerIndex) {
   EXPECT_EQ(gates.f[2], 0.25);
   EXPECT_EQ(gates.f[3], 0.25);
   EXPECT_TRUE(std::isnan(gates.f[4]));
-  moeRoute(logits, 2, true, gates, indices);
+  ASSERT_TRUE(
+      moeRoute(logits, nullptr, nullptr, 2, true, gates, indices, error));
   EXPECT_EQ(gates.f[0], 0.5);
   EXPECT_EQ(gates.f[2], 0.5);
 }
@@ -155,10 +179,77 @@ TEST(KernelsTest, MoeRouteTiesGoToTheLowerIndex) {
 TEST(KernelsTest, MoeRouteDescendingOrder) {
   Tensor logits = floats(Elem::F32, {1, 4}, {0.1, 0.4, 0.3, 0.2});
   Tensor gates, indices;
-  moeRoute(logits, 3, false, gates, indices);
+  std::string error;
+  ASSERT_TRUE(
+      moeRoute(logits, nullptr, nullptr, 3, false, gates, indices, error));
   EXPECT_EQ(indices.i, (std::vector<int64_t>{1, 2, 3}));
   EXPECT_GT(gates.f[0], gates.f[1]);
   EXPECT_GT(gates.f[1], gates.f[2]);
+}
+
+TEST(KernelsTest, MoeRouteMaskedTokensSelectNoExpert) {
+  // Token 1 is padding (NaN logits included): every slot -1, gate 0. The
+  // mask may be i32 or i1, of the logits' leading shape.
+  Tensor logits = floats(Elem::F32, {1, 3, 4},
+                         {0.1, 0.4, 0.3, 0.2, NAN, 1, 2, 3, 0, 0, 5, 0});
+  std::string error;
+  for (Elem e : {Elem::I32, Elem::I1}) {
+    Tensor mask = ints(e, {1, 3}, {1, 0, e == Elem::I1 ? 1 : 7});
+    Tensor gates, indices;
+    ASSERT_TRUE(
+        moeRoute(logits, &mask, nullptr, 2, true, gates, indices, error));
+    EXPECT_EQ(indices.shape, (std::vector<int64_t>{1, 3, 2}));
+    EXPECT_EQ(indices.i, (std::vector<int64_t>{1, 2, -1, -1, 2, 0}));
+    EXPECT_EQ(gates.f[2], 0.0);
+    EXPECT_EQ(gates.f[3], 0.0);
+    EXPECT_FALSE(std::isnan(gates.f[2]));
+    EXPECT_NEAR(gates.f[0] + gates.f[1], 1.0, 1e-6);
+  }
+}
+
+TEST(KernelsTest, MoeRouteForcedRoutesReplayTheRecord) {
+  Tensor rollout =
+      floats(Elem::F32, {3, 4}, {0.1, 0.4, 0.3, 0.2, 2, 1, 0, -1, 0, 0, 3, 1});
+  std::string error;
+  for (bool renormalize : {false, true}) {
+    // Record: the rollout's experts. Replay with the same logits: the same
+    // gates and indices, bit for bit.
+    Tensor gates, indices, replayGates, replayIndices;
+    ASSERT_TRUE(moeRoute(rollout, nullptr, nullptr, 2, renormalize, gates,
+                         indices, error));
+    ASSERT_TRUE(moeRoute(rollout, nullptr, &indices, 2, renormalize,
+                         replayGates, replayIndices, error));
+    EXPECT_EQ(replayIndices.i, indices.i);
+    EXPECT_EQ(replayGates.f, gates.f);
+  }
+  // Replay under a training engine's router whose own top-2 differs: the
+  // forced experts keep their order, the gates are its probabilities.
+  Tensor train = floats(Elem::F32, {1, 4}, {0, 1, 2, 3});
+  Tensor forced = ints(Elem::I32, {1, 2}, {1, 0});
+  Tensor gates, indices;
+  ASSERT_TRUE(
+      moeRoute(train, nullptr, &forced, 2, false, gates, indices, error));
+  EXPECT_EQ(indices.i, (std::vector<int64_t>{1, 0}));
+  double z = 1 + std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
+  EXPECT_NEAR(gates.f[0], std::exp(1.0) / z, 1e-7);
+  EXPECT_NEAR(gates.f[1], 1 / z, 1e-7);
+  // Duplicates are kept; -1 is a slot without an expert, left out of the
+  // renormalizing sum.
+  Tensor dup = ints(Elem::I32, {1, 3}, {3, -1, 3});
+  ASSERT_TRUE(moeRoute(train, nullptr, &dup, 3, true, gates, indices, error));
+  EXPECT_EQ(indices.i, (std::vector<int64_t>{3, -1, 3}));
+  EXPECT_EQ(gates.f, (std::vector<double>{0.5, 0, 0.5}));
+  // The mask wins over forced routes.
+  Tensor mask = ints(Elem::I1, {1}, {0});
+  ASSERT_TRUE(moeRoute(train, &mask, &forced, 2, false, gates, indices, error));
+  EXPECT_EQ(indices.i, (std::vector<int64_t>{-1, -1}));
+  EXPECT_EQ(gates.f, (std::vector<double>{0, 0}));
+  // Any other id out of range is an error naming token and slot.
+  Tensor bad = ints(Elem::I32, {1, 2}, {0, 4});
+  EXPECT_FALSE(moeRoute(train, nullptr, &bad, 2, false, gates, indices, error));
+  EXPECT_EQ(error,
+            "forced expert 4 of token 0 slot 1 is neither -1 (no expert) nor "
+            "in [0, 4)");
 }
 
 TEST(KernelsTest, MoeCombineRoundsGatesThenSumsInF32) {
@@ -545,6 +636,116 @@ TEST(KernelsTest, SeededNoiseIsReproducibleAndStepDependent) {
   }
   EXPECT_TRUE(rowsDiffer);
   EXPECT_TRUE(stepsDiffer);
+}
+
+//===----------------------------------------------------------------------===//
+// nova.top_p_filter, sample stages and row seeds
+//===----------------------------------------------------------------------===//
+
+TEST(KernelsTest, TopPFilterIsAValueThresholdFilledWithMinus1e10) {
+  // Probabilities of {2, 1, 1, 0}: the two 1s tie at the threshold and are
+  // both kept; the rest gets bf16(-1e10) = -9999220736.
+  Tensor l = floats(Elem::BF16, {2, 4}, {2, 1, 1, 0, 3, 0, 0, 0});
+  Tensor p = floats(Elem::F32, {2}, {0.75, 0.999});
+  Tensor y = topPFilter(l, p);
+  EXPECT_EQ(y.shape, l.shape);
+  EXPECT_EQ(y.f, (std::vector<double>{2, 1, 1, -9999220736.0, 3, 0, 0, 0}));
+  // top_p <= 0 keeps the maximum and its ties; NaN filters nothing.
+  Tensor greedy = floats(Elem::F32, {2}, {0, NAN});
+  Tensor ties = floats(Elem::F32, {2, 4}, {1, 3, 3, 2, 1, 3, 3, 2});
+  // In f32 the fill is -1e10 itself.
+  EXPECT_EQ(topPFilter(ties, greedy).f,
+            (std::vector<double>{-1e10, 3, 3, -1e10, 1, 3, 3, 2}));
+}
+
+TEST(KernelsTest, SampleStagesExposeScaledMaskedFilteredLogits) {
+  // Row 0 samples at temperature 0.5 with a mask and top_p 0.9; row 1 is
+  // greedy (temperature 0): unscaled, masked, not filtered.
+  Tensor l = floats(Elem::BF16, {2, 4}, {1, 0.5, 0.25, -1, 1, 0.5, 0.25, -1});
+  Tensor t = floats(Elem::F32, {2}, {0.5, 0});
+  Tensor p = floats(Elem::F32, {2}, {0.9, 0.9});
+  Tensor m = ints(Elem::I32, {2, 4}, {1, 1, 0, 1, 1, 1, 0, 1});
+  Tensor g = floats(Elem::BF16, {2, 4}, std::vector<double>(8, 0.0));
+  SampleResult r =
+      sample(l, t, p, &m, &g, nullptr, nullptr, 2, nullptr, /*stages=*/true);
+  const double masked = -9999220736.0;
+  EXPECT_EQ(r.scaled.f, (std::vector<double>{2, 1, 0.5, -2, 1, 0.5, 0.25, -1}));
+  EXPECT_EQ(r.masked.f,
+            (std::vector<double>{2, 1, masked, -2, 1, 0.5, masked, -1}));
+  // Step 3 is nova.top_p_filter of the masked logits.
+  Tensor row0 = floats(Elem::BF16, {1, 4}, {2, 1, masked, -2});
+  Tensor p0 = floats(Elem::F32, {1}, {0.9});
+  std::vector<double> filtered0 = topPFilter(row0, p0).f;
+  EXPECT_EQ(std::vector<double>(r.filtered.f.begin(), r.filtered.f.begin() + 4),
+            filtered0);
+  EXPECT_EQ(filtered0, (std::vector<double>{2, 1, masked, masked}));
+  EXPECT_EQ(std::vector<double>(r.filtered.f.begin() + 4, r.filtered.f.end()),
+            std::vector<double>(r.masked.f.begin() + 4, r.masked.f.end()));
+  // Without stages the results are the same and no stage tensor is made.
+  SampleResult plain = sample(l, t, p, &m, &g, nullptr, nullptr, 2);
+  EXPECT_EQ(plain.token.i, r.token.i);
+  EXPECT_EQ(plain.topProbs.f, r.topProbs.f);
+  EXPECT_TRUE(plain.filtered.f.empty());
+}
+
+/// Tokens of rows `rows` of a pool of requests sampled as one batch, each
+/// with its row seed, at step 3 under seed 7.
+std::vector<int64_t> sampleRequests(const std::vector<int64_t> &rows,
+                                    const Tensor &pool,
+                                    const std::vector<int64_t> &requestIds) {
+  int64_t b = static_cast<int64_t>(rows.size()), v = pool.shape[1];
+  Tensor l = Tensor::make(pool.elem, {b, v});
+  Tensor ids = Tensor::make(Elem::I64, {b});
+  for (int64_t j = 0; j < b; ++j) {
+    std::copy_n(&pool.f[rows[j] * v], v, &l.f[j * v]);
+    ids.i[j] = requestIds[rows[j]];
+  }
+  Tensor t = floats(Elem::F32, {b}, std::vector<double>(b, 1.0));
+  Tensor p = floats(Elem::F32, {b}, std::vector<double>(b, 0.95));
+  Tensor seed = ints(Elem::I64, {}, {7});
+  Tensor step = ints(Elem::I32, {}, {3});
+  return sample(l, t, p, nullptr, nullptr, &seed, &step, 4, &ids).token.i;
+}
+
+TEST(KernelsTest, RowSeedsMakeTokensIndependentOfTheBatch) {
+  // Four requests with flat logits (the noise decides) and 64-bit ids.
+  int64_t v = 256;
+  Tensor pool = floats(Elem::BF16, {4, v}, std::vector<double>(4 * v, 0.0));
+  std::vector<int64_t> requests = {11, -5, (int64_t{3} << 40) | 11, 12};
+  std::vector<int64_t> all = sampleRequests({0, 1, 2, 3}, pool, requests);
+  // Reordered, mixed with other rows, and alone: the same tokens.
+  std::vector<int64_t> reordered = sampleRequests({3, 1, 0, 2}, pool, requests);
+  EXPECT_EQ(reordered, (std::vector<int64_t>{all[3], all[1], all[0], all[2]}));
+  EXPECT_EQ(sampleRequests({2, 0}, pool, requests),
+            (std::vector<int64_t>{all[2], all[0]}));
+  for (int64_t r = 0; r < 4; ++r)
+    EXPECT_EQ(sampleRequests({r}, pool, requests),
+              std::vector<int64_t>{all[r]});
+  // The high word of the key matters: ids 11 and 3 << 40 | 11 differ.
+  std::vector<int64_t> differences;
+  for (int64_t step = 0; step < 8; ++step) {
+    Tensor seed = ints(Elem::I64, {}, {7});
+    Tensor s = ints(Elem::I32, {}, {step});
+    Tensor ids = ints(Elem::I64, {2}, {11, (int64_t{3} << 40) | 11});
+    Tensor l = floats(Elem::BF16, {2, v}, std::vector<double>(2 * v, 0.0));
+    Tensor t = floats(Elem::F32, {2}, {1, 1});
+    SampleResult r = sample(l, t, t, nullptr, nullptr, &seed, &s, 1, &ids);
+    differences.push_back(r.token.i[0] - r.token.i[1]);
+  }
+  EXPECT_TRUE(std::any_of(differences.begin(), differences.end(),
+                          [](int64_t d) { return d != 0; }));
+}
+
+TEST(KernelsTest, RowSeedsEqualToTheRowsAreTheDefaultStream) {
+  // Without row_seeds the key of row b is b: the stream is unchanged.
+  int64_t v = 100;
+  Tensor l = floats(Elem::BF16, {3, v}, std::vector<double>(3 * v, 0.0));
+  Tensor t = floats(Elem::F32, {3}, {1, 1, 1});
+  Tensor seed = ints(Elem::I64, {}, {42});
+  Tensor step = ints(Elem::I32, {}, {5});
+  Tensor rows = ints(Elem::I64, {3}, {0, 1, 2});
+  EXPECT_EQ(sample(l, t, t, nullptr, nullptr, &seed, &step, 8).token.i,
+            sample(l, t, t, nullptr, nullptr, &seed, &step, 8, &rows).token.i);
 }
 
 } // namespace

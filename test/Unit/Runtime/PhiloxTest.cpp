@@ -41,6 +41,12 @@ TEST(PhiloxTest, SampleWordIsKeyedBySeedRowStep) {
   // The high 32 bits of the seed are the second key word.
   PhiloxCounter hi = philox4x32_10({0, 0, 0, 0}, {1, 2});
   EXPECT_EQ(sampleWord((2ull << 32) | 1, 0, 0, 1), hi[1]);
+  // A 64-bit row key (nova.sample's row_seeds) fills counter words 1 and 3.
+  PhiloxCounter row = philox4x32_10({2, 7, 3, 9}, {42, 0});
+  EXPECT_EQ(sampleWord(42, (9ull << 32) | 7, 3, 9), row[1]);
+  // A negative row seed is its two's-complement bits.
+  PhiloxCounter neg = philox4x32_10({0, 0xffffffffu, 0, 0xffffffffu}, {42, 0});
+  EXPECT_EQ(sampleWord(42, static_cast<uint64_t>(int64_t{-1}), 0, 0), neg[0]);
 }
 
 TEST(PhiloxTest, BF16GumbelNoiseHas128Levels) {

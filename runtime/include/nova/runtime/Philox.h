@@ -45,13 +45,17 @@ NOVA_HOST_DEVICE inline PhiloxCounter philox4x32_10(PhiloxCounter c,
   return c;
 }
 
-/// The 32-bit word nova.sample uses for vocabulary entry `index` of batch
-/// row `row` at decode step `step` under `seed`: key = (low, high 32 bits
-/// of the seed), counter = (index / 4, row, step, 0), word index % 4.
-NOVA_HOST_DEVICE inline uint32_t sampleWord(uint64_t seed, uint32_t row,
+/// The 32-bit word nova.sample uses for vocabulary entry `index` of the
+/// row with key `rowKey` at decode step `step` under `seed`: key = (low,
+/// high 32 bits of the seed), counter = (index / 4, low 32 bits of the row
+/// key, step, high 32 bits of the row key), word index % 4. The row key is
+/// the row's `row_seeds` entry, or its batch row when there are none (then
+/// the counter is (index / 4, row, step, 0)).
+NOVA_HOST_DEVICE inline uint32_t sampleWord(uint64_t seed, uint64_t rowKey,
                                             uint32_t step, uint32_t index) {
   PhiloxCounter out = philox4x32_10(
-      {index / 4, row, step, 0},
+      {index / 4, static_cast<uint32_t>(rowKey), step,
+       static_cast<uint32_t>(rowKey >> 32)},
       {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)});
   return out[index % 4];
 }
