@@ -105,10 +105,11 @@ static cl::opt<unsigned>
                   cl::desc("Generate this many tokens (see "
                            "docs/nova-run.md for the conventions)"),
                   cl::init(0), cl::cat(runCategory));
-static cl::opt<std::string> prompt("prompt",
-                                   cl::desc("Prompt token ids for --generate: "
-                                            "comma-separated"),
-                                   cl::cat(runCategory));
+static cl::opt<std::string>
+    prompt("prompt",
+           cl::desc("Prompt token ids for --generate: comma-separated "
+                    "(default: the one token 1, SentencePiece's <s>)"),
+           cl::cat(runCategory));
 static cl::opt<bool> usePrefillEntry(
     "use-prefill",
     cl::desc("With --generate, run the prompt through the 'prefill' entry "
@@ -467,11 +468,16 @@ int runGenerate(const BackendFactory &makeBackend,
                 const ::nova::interp::ParamLookup &lookup,
                 GenerateResult &result) {
   GenerateOptions options;
-  for (StringRef piece : llvm::split(StringRef(prompt), ',')) {
+  // Without --prompt, generation starts from the begin-of-sequence token
+  // alone (id 1 in SentencePiece's default layout; Grok-1's vocabulary has
+  // pad 0 and eos 2 around it), as llama.cpp does for an empty prompt.
+  std::string promptText =
+      prompt.getNumOccurrences() ? prompt.getValue() : std::string("1");
+  for (StringRef piece : llvm::split(StringRef(promptText), ',')) {
     int64_t id;
     if (piece.trim().getAsInteger(10, id) || id < 0)
-      return fail("--prompt expects comma-separated token ids, got '" + prompt +
-                  "'");
+      return fail("--prompt expects comma-separated token ids, got '" +
+                  promptText + "'");
     options.prompt.push_back(id);
   }
   if (options.prompt.empty())
