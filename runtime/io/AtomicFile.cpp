@@ -77,3 +77,50 @@ bool nova::rt::writeFileAtomically(const std::string &path,
   return file.open(path, error) &&
          file.write(bytes.data(), bytes.size(), error) && file.commit(error);
 }
+
+AtomicFileSet::~AtomicFileSet() {
+  for (const Entry &e : entries)
+    if (!e.temporary.empty())
+      ::unlink(e.temporary.c_str());
+}
+
+bool AtomicFileSet::stage(const std::string &target, std::string &temporary,
+                          std::string &error) {
+  std::string pattern = target + ".tmp-XXXXXX";
+  int fd = ::mkstemp(pattern.data());
+  if (fd < 0) {
+    error = "cannot create a file next to '" + target +
+            "': " + std::strerror(errno);
+    return false;
+  }
+  ::fchmod(fd, 0644);
+  ::close(fd);
+  entries.push_back({target, pattern});
+  temporary = pattern;
+  return true;
+}
+
+bool AtomicFileSet::commit(std::string &error) {
+  for (const Entry &e : entries) {
+    struct stat st;
+    if (::lstat(e.target.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      error = "cannot create '" + e.target + "': " +
+              (S_ISDIR(st.st_mode) ? "it is a directory"
+                                   : "it exists and is not a regular file");
+      return false;
+    }
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (::rename(entries[i].temporary.c_str(), entries[i].target.c_str()) ==
+        0) {
+      entries[i].temporary.clear();
+      continue;
+    }
+    error =
+        "cannot create '" + entries[i].target + "': " + std::strerror(errno);
+    for (size_t k = 0; k < i; ++k)
+      ::unlink(entries[k].target.c_str());
+    return false;
+  }
+  return true;
+}

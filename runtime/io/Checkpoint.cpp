@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
@@ -111,6 +112,36 @@ bool checkShardName(const std::string &name, std::string &why) {
     start = slash + 1;
   }
   return true;
+}
+
+/// Resolves `path` (every symlink, `.` and `..`) to an absolute path.
+bool resolvePath(const std::string &path, std::string &resolved) {
+  char *real = ::realpath(path.c_str(), nullptr);
+  if (!real)
+    return false;
+  resolved = real;
+  std::free(real);
+  return true;
+}
+
+/// A checkpoint's files must stay inside its directory `root` (resolved):
+/// a shard that is a symlink, or sits in a symlinked subdirectory, reaching
+/// elsewhere is refused before it is opened, so no byte of what it reaches
+/// is read or echoed. A path that does not resolve (missing, a dangling
+/// link) is left to the open that follows, which names it.
+bool checkInsideRoot(const std::string &root, const std::string &path,
+                     std::string &error) {
+  std::string resolved;
+  if (!resolvePath(path, resolved))
+    return true;
+  if (root == "/" || resolved == root ||
+      resolved.compare(0, root.size() + 1, root + "/") == 0)
+    return true;
+  error = "'" + path +
+          "': resolves (through a symlink) outside the checkpoint "
+          "directory '" +
+          root + "'; refusing to read it";
+  return false;
 }
 
 /// Filesystems where Grok-1's staging through /dev/shm pays: remote or
@@ -884,6 +915,19 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
   std::string single, index;
   if (!locateCheckpoint(path, single, index, error))
     return nullptr;
+  // The files of a directory, or of an index, stay inside that directory
+  // (`root`, resolved); a directory's own index is checked before it is read.
+  std::string root;
+  bool inDirectory = isDirectory(path);
+  if (inDirectory || !index.empty()) {
+    std::string dir = inDirectory ? path : directoryOf(index);
+    if (!resolvePath(dir, root)) {
+      error = "'" + dir + "': cannot resolve: " + std::strerror(errno);
+      return nullptr;
+    }
+    if (inDirectory && !index.empty() && !checkInsideRoot(root, index, error))
+      return nullptr;
+  }
   CheckpointIndex parsed;
   std::vector<std::string> paths = {single};
   if (!index.empty()) {
@@ -899,6 +943,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
   }
   std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
   for (const std::string &file : paths) {
+    if (!root.empty() && !checkInsideRoot(root, file, error))
+      return nullptr;
     std::unique_ptr<SafeTensorsFile> shard = SafeTensorsFile::open(file, error);
     if (!shard)
       return nullptr;

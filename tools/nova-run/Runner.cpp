@@ -15,6 +15,7 @@
 #include "runtime/backends/ModuleParams.h"
 #include "runtime/backends/Spmd.h"
 
+#include "nova/runtime/AtomicFile.h"
 #include "nova/runtime/Mpi.h"
 #include "nova/runtime/Npy.h"
 #include "nova/runtime/SafeTensors.h"
@@ -412,20 +413,58 @@ bool readInputs(const rt::ManifestEntry &entry, std::vector<HostTensor> &inputs,
   return true;
 }
 
+/// Output names come from the module and become file names NAME.npy: each
+/// must be one plain file name (non-empty, no '/', not '.' or '..', no NUL
+/// or other control character). The error names the output, escaped.
+bool checkOutputNames(const rt::ManifestEntry &entry, std::string &error) {
+  for (const rt::ManifestArg *port : outputsOf(entry)) {
+    const std::string &name = port->name;
+    const char *why = nullptr;
+    if (name.empty())
+      why = "is empty";
+    else if (name == "." || name == "..")
+      why = "is a directory reference";
+    else if (name.find('/') != std::string::npos)
+      why = "contains '/'";
+    else if (std::any_of(name.begin(), name.end(), [](char c) {
+               return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+             }))
+      why = "contains a control character";
+    if (!why)
+      continue;
+    std::string escaped;
+    llvm::raw_string_ostream os(escaped);
+    llvm::printEscapedString(name, os);
+    error = "entry '" + entry.name + "': output \"" + escaped + "\" " + why +
+            "; an output name must be a plain file name (it is written as "
+            "NAME.npy)";
+    return false;
+  }
+  return true;
+}
+
+/// --outputs: every output as DIR/NAME.npy, all or nothing: each is written
+/// to a temporary in DIR, and all are renamed into place only when every
+/// write succeeded (a failure leaves none of them).
 bool writeOutputs(const rt::ManifestEntry &entry,
                   const std::vector<HostTensor> &outputs, std::string &error) {
   std::vector<const rt::ManifestArg *> ports = outputsOf(entry);
+  if (!checkOutputNames(entry, error))
+    return false;
   if (std::error_code ec = llvm::sys::fs::create_directories(outputDir)) {
     error = "cannot create '" + outputDir + "': " + ec.message();
     return false;
   }
+  rt::AtomicFileSet files;
   for (size_t i = 0; i < outputs.size(); ++i) {
     llvm::SmallString<256> path(outputDir);
     llvm::sys::path::append(path, ports[i]->name + ".npy");
-    if (!rt::writeNpy(path.str().str(), outputs[i], error))
+    std::string temporary;
+    if (!files.stage(path.str().str(), temporary, error) ||
+        !rt::writeNpy(temporary, outputs[i], error))
       return false;
   }
-  return true;
+  return files.commit(error);
 }
 
 Tolerance tolerance() { return {absTolerance, relTolerance}; }
@@ -434,6 +473,8 @@ Tolerance tolerance() { return {absTolerance, relTolerance}; }
 bool expectOutputs(const rt::ManifestEntry &entry, const char *backend,
                    const std::vector<HostTensor> &outputs, std::string &error) {
   std::vector<const rt::ManifestArg *> ports = outputsOf(entry);
+  if (!checkOutputNames(entry, error))
+    return false;
   std::vector<HostTensor> expected(ports.size());
   for (size_t i = 0; i < ports.size(); ++i) {
     llvm::SmallString<256> path(expectDir);
