@@ -14,12 +14,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
 #include <map>
 #include <mutex>
 #include <random>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace nova::rt;
@@ -441,6 +443,64 @@ TEST_F(CheckpointTest, SelectionsByPredicateAndByPartitionSpec) {
   };
   EXPECT_FALSE(shardRequests(*ckpt, bad, mesh, {0, 0}, reqs, error));
   EXPECT_EQ(error, "tensor \"layer/w\": unknown mesh axis 'tensor'");
+}
+
+TEST_F(CheckpointTest, FilesResolvingOutsideTheDirectoryAreRefused) {
+  // A sharded checkpoint in a directory next to `dir`, reached through a
+  // symlinked subdirectory: refused, naming the entry. The same through a
+  // symlink that stays inside `dir` opens.
+  char tmpl[] = "/tmp/nova-ckpt-out-XXXXXX";
+  ASSERT_TRUE(mkdtemp(tmpl));
+  std::string outside = tmpl, index, error;
+  ASSERT_TRUE(writeShardedSafeTensors(outside, "model", sample(), {}, 8000,
+                                      index, error))
+      << error;
+  std::string json = "{\"weight_map\": {";
+  std::vector<std::string> shards;
+  {
+    auto ckpt = Checkpoint::open(outside, error);
+    ASSERT_TRUE(ckpt) << error;
+    for (const SafeTensorInfo *t : ckpt->tensors()) {
+      std::string file = ckpt->fileOf(t->name)->path();
+      file = file.substr(file.rfind('/') + 1);
+      json += (json.back() == '{' ? "\"" : ", \"") + t->name + "\": \"link/" +
+              file + "\"";
+      if (std::find(shards.begin(), shards.end(), file) == shards.end())
+        shards.push_back(file);
+    }
+  }
+  json += "}}";
+  std::string link = dir + "/link",
+              indexPath = dir + "/" + "model.safetensors.index.json";
+  ASSERT_EQ(symlink(outside.c_str(), link.c_str()), 0);
+  ASSERT_TRUE(writeFileAtomically(indexPath, json, error)) << error;
+  error = openError(dir);
+  EXPECT_NE(error.find("'" + dir + "/link/" + shards[0] +
+                       "': resolves (through a symlink) outside the "
+                       "checkpoint directory"),
+            std::string::npos)
+      << error;
+  EXPECT_FALSE(Checkpoint::open(indexPath, error));
+
+  // The shards copied into a subdirectory of `dir`, `link` pointing there.
+  std::string inside = dir + "/real";
+  ASSERT_EQ(mkdir(inside.c_str(), 0755), 0);
+  for (const std::string &file : shards)
+    ASSERT_EQ(
+        rename((outside + "/" + file).c_str(), (inside + "/" + file).c_str()),
+        0);
+  ASSERT_EQ(unlink(link.c_str()), 0);
+  ASSERT_EQ(symlink("real", link.c_str()), 0);
+  auto ckpt = Checkpoint::open(dir, error);
+  EXPECT_TRUE(ckpt) << error;
+  if (ckpt)
+    EXPECT_EQ(ckpt->tensors().size(), sample().size());
+
+  for (const std::string &file : shards)
+    unlink((inside + "/" + file).c_str());
+  rmdir(inside.c_str());
+  unlink(index.c_str());
+  rmdir(outside.c_str());
 }
 
 TEST_F(CheckpointTest, FileTruncatedAfterOpenIsAnErrorNotACrash) {
