@@ -11,6 +11,8 @@
 #include "passes/Partition/Passes.h"
 #include "passes/Pipelines/Pipelines.h"
 
+#include "nova/runtime/InputFile.h"
+
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
@@ -42,13 +44,26 @@ static OwningOpRef<ModuleOp> readModule(MLIRContext &context,
       return nullptr;
     return importModelSpec(*text, path, &context);
   }
-  auto file = llvm::MemoryBuffer::getFileOrSTDIN(path);
-  if (!file) {
-    llvm::errs() << options.tool << ": error: cannot read '" << path
-                 << "': " << file.getError().message() << "\n";
-    return nullptr;
+  std::unique_ptr<llvm::MemoryBuffer> file;
+  if (path == "-") {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> in =
+        llvm::MemoryBuffer::getSTDIN();
+    if (!in) {
+      llvm::errs() << options.tool
+                   << ": error: cannot read stdin: " << in.getError().message()
+                   << "\n";
+      return nullptr;
+    }
+    file = std::move(*in);
+  } else {
+    std::string text, error;
+    if (!::nova::rt::readRegularFile(path.str(), UINT64_MAX, text, error)) {
+      llvm::errs() << options.tool << ": error: " << error << "\n";
+      return nullptr;
+    }
+    file = llvm::MemoryBuffer::getMemBufferCopy(text, path);
   }
-  sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 

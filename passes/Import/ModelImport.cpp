@@ -14,6 +14,8 @@
 #include "passes/Import/ModelImporter.h"
 #include "passes/Import/SpecImport.h"
 
+#include "nova/runtime/InputFile.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -569,15 +571,17 @@ FailureOr<std::string> mlir::nova::readSpecFile(StringRef filename,
                                                 uint64_t maxBytes,
                                                 MLIRContext *context) {
   Location loc = FileLineColLoc::get(context, filename, 0, 0);
-  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(filename, /*IsText=*/true);
-  if (std::error_code ec = buffer.getError())
-    return emitError(loc) << "cannot read '" << filename
-                          << "': " << ec.message();
-  if ((*buffer)->getBufferSize() > maxBytes)
-    return emitError(loc) << "spec is " << (*buffer)->getBufferSize()
-                          << " bytes, over the limit of " << maxBytes
-                          << " bytes (raise it with --max-spec-bytes)";
-  return (*buffer)->getBuffer().str();
+  std::string text, error;
+  uint64_t size = 0;
+  if (!::nova::rt::readRegularFile(filename.str(), maxBytes, text, error,
+                                   &size)) {
+    if (size > maxBytes)
+      return emitError(loc)
+             << "spec is " << size << " bytes, over the limit of " << maxBytes
+             << " bytes (raise it with --max-spec-bytes)";
+    return emitError(loc) << error;
+  }
+  return text;
 }
 
 OwningOpRef<ModuleOp> mlir::nova::importModelSpec(StringRef text,

@@ -256,6 +256,9 @@ private:
           return r;
         if (*r == 0)
           return fail("division by zero");
+        // INT64_MIN / -1 (and INT64_MIN % -1) traps on x86.
+        if (*lhs == INT64_MIN && *r == -1)
+          return fail("integer overflow");
         if (*lhs % *r != 0)
           return fail(std::to_string(*lhs) + " is not divisible by " +
                       std::to_string(*r));
@@ -273,7 +276,10 @@ private:
       std::optional<int64_t> v = factor();
       if (!v)
         return v;
-      return -*v;
+      int64_t negated;
+      if (__builtin_sub_overflow(int64_t(0), *v, &negated))
+        return fail("integer overflow");
+      return negated;
     }
     if (consume('(')) {
       std::optional<int64_t> v = expr();

@@ -6,6 +6,7 @@
 
 #include "nova/runtime/HostTensor.h"
 #include "nova/runtime/Float.h"
+#include "nova/runtime/Shape.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -16,17 +17,21 @@
 using namespace nova::rt;
 
 int64_t HostTensor::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : dims)
-    n *= d;
-  return n;
+  // uninitialized() refuses shapes whose byte size overflows, so every
+  // tensor that holds data has a representable count.
+  std::optional<int64_t> n = checkedProduct(dims);
+  return n ? *n : 0;
 }
 
 HostTensor HostTensor::uninitialized(DType dtype, std::vector<int64_t> shape) {
   HostTensor t;
   t.type = dtype;
+  std::optional<int64_t> checked =
+      checkedByteSize(shape, static_cast<int64_t>(dtypeSize(dtype)));
+  if (!checked)
+    return HostTensor(); // empty(): the caller reports the failure
   t.dims = std::move(shape);
-  size_t bytes = t.sizeInBytes();
+  size_t bytes = static_cast<size_t>(*checked);
   // 64-byte alignment for vector loads; never a zero-size allocation.
   size_t rounded = ((bytes + 63) / 64) * 64;
   // Large tensors (checkpoint weights) are 2 MiB aligned and backed by

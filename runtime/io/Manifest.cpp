@@ -55,10 +55,9 @@ std::string ManifestArg::paramPath() const {
 }
 
 int64_t ManifestArg::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
+  // The manifest reader refuses shapes whose byte size overflows.
+  std::optional<int64_t> n = checkedProduct(shape);
+  return n ? *n : 0;
 }
 
 size_t ManifestEntry::numInputs() const {
@@ -432,8 +431,14 @@ public:
       int64_t n;
       if (!integer(d, "a dimension", n))
         return false;
+      if (n < 0)
+        return fail(d, "a dimension is negative");
       out.push_back(n);
     }
+    // 8 bytes: the widest element type, so that bytes() never overflows.
+    if (!checkedByteSize(out, 8))
+      return fail(v, std::string("key '") + key + "': shape " +
+                         formatShape(out) + " overflows 64 bits");
     return true;
   }
 

@@ -5,31 +5,23 @@
 //===----------------------------------------------------------------------===//
 
 #include "nova/runtime/MappedFile.h"
+#include "nova/runtime/InputFile.h"
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace nova::rt;
 
 std::shared_ptr<const MappedFile> MappedFile::open(const std::string &path,
                                                    std::string &error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = "'" + path + "': cannot open: " + std::strerror(errno);
+  uint64_t size = 0;
+  int fd = openRegularFile(path, UINT64_MAX, size, error);
+  if (fd < 0)
     return nullptr;
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    error = "'" + path + "': not a regular file";
-    return nullptr;
-  }
   std::shared_ptr<MappedFile> file(new MappedFile());
-  file->bytes = static_cast<uint64_t>(st.st_size);
+  file->bytes = size;
   if (file->bytes) {
     void *base = ::mmap(nullptr, file->bytes, PROT_READ, MAP_PRIVATE, fd, 0);
     if (base == MAP_FAILED) {

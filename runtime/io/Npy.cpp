@@ -7,11 +7,11 @@
 #include "nova/runtime/Npy.h"
 #include "nova/runtime/AtomicFile.h"
 #include "nova/runtime/Float.h"
+#include "nova/runtime/InputFile.h"
+#include "nova/runtime/Shape.h"
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 using namespace nova::rt;
 
@@ -220,22 +220,20 @@ bool nova::rt::parseNpy(const std::string &bytes, const std::string &name,
   if (!dtype)
     return fail("unsupported dtype '" + descr +
                 "' (expected <f4, <f2, |i1, <i4, <i8 or |b1)");
-  uint64_t elements = 1;
-  for (int64_t d : shape) {
-    if (d != 0 && elements > UINT64_MAX / static_cast<uint64_t>(d))
-      return fail("shape overflows 64 bits");
-    elements *= static_cast<uint64_t>(d);
-  }
+  std::optional<int64_t> expected =
+      checkedByteSize(shape, static_cast<int64_t>(dtypeSize(*dtype)));
+  if (!expected)
+    return fail("shape " + formatShape(shape) + " of " + descr +
+                " overflows 64 bits");
   size_t dataStart = headerStart + headerLen;
-  uint64_t expected = elements * dtypeSize(*dtype);
-  if (bytes.size() - dataStart != expected)
+  if (bytes.size() - dataStart != static_cast<uint64_t>(*expected))
     return fail("data is " + std::to_string(bytes.size() - dataStart) +
                 " bytes, shape " + formatShape(shape) + " of " + descr +
-                " needs " + std::to_string(expected));
+                " needs " + std::to_string(*expected));
   out = HostTensor::zeros(*dtype, shape);
-  std::memcpy(out.mutableBytes(), bytes.data() + dataStart, expected);
+  std::memcpy(out.mutableBytes(), bytes.data() + dataStart, *expected);
   if (*dtype == DType::Bool)
-    for (uint64_t i = 0; i < elements; ++i)
+    for (int64_t i = 0; i < *expected; ++i)
       if (out.bytes()[i] > 1)
         return fail("bool element " + std::to_string(i) + " is not 0 or 1");
   return true;
@@ -243,14 +241,10 @@ bool nova::rt::parseNpy(const std::string &bytes, const std::string &name,
 
 bool nova::rt::readNpy(const std::string &path, HostTensor &out,
                        std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "'" + path + "': cannot open: " + std::strerror(errno);
+  std::string bytes;
+  if (!readRegularFile(path, UINT64_MAX, bytes, error))
     return false;
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return parseNpy(buffer.str(), path, out, error);
+  return parseNpy(bytes, path, out, error);
 }
 
 bool nova::rt::writeNpy(const std::string &path, const HostTensor &tensor,

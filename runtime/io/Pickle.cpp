@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "nova/runtime/Pickle.h"
+#include "nova/runtime/Shape.h"
 
 #include <array>
 #include <cstring>
@@ -389,16 +390,16 @@ bool Unpickler::finishArray(Obj &array) {
                 "' is not one Nova loads (f4, f2, bfloat16, i1, i4, i8, b1)");
   if (array.byteOrder == '>' && dtypeSize(*array.dtype) > 1)
     return fail("big-endian arrays are not supported");
-  uint64_t elements = 1;
-  for (int64_t d : array.shape) {
-    if (d != 0 && elements > UINT64_MAX / static_cast<uint64_t>(d))
-      return fail("array shape overflows 64 bits");
-    elements *= static_cast<uint64_t>(d);
-  }
   uint64_t es = dtypeSize(*array.dtype);
-  if (elements > UINT64_MAX / es || elements * es != array.bytes.size())
+  std::optional<int64_t> bytes =
+      checkedByteSize(array.shape, static_cast<int64_t>(es));
+  if (!bytes)
+    return fail("array shape " + formatShape(array.shape) + " of " +
+                array.dtypeText + " overflows 64 bits");
+  uint64_t elements = static_cast<uint64_t>(*bytes) / es;
+  if (static_cast<uint64_t>(*bytes) != array.bytes.size())
     return fail("array " + formatShape(array.shape) + " of " + array.dtypeText +
-                " needs " + std::to_string(elements * es) +
+                " needs " + std::to_string(*bytes) +
                 " bytes, the pickle holds " +
                 std::to_string(array.bytes.size()));
   if (array.fortran && array.shape.size() > 1) {

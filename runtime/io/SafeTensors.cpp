@@ -7,6 +7,7 @@
 #include "nova/runtime/SafeTensors.h"
 #include "nova/runtime/AtomicFile.h"
 #include "nova/runtime/MappedFile.h"
+#include "nova/runtime/Shape.h"
 
 #include "io/Json.h"
 
@@ -142,16 +143,17 @@ bool parseEntry(const std::string &name, const json::Value &value,
   info.dtype = entry->nova;
   if (shape->kind != json::Value::Kind::Array)
     return bad("shape is not an array");
-  uint64_t elements = 1;
   for (const json::Value &d : shape->items) {
     std::optional<uint64_t> n = d.asUInt64();
     if (!n || *n > static_cast<uint64_t>(INT64_MAX))
       return bad("shape entry is not a non-negative integer");
-    if (*n != 0 && elements > UINT64_MAX / *n)
-      return bad("shape overflows 64 bits");
-    elements *= *n;
     info.shape.push_back(static_cast<int64_t>(*n));
   }
+  std::optional<int64_t> bytes =
+      checkedByteSize(info.shape, static_cast<int64_t>(entry->size));
+  if (!bytes)
+    return bad("shape " + formatShape(info.shape) + " of " + dtype->text +
+               " overflows 64 bits");
   if (offsets->kind != json::Value::Kind::Array || offsets->items.size() != 2)
     return bad("data_offsets is not a [begin, end] pair");
   std::optional<uint64_t> begin = offsets->items[0].asUInt64();
@@ -165,10 +167,9 @@ bool parseEntry(const std::string &name, const json::Value &value,
     return bad("data_offsets end " + std::to_string(*end) +
                " is past the data section (" + std::to_string(dataSize) +
                " bytes)");
-  if (elements > UINT64_MAX / entry->size ||
-      elements * entry->size != *end - *begin)
+  if (static_cast<uint64_t>(*bytes) != *end - *begin)
     return bad("shape " + formatShape(info.shape) + " of " + dtype->text +
-               " needs " + std::to_string(elements * entry->size) +
+               " needs " + std::to_string(*bytes) +
                " bytes, data_offsets span " + std::to_string(*end - *begin));
   info.begin = *begin;
   info.end = *end;

@@ -48,3 +48,16 @@ nova::rt::checkedProduct(const std::vector<int64_t> &sizes) {
   }
   return product;
 }
+
+std::optional<int64_t>
+nova::rt::checkedByteSize(const std::vector<int64_t> &shape, int64_t itemSize) {
+  if (itemSize < 0)
+    return std::nullopt;
+  for (int64_t size : shape)
+    if (size < 0)
+      return std::nullopt;
+  std::optional<int64_t> elements = checkedProduct(shape);
+  if (!elements)
+    return std::nullopt;
+  return checkedMul(*elements, itemSize);
+}

@@ -24,6 +24,8 @@
 #include "passes/Passes.h"
 #include "passes/Pipelines/Emit.h"
 
+#include "nova/runtime/InputFile.h"
+
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/Path.h"
@@ -325,8 +327,12 @@ int main(int argc, char **argv) {
       return EXIT_FAILURE;
     input = llvm::MemoryBuffer::getMemBufferCopy(*text, inputFilename);
   } else {
-    std::string error;
-    input = openInputFile(inputFilename, &error);
+    std::string error, text;
+    if (inputFilename == "-")
+      input = openInputFile(inputFilename, &error);
+    else if (::nova::rt::readRegularFile(inputFilename, UINT64_MAX, text,
+                                         error))
+      input = llvm::MemoryBuffer::getMemBufferCopy(text, inputFilename);
     if (!input) {
       llvm::errs() << "nova-opt: " << error << "\n";
       return EXIT_FAILURE;

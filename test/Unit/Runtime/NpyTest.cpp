@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace nova::rt;
@@ -102,6 +103,51 @@ TEST(NpyTest, RejectsMalformedFiles) {
                            "'shape': (1,), }",
                            "\x05")),
             "'x.npy': bool element 0 is not 0 or 1");
+}
+
+TEST(NpyTest, SizesAreCheckedArithmetic) {
+  // 2^62 f4 elements: 2^64 bytes, which wraps to 0 in unsigned arithmetic
+  // and used to "match" an empty data section.
+  EXPECT_EQ(parseError(npy("{'descr': '<f4', 'fortran_order': False, "
+                           "'shape': (1073741824, 1073741824, 4), }",
+                           "")),
+            "'x.npy': shape [1073741824, 1073741824, 4] of <f4 overflows 64 "
+            "bits");
+  EXPECT_EQ(parseError(npy("{'descr': '|b1', 'fortran_order': False, "
+                           "'shape': (1073741824, 1073741824, 1073741824), }",
+                           "")),
+            "'x.npy': shape [1073741824, 1073741824, 1073741824] of |b1 "
+            "overflows 64 bits");
+  // A zero dimension makes the count 0 however large the others are.
+  HostTensor t;
+  std::string error;
+  ASSERT_TRUE(parseNpy(npy("{'descr': '<f4', 'fortran_order': False, "
+                           "'shape': (1073741824, 1073741824, 1073741824, 0), "
+                           "}",
+                           ""),
+                       "z.npy", t, error))
+      << error;
+  EXPECT_EQ(t.numElements(), 0);
+  EXPECT_EQ(t.sizeInBytes(), 0u);
+}
+
+TEST(NpyTest, RefusesFilesThatAreNotRegular) {
+  HostTensor t;
+  std::string error;
+  EXPECT_FALSE(readNpy("/dev/zero", t, error));
+  EXPECT_EQ(error, "'/dev/zero': not a regular file (a character device)");
+  char dir[] = "/tmp/nova-npy-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string fifo = std::string(dir) + "/fifo.npy";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Without a non-blocking open this would wait for a writer forever.
+  EXPECT_FALSE(readNpy(fifo, t, error));
+  EXPECT_EQ(error, "'" + fifo + "': not a regular file (a FIFO)");
+  EXPECT_FALSE(readNpy(dir, t, error));
+  EXPECT_EQ(error,
+            "'" + std::string(dir) + "': not a regular file (a directory)");
+  ::unlink(fifo.c_str());
+  ::rmdir(dir);
 }
 
 TEST(NpyTest, WriteReadRoundTripAndBF16AsF32) {

@@ -34,6 +34,13 @@ TEST(ShardingTest, CheckedSizes) {
   EXPECT_EQ(checkedProduct({int64_t(1) << 40, int64_t(1) << 40}), std::nullopt);
   // A zero size wins over an overflowing partial product.
   EXPECT_EQ(checkedProduct({int64_t(1) << 40, int64_t(1) << 40, 0}), 0);
+  EXPECT_EQ(checkedByteSize({2, 3}, 4), 24);
+  EXPECT_EQ(checkedByteSize({}, 8), 8);
+  EXPECT_EQ(checkedByteSize({int64_t(1) << 31, int64_t(1) << 31, 4}, 4),
+            std::nullopt);
+  EXPECT_EQ(checkedByteSize({INT64_MAX, INT64_MAX, 0}, 4), 0);
+  EXPECT_EQ(checkedByteSize({-1, 4}, 4), std::nullopt);
+  EXPECT_EQ(checkedByteSize({INT64_MAX}, 2), std::nullopt);
   EXPECT_EQ(formatShape({}), "[]");
   EXPECT_EQ(formatShape({8, 6144}), "[8, 6144]");
 }

@@ -32,6 +32,13 @@ std::optional<int64_t> checkedAdd(int64_t a, int64_t b);
 /// overflow; `sizes` are non-negative.
 std::optional<int64_t> checkedProduct(const std::vector<int64_t> &sizes);
 
+/// The bytes of a tensor of `shape` with `itemSize`-byte elements: the
+/// product of `shape` times `itemSize`, 0 when a dimension is 0, or
+/// std::nullopt when a dimension is negative or the count does not fit in
+/// int64_t. Every reader that sizes a buffer from a shape uses this.
+std::optional<int64_t> checkedByteSize(const std::vector<int64_t> &shape,
+                                       int64_t itemSize);
+
 } // namespace nova::rt
 
 #endif // NOVA_RUNTIME_SHAPE_H
