@@ -6,6 +6,7 @@
 
 #include "nova/runtime/Checkpoint.h"
 #include "nova/runtime/AtomicFile.h"
+#include "nova/runtime/InputFile.h"
 #include "nova/runtime/MappedFile.h"
 
 #include "io/Json.h"
@@ -461,10 +462,10 @@ private:
 
 /// Opens `path` for reading; on failure sets `error` and returns -1.
 int openForReading(const std::string &path, std::string &error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    error = "'" + path + "': cannot open: " + std::strerror(errno);
-  return fd;
+  // The same checks as every input (a regular file, opened without
+  // blocking): the file may have been replaced since it was mapped.
+  uint64_t size = 0;
+  return openRegularFile(path, UINT64_MAX, size, error);
 }
 
 /// How a host load reads each checkpoint file: its mode, its descriptor
