@@ -67,6 +67,20 @@ nova::backends::randomParameters(
   return tensors;
 }
 
+std::shared_ptr<rt::Checkpoint>
+nova::backends::openDeclared(const rt::ModuleManifest &manifest,
+                             const std::string &path, std::string &error) {
+  std::shared_ptr<rt::Checkpoint> ckpt = rt::Checkpoint::open(path, error);
+  if (!ckpt)
+    return nullptr;
+  std::string problems;
+  if (!rt::checkDeclared(*ckpt, manifest.declaredTensors(), problems)) {
+    error = problems;
+    return nullptr;
+  }
+  return ckpt;
+}
+
 bool nova::backends::openParameters(const rt::ModuleManifest &manifest,
                                     const std::string &path,
                                     std::shared_ptr<rt::Checkpoint> &ckpt,
@@ -84,14 +98,9 @@ bool nova::backends::openParameters(const rt::ModuleManifest &manifest,
             "create one with --random-params)";
     return false;
   }
-  ckpt = rt::Checkpoint::open(path, error);
+  ckpt = openDeclared(manifest, path, error);
   if (!ckpt)
     return false;
-  std::string problems;
-  if (!rt::checkDeclared(*ckpt, manifest.declaredTensors(), problems)) {
-    error = problems;
-    return false;
-  }
   lookup = [ckpt](const std::string &name, HostTensor &out, std::string &e) {
     return ckpt->view(name, out, e);
   };

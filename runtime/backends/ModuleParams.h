@@ -36,6 +36,13 @@ std::vector<std::pair<std::string, rt::HostTensor>> randomParameters(
     std::map<std::string, std::string> &metadata,
     const std::function<void(size_t done, uint64_t bytes)> &progress = {});
 
+/// Opens checkpoint `path` and checks it holds every tensor `manifest`
+/// declares, with its dtype and whole shape (rt::checkDeclared); nullptr
+/// with `error` set otherwise.
+std::shared_ptr<rt::Checkpoint> openDeclared(const rt::ModuleManifest &manifest,
+                                             const std::string &path,
+                                             std::string &error);
+
 /// Opens checkpoint `path` (a file, an index or a directory), checks every
 /// declared parameter's dtype, shape and scale layout against it, and sets
 /// `lookup` to a zero-copy view into it. With an empty `path`, a module

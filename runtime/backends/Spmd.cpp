@@ -115,14 +115,9 @@ bool nova::backends::openRankParameters(
   out = RankParameters();
   if (!localParameters || path.empty())
     return openParameters(manifest, path, out.checkpoint, out.lookup, error);
-  std::shared_ptr<rt::Checkpoint> ckpt = rt::Checkpoint::open(path, error);
+  std::shared_ptr<rt::Checkpoint> ckpt = openDeclared(manifest, path, error);
   if (!ckpt)
     return false;
-  std::string problems;
-  if (!rt::checkDeclared(*ckpt, manifest.declaredTensors(), problems)) {
-    error = problems;
-    return false;
-  }
   std::vector<rt::LoadRequest> requests;
   if (!rt::deviceShardRequests(
           *ckpt, manifest, placement.mesh, placement.rank,

@@ -26,7 +26,7 @@ namespace {
 /// MPI_IN_PLACE (void *)-1 (mpi.h.in).
 using Request = int32_t;
 void *const kStatusIgnore = reinterpret_cast<void *>(1);
-void *const kInPlace = reinterpret_cast<void *>(-1);
+void *const kInPlacePointer = reinterpret_cast<void *>(kInPlace);
 
 /// The MPI functions Nova's host side calls, resolved with dlsym.
 struct Api {
@@ -360,8 +360,8 @@ bool nova::rt::mpi::allReduce(void *data, int64_t count, Datatype type, Op op,
       !toCount(count, "MPI_Iallreduce", n, error))
     return false;
   Request request = 0;
-  return check(state().api.iallreduce(kInPlace, data, n, type, op, kCommWorld,
-                                      &request),
+  return check(state().api.iallreduce(kInPlacePointer, data, n, type, op,
+                                      kCommWorld, &request),
                "MPI_Iallreduce", error) &&
          wait(request, "MPI_Iallreduce", error);
 }

@@ -13,6 +13,7 @@
 #include "passes/Conversion/Passes.h"
 
 #include "dialect/NovaOps.h"
+#include "nova/runtime/Mpi.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -36,23 +37,10 @@ using namespace mlir::nova;
 // The MPICH ABI
 //===----------------------------------------------------------------------===//
 
-/// Handles and constants of MPICH's mpi.h (4.0, libmpich.so.12); each
-/// datatype was checked with MPI_Type_size/MPI_Type_get_name against the
-/// installed library.
-namespace mpich {
-constexpr int32_t kSuccess = 0;
-constexpr int32_t kErrTopology = 10; // MPI_ERR_TOPOLOGY
-constexpr int32_t kSum = 0x58000003;
-constexpr int32_t kByte = 0x4c00010d;
-constexpr int32_t kFloat = 0x4c00040a;
-constexpr int32_t kDouble = 0x4c00080b;
-constexpr int32_t kInt8 = 0x4c000137;
-constexpr int32_t kInt16 = 0x4c000238;
-constexpr int32_t kInt32 = 0x4c000439;
-constexpr int32_t kInt64 = 0x4c00083a;
-/// MPI_IN_PLACE is `(void *)-1`.
-constexpr int64_t kInPlace = -1;
-} // namespace mpich
+/// Handles and constants of MPICH's mpi.h (4.0, libmpich.so.12): the
+/// runtime's list (nova/runtime/Mpi.h), checked against the installed
+/// library.
+namespace mpich = ::nova::rt::mpi;
 
 namespace {
 /// The MPI functions the lowering calls, each `int f(...)`.
@@ -97,11 +85,11 @@ static std::optional<int32_t> reductionDatatype(Type type) {
   if (auto integer = dyn_cast<IntegerType>(type)) {
     switch (integer.getWidth()) {
     case 8:
-      return mpich::kInt8;
+      return mpich::kInt8T;
     case 16:
-      return mpich::kInt16;
+      return mpich::kInt16T;
     case 32:
-      return mpich::kInt32;
+      return mpich::kInt32T;
     case 64:
       return mpich::kInt64;
     }
@@ -658,7 +646,7 @@ static LogicalResult checkNoLeftovers(ModuleOp module) {
 
 namespace {
 struct CollectivesToMpiPass
-    : nova::impl::CollectivesToMpiPassBase<CollectivesToMpiPass> {
+    : mlir::nova::impl::CollectivesToMpiPassBase<CollectivesToMpiPass> {
   using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();

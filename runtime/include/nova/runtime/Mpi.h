@@ -54,6 +54,15 @@ constexpr Op kMin = 0x58000002;
 constexpr int kThreadFunneled = 1;
 constexpr int kSuccess = 0;
 constexpr int32_t kErrorsReturn = 0x54000001;
+// Also used by the compiler's lowering of collectives to MPI calls
+// (nova-collectives-to-mpi), which bakes them into generated code: the one
+// list of MPICH ABI handles in the project.
+constexpr Datatype kInt8T = 0x4c000137;  // MPI_INT8_T
+constexpr Datatype kInt16T = 0x4c000238; // MPI_INT16_T
+constexpr Datatype kInt32T = 0x4c000439; // MPI_INT32_T
+constexpr int kErrTopology = 10;         // MPI_ERR_TOPOLOGY
+/// MPI_IN_PLACE is `(void *)-1`.
+constexpr int64_t kInPlace = -1;
 
 /// The library init() opens: $NOVA_MPI_LIBRARY when set (another library of
 /// the MPICH ABI), otherwise "libmpich.so.12".
