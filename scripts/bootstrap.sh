@@ -7,12 +7,12 @@ set -euo pipefail
 
 packages=(
   # Toolchain: LLVM/MLIR 22 (bookworm-security), clang + lld, CMake + Ninja.
-  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22 libomp-22-dev libdnnl-dev libopenblas-dev
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22 libclang-rt-22-dev libomp-22-dev libdnnl-dev libopenblas-dev
   cmake ninja-build python3
   # Sharded execution: MPICH (mpirun.mpich, libmpich.so.12; no headers needed).
   mpich
-  # Spec import, unit tests, benchmarks.
-  libyaml-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # Spec import (RE2: linear-time partition-rule regexes), unit tests, benchmarks.
+  libyaml-cpp-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
   # zlib/zstd/xml are link-time deps advertised by Debian's LLVM CMake config.
   zlib1g-dev libzstd-dev libxml2-dev libedit-dev libcurl4-openssl-dev libffi-dev
 )
