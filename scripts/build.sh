@@ -17,6 +17,6 @@ if [ ! -f "$build/build.ninja" ]; then
     -DMLIR_DIR="$llvm_prefix/lib/cmake/mlir" \
     -DLLVM_EXTERNAL_LIT="$llvm_prefix/bin/lit" \
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DLLVM_USE_LINKER=lld
+    -DLLVM_USE_LINKER=lld ${NOVA_CMAKE_ARGS:-}
 fi
 ninja -C "$build" "$@"

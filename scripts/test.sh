@@ -11,6 +11,46 @@ build="${NOVA_BUILD_DIR:-$root/build}"
 jobs="${NOVA_TEST_JOBS:-$(nproc)}"
 
 start=$(date +%s)
+total_passed=0; total_failed=0; total_skipped=0; details=()
+
+# Runs lit and ctest in build dir $1 and adds their counts to the totals;
+# $2 names the stage in the summary.
+run_suite() {
+  local build="$1" stage="$2"
+  local lit="$(llvm-config-22 --prefix)/bin/lit"
+  local lit_log="$build/lit-results.txt" ctest_log="$build/ctest-results.txt"
+  "$lit" -sv -j "$jobs" "$build/test" 2>&1 | tee "$lit_log"
+  local lit_rc=${PIPESTATUS[0]}
+  ctest --test-dir "$build" -j "$jobs" --output-on-failure 2>&1 | tee "$ctest_log"
+  local ctest_rc=${PIPESTATUS[0]}
+
+  # lit: "  Passed: N (..)", "  Failed: N (..)" and friends; ctest: "... tests
+  # failed out of N". A runner that fails without counting counts as a failure.
+  count() {
+    local n
+    n=$(grep -E "^ *$1: *[0-9]+" "$lit_log" | head -1 | sed -E 's/^ *[^:]+: *([0-9]+).*/\1/')
+    echo "${n:-0}"
+  }
+  local lit_pass=$(( $(count Passed) + $(count 'Expectedly Failed') ))
+  local lit_unsupported=$(count Unsupported)
+  local lit_fail=$(( $(count Failed) + $(count 'Unexpectedly Passed') + $(count Unresolved) + $(count 'Timed Out') ))
+  if [ "$lit_rc" -ne 0 ] && [ "$lit_fail" -eq 0 ]; then lit_fail=1; fi
+  local ct_line ct_total=0 ct_fail=0
+  ct_line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$ctest_log" | tail -1)
+  if [ -n "$ct_line" ]; then
+    ct_total=$(echo "$ct_line" | sed -E 's/.*out of ([0-9]+).*/\1/')
+    ct_fail=$(echo "$ct_line" | sed -E 's/.* ([0-9]+) tests? failed.*/\1/')
+  fi
+  if [ "$ctest_rc" -ne 0 ] && [ "$ct_fail" -eq 0 ]; then ct_fail=1; fi
+  # GTEST_SKIP'ed tests (e.g. GPU tests without a GPU) count as skipped.
+  local ct_skip
+  ct_skip=$(grep -E '^[[:space:]]+[0-9]+ - .* \(Skipped\)$' "$ctest_log" | sort -u | wc -l)
+  total_passed=$(( total_passed + lit_pass + ct_total - ct_fail - ct_skip ))
+  total_failed=$(( total_failed + lit_fail + ct_fail ))
+  total_skipped=$(( total_skipped + lit_unsupported + ct_skip ))
+  details+=("$stage: lit $lit_pass passed, $lit_unsupported unsupported, $lit_fail failed; unit $(( ct_total - ct_fail - ct_skip )) passed, $ct_skip skipped, $ct_fail failed")
+}
+
 if ! bash "$root/scripts/build.sh" all nova-unittests nova-doc; then
   echo "nova tests: 0 passed, 1 failed (the build failed)"
   exit 1
@@ -29,36 +69,30 @@ else
        "(see $build/pydeps.log): the interop tests are skipped (unsupported)"
 fi
 
-lit="$(llvm-config-22 --prefix)/bin/lit"
-lit_log="$build/lit-results.txt"
-"$lit" -sv -j "$jobs" "$build/test" 2>&1 | tee "$lit_log"
-lit_rc=${PIPESTATUS[0]}
+run_suite "$build" release
 
-ctest_log="$build/ctest-results.txt"
-ctest --test-dir "$build" -j "$jobs" --output-on-failure 2>&1 | tee "$ctest_log"
-ctest_rc=${PIPESTATUS[0]}
-
-# lit: "  Passed: N (..)", "  Failed: N (..)" and friends; ctest: "... tests
-# failed out of N". A runner that fails without counting counts as a failure.
-count() {
-  local n
-  n=$(grep -E "^ *$1: *[0-9]+" "$lit_log" | head -1 | sed -E 's/^ *[^:]+: *([0-9]+).*/\1/')
-  echo "${n:-0}"
-}
-lit_pass=$(( $(count Passed) + $(count 'Expectedly Failed') ))
-lit_unsupported=$(count Unsupported)
-lit_fail=$(( $(count Failed) + $(count 'Unexpectedly Passed') + $(count Unresolved) + $(count 'Timed Out') ))
-if [ "$lit_rc" -ne 0 ] && [ "$lit_fail" -eq 0 ]; then lit_fail=1; fi
-ct_line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$ctest_log" | tail -1)
-ct_total=0; ct_fail=0
-if [ -n "$ct_line" ]; then
-  ct_total=$(echo "$ct_line" | sed -E 's/.*out of ([0-9]+).*/\1/')
-  ct_fail=$(echo "$ct_line" | sed -E 's/.* ([0-9]+) tests? failed.*/\1/')
+# Second stage: the whole suite again in a build with AddressSanitizer,
+# UndefinedBehaviorSanitizer and LeakSanitizer, plus the libFuzzer targets
+# (each runs NOVA_FUZZ_SECONDS over its seed corpus). NOVA_TEST_SANITIZERS=0
+# skips it.
+if [ "${NOVA_TEST_SANITIZERS:-1}" != 0 ]; then
+  san_build="${NOVA_SAN_BUILD_DIR:-$root/build-san}"
+  san_start=$(date +%s)
+  if NOVA_BUILD_DIR="$san_build" \
+     NOVA_CMAKE_ARGS="-DNOVA_SANITIZE=address,undefined -DNOVA_FUZZERS=ON" \
+     bash "$root/scripts/build.sh" nova-opt nova-run nova-ckpt nova-doc \
+       NovaBackendsTests nova-unittests nova-fuzzers; then
+    echo "sanitizer build finished in $(( $(date +%s) - san_start )) s"
+    ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:allocator_may_return_null=1" \
+    LSAN_OPTIONS="suppressions=$root/test/lsan.supp:print_suppressions=0" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+      run_suite "$san_build" sanitizers
+  else
+    total_failed=$(( total_failed + 1 ))
+    details+=("sanitizers: the build failed")
+  fi
 fi
-if [ "$ctest_rc" -ne 0 ] && [ "$ct_fail" -eq 0 ]; then ct_fail=1; fi
-# GTEST_SKIP'ed tests (e.g. GPU tests without a GPU) count as skipped.
-ct_skip=$(grep -E '^[[:space:]]+[0-9]+ - .* \(Skipped\)$' "$ctest_log" | sort -u | wc -l)
-passed=$(( lit_pass + ct_total - ct_fail - ct_skip ))
-failed=$(( lit_fail + ct_fail ))
-echo "nova tests: $passed passed, $failed failed, $(( lit_unsupported + ct_skip )) skipped (lit: $lit_pass passed, $lit_unsupported unsupported, $lit_fail failed; unit: $(( ct_total - ct_fail - ct_skip )) passed, $ct_skip skipped, $ct_fail failed; $(( $(date +%s) - start )) s)"
-[ "$failed" -eq 0 ] && [ "$lit_rc" -eq 0 ] && [ "$ctest_rc" -eq 0 ]
+
+summary=$(IFS=';'; echo "${details[*]}")
+echo "nova tests: $total_passed passed, $total_failed failed, $total_skipped skipped ($summary; $(( $(date +%s) - start )) s)"
+[ "$total_failed" -eq 0 ]

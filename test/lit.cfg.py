@@ -13,7 +13,7 @@ config.name = "NOVA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".yaml", ".test"]
 config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "CMakeLists.txt", "Inputs",
-                   "Unit", "Bench"]
+                   "Unit", "Bench", "corpus"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.nova_obj_root, "test")
 
@@ -23,7 +23,13 @@ config.substitutions.append(("%mlir_lib_dir", config.llvm_lib_dir))
 config.substitutions.append(("%nova_src_root", config.nova_src_root))
 config.substitutions.append(("%nova_obj_root", config.nova_obj_root))
 # A C compiler for the AOT tests (LLVM 22's clang) and the runtime library.
-config.substitutions.append(("%cc", os.path.join(config.llvm_tools_dir, "clang")))
+# In the sanitizer build the runtime library is instrumented, so programs
+# linking it are built with the same sanitizers.
+sanitize = [s for s in config.nova_sanitize.split(",") if s]
+cc = os.path.join(config.llvm_tools_dir, "clang")
+if sanitize:
+    cc += " -fsanitize=%s" % ",".join(sanitize)
+config.substitutions.append(("%cc", cc))
 config.substitutions.append(("%nova_runtime_lib",
                              os.path.join(config.nova_obj_root, "lib",
                                           "libNovaRuntime.a")))
@@ -81,3 +87,28 @@ if pydeps and subprocess.run(
     config.available_features.add("interop")
     config.substitutions.append(
         ("%interop_python", "env PYTHONPATH=%s %s" % (pydeps, config.python_executable)))
+
+# The sanitizer build (scripts/test.sh's second stage, NOVA_SANITIZE): every
+# finding aborts the tool; leaks are findings. Tests that cap virtual memory
+# (`ulimit -v`) cannot run under ASan, which reserves terabytes of shadow
+# memory: they say `UNSUPPORTED: asan` and the ASan run caps RSS instead.
+if sanitize:
+    config.available_features.add("sanitizers")
+    if "address" in sanitize:
+        config.available_features.add("asan")
+    supp = os.path.join(config.nova_src_root, "test", "lsan.supp")
+    config.environment["ASAN_OPTIONS"] = (
+        "detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:"
+        "allocator_may_return_null=1")
+    config.environment["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % supp
+    config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+# The malformed-input corpora (test/Tools/malformed-*.test) cap peak RSS
+# instead of the address space under ASan.
+config.substitutions.append(
+    ("%malformed_flags", "--asan" if "asan" in config.available_features else ""))
+# libFuzzer targets (NOVA_FUZZERS): each test/Fuzz/*.test runs one for
+# NOVA_FUZZ_SECONDS (default 10) over its seed corpus.
+if config.nova_fuzzers:
+    config.available_features.add("fuzzers")
+config.substitutions.append(
+    ("%fuzz_seconds", os.environ.get("NOVA_FUZZ_SECONDS", "10")))

@@ -63,8 +63,45 @@ static OwningOpRef<ModuleOp> readModule(MLIRContext &context,
     }
     file = llvm::MemoryBuffer::getMemBufferCopy(text, path);
   }
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  unsigned id = sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  if (failed(checkIrNesting(sourceMgr, id)))
+    return nullptr;
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
+}
+
+LogicalResult mlir::nova::checkIrNesting(llvm::SourceMgr &sourceMgr,
+                                         unsigned bufferId) {
+  StringRef text = sourceMgr.getMemoryBuffer(bufferId)->getBuffer();
+  unsigned depth = 0;
+  for (size_t i = 0, e = text.size(); i < e; ++i) {
+    char c = text[i];
+    if (c == '"') { // a string literal, with backslash escapes
+      for (++i; i < e && text[i] != '"' && text[i] != '\n'; ++i)
+        if (text[i] == '\\')
+          ++i;
+      continue;
+    }
+    if (c == '/' && i + 1 < e && text[i + 1] == '/') { // a comment
+      while (i < e && text[i] != '\n')
+        ++i;
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{' || c == '<') {
+      if (++depth > kMaxIrNesting) {
+        sourceMgr.PrintMessage(
+            llvm::errs(), llvm::SMLoc::getFromPointer(text.data() + i),
+            llvm::SourceMgr::DK_Error,
+            "the IR nests deeper than " + llvm::Twine(kMaxIrNesting) +
+                " levels of brackets");
+        return failure();
+      }
+    } else if ((c == ')' || c == ']' || c == '}' ||
+                (c == '>' && (i == 0 || text[i - 1] != '-'))) &&
+               depth > 0) {
+      --depth;
+    }
+  }
+  return success();
 }
 
 OwningOpRef<ModuleOp> mlir::nova::loadModel(MLIRContext &context,

@@ -45,6 +45,17 @@ struct LoadModelOptions {
   const char *tool = "nova";
 };
 
+/// The deepest bracket nesting ((), [], {}, <>) accepted in MLIR text.
+/// MLIR's parser, verifier and printer recurse once per level and have no
+/// limit of their own, so deeper input would overflow the stack; real IR
+/// stays under a few dozen levels.
+constexpr unsigned kMaxIrNesting = 512;
+
+/// Errors, at the first bracket past kMaxIrNesting levels, if buffer
+/// `bufferId` of `sourceMgr` nests deeper (string literals and comments
+/// do not count). Reported through `sourceMgr` as "file:line:col: error".
+LogicalResult checkIrNesting(llvm::SourceMgr &sourceMgr, unsigned bufferId);
+
 /// Reads `path` (`.yaml`/`.yml`: a model spec, anything else MLIR through
 /// `sourceMgr`, whose handler reports diagnostics; "-" is standard input),
 /// attaches and resolves `options.rulesFile`, and verifies the result.

@@ -339,6 +339,13 @@ int main(int argc, char **argv) {
     }
   }
 
+  llvm::SourceMgr nestingCheck;
+  unsigned id = nestingCheck.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBuffer(input->getMemBufferRef(), false),
+      llvm::SMLoc());
+  if (failed(mlir::nova::checkIrNesting(nestingCheck, id)))
+    return EXIT_FAILURE;
+
   std::string result;
   llvm::raw_string_ostream resultStream(result);
   if (failed(MlirOptMain(resultStream, std::move(input), registry, config)))
