@@ -11,6 +11,8 @@
 #include "dialect/NovaSharding.h"
 #include "dialect/TokenRegex.h"
 
+#include "nova/runtime/Text.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/SmallSet.h"
@@ -256,7 +258,8 @@ LogicalResult PartitionRuleOp::verify() {
     std::string error;
     if (!TokenRegex::compile(regex, error))
       return emitOpError() << "expected a valid regex for token " << i
-                           << ", got '" << regex << "': " << error;
+                           << ", got '" << ::nova::rt::printable(regex)
+                           << "': " << error;
   }
   return success();
 }

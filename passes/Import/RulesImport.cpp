@@ -15,6 +15,8 @@
 #include "dialect/NovaOps.h"
 #include "dialect/TokenRegex.h"
 
+#include "nova/runtime/Text.h"
+
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -128,7 +130,8 @@ private:
         return failure();
       std::string error;
       if (!TokenRegex::compile(*text, error))
-        return file.error(re) << "invalid regex '" << *text << "': " << error;
+        return file.error(re) << "invalid regex '"
+                              << ::nova::rt::printable(*text) << "': " << error;
       pattern.push_back(builder.getStringAttr(*text));
     }
     FailureOr<ArrayAttr> dims =

@@ -10,6 +10,8 @@
 #include "dialect/NovaSharding.h"
 #include "dialect/TokenRegex.h"
 
+#include "nova/runtime/Text.h"
+
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
@@ -21,8 +23,13 @@ namespace mlir::nova {
 
 using namespace mlir;
 using namespace mlir::nova;
+using ::nova::rt::printable;
 
 namespace {
+
+/// The most tokens a parameter path may have for rule matching (docs/spec.md,
+/// "Matching"); each token is at most TokenRegex::kMaxTokenBytes.
+constexpr size_t kMaxPathTokens = 256;
 
 /// One rule with its compiled regexes and a per-regex cache of token
 /// results (Grok-1's 770 paths reuse few distinct tokens).
@@ -79,8 +86,8 @@ FailureOr<bool> ApplyPartitionRulesPass::matches(CompiledRule &rule,
         std::optional<bool> result = rule.regexes[j]->matches(token, error);
         if (!result)
           return rule.op.emitError()
-                 << "regex '" << rule.regexes[j]->pattern()
-                 << "' failed on token '" << token << "': " << error;
+                 << "regex '" << printable(rule.regexes[j]->pattern())
+                 << "' failed on token '" << printable(token) << "': " << error;
         cached = rule.cache[j].try_emplace(token, *result).first;
       }
       all = cached->second;
@@ -89,6 +96,25 @@ FailureOr<bool> ApplyPartitionRulesPass::matches(CompiledRule &rule,
       return true;
   }
   return false;
+}
+
+/// Fails, at `param`, for a path too long to match rules against: more
+/// than kMaxPathTokens tokens or a token over TokenRegex::kMaxTokenBytes.
+static LogicalResult checkMatchable(ParamOp param, StringRef path,
+                                    ArrayRef<StringRef> tokens) {
+  if (tokens.size() > kMaxPathTokens)
+    return param.emitError()
+           << "parameter path '" << printable(path) << "' has " << tokens.size()
+           << " tokens; partition rules match paths of at most "
+           << kMaxPathTokens << " tokens";
+  for (auto [i, token] : llvm::enumerate(tokens))
+    if (token.size() > TokenRegex::kMaxTokenBytes)
+      return param.emitError()
+             << "token " << i << " of parameter path '" << printable(path)
+             << "' is " << token.size()
+             << " bytes long; partition rules match tokens of at most "
+             << TokenRegex::kMaxTokenBytes << " bytes";
+  return success();
 }
 
 /// Why `spec` does not fit the `noun` of `type` ("dimension 1 of the
@@ -173,7 +199,8 @@ void ApplyPartitionRulesPass::runOnOperation() {
       auto regex =
           TokenRegex::compile(cast<StringAttr>(attr).getValue(), error);
       if (!regex) {
-        op.emitError() << "invalid regex '" << cast<StringAttr>(attr).getValue()
+        op.emitError() << "invalid regex '"
+                       << printable(cast<StringAttr>(attr).getValue())
                        << "': " << error;
         return signalPassFailure();
       }
@@ -191,6 +218,10 @@ void ApplyPartitionRulesPass::runOnOperation() {
   bool failedAny = false;
   for (auto &[path, group] : groups) {
     SmallVector<StringRef> tokens = splitPath(path);
+    if (failed(checkMatchable(group.ops.front(), path, tokens))) {
+      failedAny = true;
+      continue;
+    }
     std::optional<unsigned> winner;
     for (auto [index, rule] : llvm::enumerate(rules)) {
       FailureOr<bool> hit = matches(rule, tokens);

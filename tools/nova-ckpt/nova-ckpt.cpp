@@ -20,9 +20,12 @@
 #include "passes/Import/SpecImport.h"
 #include "passes/Passes.h"
 
+#include "dialect/TokenRegex.h"
+
 #include "nova/runtime/Checkpoint.h"
 #include "nova/runtime/Grok1Convert.h"
 #include "nova/runtime/ModuleShards.h"
+#include "nova/runtime/Text.h"
 #ifdef NOVA_HAVE_CUDA
 #include "nova/runtime/Cuda.h"
 #endif
@@ -34,7 +37,6 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -231,17 +233,33 @@ bool loadRequests(MLIRContext &context, llvm::SourceMgr &sourceMgr,
                   const rt::Checkpoint &ckpt,
                   std::vector<rt::LoadRequest> &requests, std::string &what,
                   std::string &error) {
-  std::optional<llvm::Regex> only;
+  // The same RE2 whole-token regexes as partition rules (docs/spec.md).
+  std::unique_ptr<mlir::nova::TokenRegex> only;
   if (!onlyRegex.empty()) {
-    only.emplace("^(" + onlyRegex + ")$");
     std::string why;
-    if (!only->isValid(why)) {
-      error = "--only: invalid regular expression '" + onlyRegex + "': " + why;
+    only = mlir::nova::TokenRegex::compile(onlyRegex, why);
+    if (!only) {
+      error = "--only: invalid regular expression '" +
+              rt::printable(onlyRegex) + "': " + why;
       return false;
     }
   }
+  // The first name --only could not be matched against, with why.
+  std::string selectError;
   auto selected = [&](const std::string &name) {
-    return !only || only->match(name);
+    if (!only)
+      return true;
+    std::string why;
+    std::optional<bool> hit = only->matches(name, why);
+    if (!hit && selectError.empty())
+      selectError = "--only: tensor '" + rt::printable(name) + "': " + why;
+    return hit.value_or(false);
+  };
+  auto checkSelected = [&] {
+    if (selectError.empty())
+      return true;
+    error = selectError;
+    return false;
   };
   if ((!rulesFile.empty() || shardOf >= 0) && checkModel.empty()) {
     error = "--rules and --device-index need --model";
@@ -250,7 +268,7 @@ bool loadRequests(MLIRContext &context, llvm::SourceMgr &sourceMgr,
   if (checkModel.empty()) {
     requests = rt::selectTensors(
         ckpt, [&](const rt::SafeTensorInfo &t) { return selected(t.name); });
-    return true;
+    return checkSelected();
   }
   rt::ModuleManifest manifest;
   if (!loadModule(context, sourceMgr, checkModel, manifest, rulesFile)) {
@@ -268,7 +286,7 @@ bool loadRequests(MLIRContext &context, llvm::SourceMgr &sourceMgr,
     requests = rt::selectTensors(ckpt, [&](const rt::SafeTensorInfo &t) {
       return byTensor.count(t.name) && selected(t.name);
     });
-    return true;
+    return checkSelected();
   }
   for (const DeclaredParameter &p : params)
     if (!p.spec) {
@@ -295,7 +313,8 @@ bool loadRequests(MLIRContext &context, llvm::SourceMgr &sourceMgr,
   what = "device " + std::to_string(shardOf) + " of @" + on.name + " (" + axes +
          ") at (" + at + "): ";
   return rt::deviceShardRequests(ckpt, manifest, mesh, shardOf, selected,
-                                 requests, error);
+                                 requests, error) &&
+         checkSelected();
 }
 
 int runLoad(MLIRContext &context, llvm::SourceMgr &sourceMgr) {

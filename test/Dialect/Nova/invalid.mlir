@@ -109,6 +109,14 @@ nova.partition_rules {
 }
 
 // -----
+// RE2 syntax: a back reference is an error, echoed as printable ASCII.
+nova.mesh @mesh ["data" = 1, "model" = 8]
+nova.partition_rules {
+  // expected-error @below {{expected a valid regex for token 0, got '(a)\\1\n': back reference '\\1' is not supported: partition-rule regexes use RE2 syntax, which has no back references}}
+  nova.partition_rule ["(a)\\1\n"] -> <@mesh, [None]>
+}
+
+// -----
 nova.mesh @mesh ["data" = 1, "model" = 8]
 nova.partition_rules {
   // expected-error @below {{expected '@grid' to name a nova.mesh, got no such symbol}}
