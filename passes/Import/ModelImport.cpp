@@ -87,12 +87,13 @@ FailureOr<RankedTensorType> ModelImporter::readTensorType(const Node &map,
 
 LogicalResult ModelImporter::checkTensorType(const Node &at,
                                              RankedTensorType type) {
-  unsigned bits = type.getElementType().getIntOrFloatBitWidth();
+  Type element = type.getElementType();
+  unsigned bits = element.isIntOrFloat() ? element.getIntOrFloatBitWidth() : 64;
   std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
   if (::nova::rt::checkedByteSize(shape, (bits + 7) / 8))
     return success();
   return file.error(at) << "tensor " << formatShape(type.getShape()) << " of "
-                        << typeName(type.getElementType())
+                        << typeName(element)
                         << " has more bytes than fit in int64";
 }
 

@@ -201,7 +201,7 @@ std::optional<int64_t> Scope::lookup(StringRef name) const {
 namespace {
 /// Recursive-descent evaluator for `expr := term (('+'|'-') term)*`,
 /// `term := factor (('*'|'/') factor)*`, `factor := int | name | '-' factor |
-/// '(' expr ')'`. Parentheses and unary minus nest at most kMaxDepth deep,
+/// '(' expr ')'`. Parentheses and unary minus nest at most kMaxExprDepth deep,
 /// so a hostile expression cannot exhaust the stack.
 class ExprParser {
 public:

@@ -47,7 +47,10 @@ class Converter {
 public:
   Converter(const Limits &limits, uint64_t textBytes, ParseError &error)
       : limits(limits), error(error) {
-    uint64_t budget = limits.maxExpansion * textBytes + Limits::kExpansionSlack;
+    uint64_t budget = UINT64_MAX;
+    if (textBytes <= (UINT64_MAX - Limits::kExpansionSlack) /
+                         std::max<uint64_t>(limits.maxExpansion, 1))
+      budget = limits.maxExpansion * textBytes + Limits::kExpansionSlack;
     maxNodes = std::min(limits.maxNodes, budget);
     maxScalarBytes = budget;
   }
@@ -102,14 +105,16 @@ private:
   bool convertSequence(const YAML::Node &in, Node &out) {
     out.kind = Node::Kind::Sequence;
     out.items.resize(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i)
-      if (!convert(in[i], out.items[i]))
+    std::size_t i = 0;
+    for (auto it = in.begin(); it != in.end(); ++it, ++i)
+      if (!convert(*it, out.items[i]))
         return false;
     return true;
   }
 
   bool convertMap(const YAML::Node &in, Node &out) {
     out.kind = Node::Kind::Map;
+    out.entries.reserve(in.size());
     std::map<std::string, unsigned> seen;
     for (auto it = in.begin(); it != in.end(); ++it) {
       Node key, value;
