@@ -42,7 +42,7 @@ static OwningOpRef<ModuleOp> readModule(MLIRContext &context,
         readSpecFile(path, options.maxSpecBytes, &context);
     if (failed(text))
       return nullptr;
-    return importModelSpec(*text, path, &context);
+    return importModelSpec(*text, path, &context, {options.maxSpecOps});
   }
   std::unique_ptr<llvm::MemoryBuffer> file;
   if (path == "-") {
@@ -116,7 +116,8 @@ OwningOpRef<ModuleOp> mlir::nova::loadModel(MLIRContext &context,
     FailureOr<std::string> text =
         readSpecFile(options.rulesFile, options.maxSpecBytes, &context);
     if (failed(text) ||
-        failed(importPartitionRules(*text, options.rulesFile, *module)))
+        failed(importPartitionRules(*text, options.rulesFile, *module,
+                                    {options.maxSpecOps})))
       return nullptr;
   }
   if (failed(verify(*module)))

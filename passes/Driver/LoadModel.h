@@ -11,6 +11,8 @@
 #ifndef NOVA_PASSES_DRIVER_LOADMODEL_H
 #define NOVA_PASSES_DRIVER_LOADMODEL_H
 
+#include "passes/Import/SpecImport.h"
+
 #include "nova/runtime/Manifest.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -38,6 +40,9 @@ struct LoadModelOptions {
   std::string rulesFile;
   /// Refuse YAML specs (model and rules) larger than this.
   uint64_t maxSpecBytes;
+  /// Refuse YAML specs that unroll to more ops, parameters and inputs
+  /// (SpecLimits::maxOps).
+  uint64_t maxSpecOps = kDefaultMaxSpecOps;
   /// Replicate parameters no rule matches, with a warning, instead of
   /// failing (nova-apply-partition-rules' allow-unmatched).
   bool allowUnmatched = false;

@@ -15,12 +15,15 @@
 #include "passes/Import/SpecImport.h"
 
 #include "nova/runtime/InputFile.h"
+#include "nova/runtime/Shape.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/Support/MemoryBuffer.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::nova;
@@ -76,7 +79,22 @@ FailureOr<RankedTensorType> ModelImporter::readTensorType(const Node &map,
   FailureOr<SmallVector<int64_t>> dims = readShape(*shape, scope);
   if (failed(element) || failed(dims))
     return failure();
-  return tensorOf(*dims, *element);
+  RankedTensorType type = tensorOf(*dims, *element);
+  if (failed(checkTensorType(*shape, type)))
+    return failure();
+  return type;
+}
+
+LogicalResult ModelImporter::checkTensorType(const Node &at,
+                                             RankedTensorType type) {
+  Type element = type.getElementType();
+  unsigned bits = element.isIntOrFloat() ? element.getIntOrFloatBitWidth() : 64;
+  std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+  if (::nova::rt::checkedByteSize(shape, (bits + 7) / 8))
+    return success();
+  return file.error(at) << "tensor " << formatShape(type.getShape()) << " of "
+                        << typeName(element)
+                        << " has more bytes than fit in int64";
 }
 
 FailureOr<ScaleLayoutAttr> ModelImporter::readLayout(const Node &map) {
@@ -91,7 +109,7 @@ FailureOr<ScaleLayoutAttr> ModelImporter::readLayout(const Node &map) {
     return file.error(*layout) << "expected a scale layout (per_tensor, "
                                   "per_column, row_blocks, group, "
                                   "row_block_scalars), got '"
-                               << *name << "'";
+                               << echo(*name) << "'";
   StringRef sizeKey = *kind == ScaleLayoutKind::RowBlocks ||
                               *kind == ScaleLayoutKind::RowBlockScalars
                           ? "blocks"
@@ -141,13 +159,13 @@ LogicalResult ModelImporter::readParam(const Node &node, const Scope &scope,
     return file.error(*pathNode)
            << "expected a parameter path with at least one '/' (module/name), "
               "got '"
-           << *path << "'";
+           << echo(*path) << "'";
   auto [it, inserted] = paramIndex.try_emplace(*path, params.size());
   if (!inserted) {
     const ParamDecl &first = params[it->second];
     return file.error(*pathNode)
-           << "parameter '" << *path << "' is declared twice (first at line "
-           << first.node->line << ")";
+           << "parameter '" << echo(*path)
+           << "' is declared twice (first at line " << first.node->line << ")";
   }
   ParamDecl decl;
   decl.path = *path;
@@ -214,6 +232,8 @@ ModelImporter::readScales(const Node &scales, RankedTensorType type,
 
 LogicalResult ModelImporter::checkParamsUnder(const Scope &entryDims,
                                               const Node &at, StringRef entry) {
+  if (failed(file.charge(at, params.size(), "the parameters of an entry")))
+    return failure();
   for (const ParamDecl &decl : params) {
     Scope scope(&entryDims);
     for (const auto &[name, value] : decl.indices)
@@ -226,7 +246,7 @@ LogicalResult ModelImporter::checkParamsUnder(const Scope &entryDims,
     if (ArrayRef<int64_t>(*shape) != decl.type.getShape())
       return file.error(at)
              << "entry '" << entry << "' overrides a dimension that parameter '"
-             << decl.path << "' depends on (shape "
+             << echo(decl.path) << "' depends on (shape "
              << formatShape(decl.type.getShape()) << " becomes "
              << formatShape(*shape)
              << "); parameters are shared by all entries";
@@ -247,6 +267,9 @@ LogicalResult ModelImporter::importEntry(StringRef name, const Scope &entryDims,
 
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  if (failed(file.charge(*inputs, inputs->entries.size(), "the inputs")) ||
+      failed(file.charge(*outputs, outputs->items.size(), "the outputs")))
+    return failure();
   for (const auto &[key, decl] : inputs->entries) {
     FailureOr<std::string> inputName = file.getIdentifier(key, "an input name");
     if (failed(inputName) || failed(file.expectMap(decl, "an input")) ||
@@ -264,10 +287,11 @@ LogicalResult ModelImporter::importEntry(StringRef name, const Scope &entryDims,
   auto func = func::FuncOp::create(builder, file.loc(at), name,
                                    builder.getFunctionType(argTypes, {}));
   Block *body = func.addEntryBlock();
-  for (auto [i, argName] : llvm::enumerate(argNames)) {
-    func.setArgAttr(i, "nova.name", builder.getStringAttr(argName));
+  // All at once: setArgAttr() rebuilds (and the context keeps) the array of
+  // every argument's attributes on each call, quadratic in the inputs.
+  func.setAllArgAttrs(names(argNames));
+  for (auto [i, argName] : llvm::enumerate(argNames))
     values[argName] = body->getArgument(i);
-  }
   builder.setInsertionPointToEnd(body);
 
   Scope scope(&entryDims);
@@ -285,16 +309,24 @@ LogicalResult ModelImporter::importEntry(StringRef name, const Scope &entryDims,
     auto it = values.find(*outName);
     if (it == values.end())
       return file.error(out)
-             << "unknown value '" << *outName << "' in 'outputs'";
+             << "unknown value '" << echo(*outName) << "' in 'outputs'";
     results.push_back(it->second);
     resultNames.push_back(*outName);
   }
   func::ReturnOp::create(builder, file.loc(*outputs), results);
   func.setType(
       builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
-  for (auto [i, resultName] : llvm::enumerate(resultNames))
-    func.setResultAttr(i, "nova.name", builder.getStringAttr(resultName));
+  func.setAllResultAttrs(names(resultNames));
   return success();
+}
+
+SmallVector<DictionaryAttr> ModelImporter::names(ArrayRef<std::string> names) {
+  SmallVector<DictionaryAttr> attrs;
+  attrs.reserve(names.size());
+  for (const std::string &name : names)
+    attrs.push_back(builder.getDictionaryAttr(
+        builder.getNamedAttr("nova.name", builder.getStringAttr(name))));
+  return attrs;
 }
 
 LogicalResult ModelImporter::importEntries(const Node &root) {
@@ -307,7 +339,7 @@ LogicalResult ModelImporter::importEntries(const Node &root) {
     return file.error(*entries) << "expected at least one entry";
   for (const auto &[key, overrides] : entries->entries) {
     FailureOr<std::string> name = file.getIdentifier(key, "an entry name");
-    if (failed(name))
+    if (failed(name) || failed(file.charge(key, 1, "an entry")))
       return failure();
     Scope entryDims(&dims);
     if (!overrides.isNull()) {
@@ -317,7 +349,7 @@ LogicalResult ModelImporter::importEntries(const Node &root) {
         if (!dims.lookup(dimKey.scalar))
           return file.error(dimKey)
                  << "entry '" << *name << "' overrides unknown dimension '"
-                 << dimKey.scalar << "'";
+                 << echo(dimKey.scalar) << "'";
         FailureOr<int64_t> size = evalExpr(file, dimValue, dims);
         if (failed(size))
           return failure();
@@ -379,7 +411,7 @@ LogicalResult ModelImporter::import(const Node &root) {
   for (const ParamDecl &decl : params)
     if (!decl.used)
       file.warning(*decl.node)
-          << "parameter '" << decl.path << "' is declared but never used";
+          << "parameter '" << echo(decl.path) << "' is declared but never used";
   return success();
 }
 
@@ -409,7 +441,7 @@ FailureOr<Operand> ModelImporter::resolve(const Node &ref, const Scope &scope) {
   if (raw->find('/') == std::string::npos) {
     auto it = values.find(*raw);
     if (it == values.end())
-      return file.error(ref) << "unknown value '" << *raw << "'";
+      return file.error(ref) << "unknown value '" << echo(*raw) << "'";
     return Operand{it->second, Value(), ScaleLayoutAttr()};
   }
   FailureOr<std::string> path = substitute(file, ref, *raw, scope);
@@ -417,7 +449,7 @@ FailureOr<Operand> ModelImporter::resolve(const Node &ref, const Scope &scope) {
     return failure();
   auto it = paramIndex.find(*path);
   if (it == paramIndex.end())
-    return file.error(ref) << "undeclared parameter '" << *path
+    return file.error(ref) << "undeclared parameter '" << echo(*path)
                            << "' (declare it under 'params')";
   ParamDecl &decl = params[it->second];
   Operand operand;
@@ -495,14 +527,31 @@ FailureOr<bool> ModelImporter::boolOr(const OpNode &op, StringRef key,
   return fallback;
 }
 
-Value ModelImporter::splat(Location loc, RankedTensorType type, double v) {
+FailureOr<Value> ModelImporter::splat(const Node &at, RankedTensorType type,
+                                      double v) {
+  if (type.getNumElements() > kMaxConstantElements)
+    return file.error(at) << "a constant of " << formatShape(type.getShape())
+                          << " (" << type.getNumElements()
+                          << " elements) is over the limit of "
+                          << kMaxConstantElements << " elements";
+  Location loc = file.loc(at);
   Type element = type.getElementType();
-  Attribute scalar =
-      isa<FloatType>(element)
-          ? Attribute(builder.getFloatAttr(element, v))
-          : Attribute(builder.getIntegerAttr(element, static_cast<int64_t>(v)));
+  Attribute scalar;
+  if (isa<FloatType>(element)) {
+    scalar = builder.getFloatAttr(element, v);
+  } else {
+    // Truncated towards zero; out of the type's range (or NaN) it has no
+    // value, and converting it would be undefined.
+    double limit = std::ldexp(1.0, element.getIntOrFloatBitWidth() - 1);
+    double t = std::trunc(v);
+    if (!(t >= -limit && t < limit))
+      return file.error(at) << "the number '" << echo(at.scalar)
+                            << "' does not fit in " << typeName(element);
+    scalar = builder.getIntegerAttr(element, static_cast<int64_t>(t));
+  }
   return arith::ConstantOp::create(builder, loc,
-                                   DenseElementsAttr::get(type, scalar));
+                                   DenseElementsAttr::get(type, scalar))
+      .getResult();
 }
 
 Value ModelImporter::castTo(Location loc, Value v, Type element) {
@@ -530,6 +579,10 @@ LogicalResult ModelImporter::bind(const OpNode &op, Operation *created) {
   // Verified as soon as built, so that errors point at the op's YAML line.
   if (failed(verify(created, /*verifyRecursively=*/false)))
     return failure();
+  for (Type type : created->getResultTypes())
+    if (auto tensor = dyn_cast<RankedTensorType>(type))
+      if (failed(checkTensorType(op.node, tensor)))
+        return failure();
   const Node *out = file.require(op.node, "out", "this op");
   if (!out)
     return failure();
@@ -586,10 +639,11 @@ FailureOr<std::string> mlir::nova::readSpecFile(StringRef filename,
 
 OwningOpRef<ModuleOp> mlir::nova::importModelSpec(StringRef text,
                                                   StringRef filename,
-                                                  MLIRContext *context) {
+                                                  MLIRContext *context,
+                                                  const SpecLimits &limits) {
   context->loadDialect<NovaDialect, func::FuncDialect, arith::ArithDialect,
                        tensor::TensorDialect>();
-  SpecFile file(context, filename);
+  SpecFile file(context, filename, limits);
   Node root;
   if (failed(file.parse(text, root)))
     return nullptr;

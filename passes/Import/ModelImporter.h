@@ -58,6 +58,11 @@ struct OpNode {
   Location loc;
 };
 
+/// Most elements of a constant the importer builds (a number broadcast to
+/// its tensor operand's shape): Grok-1's largest is its logits, [1, 1024,
+/// 131072] = 2^27.
+constexpr int64_t kMaxConstantElements = int64_t(1) << 28;
+
 inline RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type element) {
   return RankedTensorType::get(shape, element);
 }
@@ -113,8 +118,11 @@ public:
   LogicalResult bind(const OpNode &op, Operation *created);
   /// Binds the single name of `out` to `v` (an op that builds nothing).
   LogicalResult alias(const OpNode &op, Value v);
-  /// A constant tensor of `type` filled with `v`.
-  Value splat(Location loc, RankedTensorType type, double v);
+  /// A constant tensor of `type` filled with `v`, for the op at `at`; an
+  /// error there over kMaxConstantElements elements.
+  FailureOr<Value> splat(const yaml::Node &at, RankedTensorType type, double v);
+  /// Errors at `at` unless `type`'s size in bytes fits in int64.
+  LogicalResult checkTensorType(const yaml::Node &at, RankedTensorType type);
   /// `v` converted to element type `element` (itself when it already is).
   Value castTo(Location loc, Value v, Type element);
 
@@ -142,6 +150,8 @@ private:
   /// Imports one graph op through the op registry (ModelOps.cpp).
   LogicalResult importOp(const yaml::Node &node, const Scope &scope);
   Value paramValue(ParamDecl &decl, Value *scales);
+  /// `{nova.name = name}` for each of `names`.
+  SmallVector<DictionaryAttr> names(ArrayRef<std::string> names);
 
   SpecFile &file;
   ModuleOp module;

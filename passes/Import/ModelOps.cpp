@@ -310,11 +310,16 @@ static FailureOr<std::pair<Value, Value>> binaryOperands(ModelImporter &im,
                                       "got two numbers";
   // A number takes the other operand's type, rounded to it: Grok-1's weak
   // typing makes bf16 · 78.3837 multiply by bf16(78.3837) = 78.5 (§0).
-  for (int i = 0; i < 2; ++i)
-    if (!operands[i])
-      operands[i] =
-          im.splat(op.loc, cast<RankedTensorType>(operands[1 - i].getType()),
-                   *scalars[i]);
+  for (int i = 0; i < 2; ++i) {
+    if (operands[i])
+      continue;
+    FailureOr<Value> constant = im.splat(
+        inputsNode->items[i], cast<RankedTensorType>(operands[1 - i].getType()),
+        *scalars[i]);
+    if (failed(constant))
+      return failure();
+    operands[i] = *constant;
+  }
   if (operands[0].getType() != operands[1].getType())
     return file.error(*inputsNode)
            << "expected inputs of the same type, got " << operands[0].getType()
@@ -363,7 +368,8 @@ static FailureOr<SmallVector<int64_t>> reshapeTarget(ModelImporter &im,
   for (int64_t d : from)
     elements *= d;
   SmallVector<int64_t> shape;
-  int inferred = -1, known = 1;
+  int inferred = -1;
+  int64_t known = 1;
   for (const Node &dim : shapeNode.items) {
     FailureOr<int64_t> size = evalExpr(file, dim, op.scope);
     if (failed(size))
@@ -376,7 +382,8 @@ static FailureOr<SmallVector<int64_t>> reshapeTarget(ModelImporter &im,
     if (*size < 1)
       return file.error(dim)
              << "expected a positive dimension (or one -1), got " << *size;
-    known *= *size;
+    if (__builtin_mul_overflow(known, *size, &known))
+      return file.error(dim) << "the shape's element count overflows int64";
     shape.push_back(*size);
   }
   if (inferred >= 0) {
@@ -559,7 +566,7 @@ static LogicalResult importShard(ModelImporter &im, const OpNode &op) {
   if (input && input->isScalar() && StringRef(input->scalar).contains('/'))
     return file.error(*input)
            << "expected an activation (a value name), got parameter '"
-           << input->scalar << "' (partition rules shard parameters)";
+           << echo(input->scalar) << "' (partition rules shard parameters)";
   FailureOr<Value> x = im.value(op, "input");
   const Node *specNode = im.require(op, "spec");
   if (failed(x) || !specNode ||
@@ -655,7 +662,7 @@ LogicalResult ModelImporter::importOp(const Node &node, const Scope &scope) {
       llvm::find_if(specs, [&](const OpSpec &s) { return s.name == *kind; });
   if (spec == specs.end()) {
     InFlightDiagnostic diag = file.error(*opNode);
-    diag << "unknown op '" << *kind << "'; expected one of: ";
+    diag << "unknown op '" << echo(*kind) << "'; expected one of: ";
     llvm::interleaveComma(specs, diag,
                           [&](const OpSpec &s) { diag << s.name; });
     return failure();

@@ -50,7 +50,7 @@ public:
     auto container = PartitionRulesOp::create(builder, file.loc(*rules));
     builder.setInsertionPointToEnd(&container.getBody().front());
     for (const Node &rule : rules->items)
-      if (failed(importRule(rule)))
+      if (failed(file.charge(rule, 1, "a rule")) || failed(importRule(rule)))
         return failure();
     return success();
   }
@@ -100,7 +100,7 @@ private:
     if (axisNames.contains(name))
       return success();
     InFlightDiagnostic diag = file.error(node);
-    diag << "unknown mesh axis '" << name << "'; mesh '" << meshName
+    diag << "unknown mesh axis '" << echo(name) << "'; mesh '" << meshName
          << "' has axes: ";
     SmallVector<StringRef> known(axisNames.keys());
     llvm::sort(known);
@@ -161,10 +161,11 @@ private:
 
 LogicalResult mlir::nova::importPartitionRules(StringRef text,
                                                StringRef filename,
-                                               ModuleOp module) {
+                                               ModuleOp module,
+                                               const SpecLimits &limits) {
   MLIRContext *context = module.getContext();
   context->loadDialect<NovaDialect>();
-  SpecFile file(context, filename);
+  SpecFile file(context, filename, limits);
   Node root;
   if (failed(file.parse(text, root)))
     return failure();

@@ -6,6 +6,8 @@
 
 #include "passes/Import/SpecReader.h"
 
+#include "nova/runtime/Text.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
@@ -35,6 +37,22 @@ LogicalResult SpecFile::parse(StringRef text, yaml::Node &root) const {
   return failure();
 }
 
+LogicalResult SpecFile::charge(const yaml::Node &node, uint64_t n,
+                               StringRef what) const {
+  if (n <= remainingOps()) {
+    charged += n;
+    return success();
+  }
+  charged = limits.maxOps;
+  return error(node) << "the spec unrolls to more than " << limits.maxOps
+                     << " ops, parameters and inputs here (" << what
+                     << "); raise the limit with --max-spec-ops";
+}
+
+std::string spec::echo(StringRef text) {
+  return ::nova::rt::printable(std::string_view(text.data(), text.size()));
+}
+
 LogicalResult SpecFile::checkKeys(const yaml::Node &node,
                                   ArrayRef<StringRef> allowed,
                                   StringRef what) const {
@@ -42,7 +60,7 @@ LogicalResult SpecFile::checkKeys(const yaml::Node &node,
     if (llvm::is_contained(allowed, key.scalar))
       continue;
     InFlightDiagnostic diag = error(key);
-    diag << "unknown key '" << key.scalar << "' in " << what
+    diag << "unknown key '" << echo(key.scalar) << "' in " << what
          << "; expected one of: ";
     llvm::interleaveComma(allowed, diag);
     return failure();
@@ -183,7 +201,8 @@ std::optional<int64_t> Scope::lookup(StringRef name) const {
 namespace {
 /// Recursive-descent evaluator for `expr := term (('+'|'-') term)*`,
 /// `term := factor (('*'|'/') factor)*`, `factor := int | name | '-' factor |
-/// '(' expr ')'`.
+/// '(' expr ')'`. Parentheses and unary minus nest at most kMaxExprDepth deep,
+/// so a hostile expression cannot exhaust the stack.
 class ExprParser {
 public:
   ExprParser(StringRef text, const Scope &scope) : text(text), scope(scope) {}
@@ -192,7 +211,7 @@ public:
     std::optional<int64_t> v = expr();
     skipSpace();
     if (v && pos != text.size())
-      return fail("unexpected '" + text.substr(pos, 1).str() + "'");
+      return fail("unexpected '" + echo(text.substr(pos, 1)) + "'");
     return v;
   }
   const std::string &getError() const { return error; }
@@ -270,7 +289,19 @@ private:
     }
     return lhs;
   }
+  /// Bounds the recursion of factor() (each '(' and unary '-' is a level).
+  struct DepthGuard {
+    explicit DepthGuard(unsigned &depth) : depth(depth) { ++depth; }
+    ~DepthGuard() { --depth; }
+    unsigned &depth;
+  };
+
   std::optional<int64_t> factor() {
+    DepthGuard guard(depth);
+    if (depth > kMaxExprDepth)
+      return fail("the expression nests deeper than " +
+                  std::to_string(kMaxExprDepth) +
+                  " levels of parentheses and unary minus");
     skipSpace();
     if (consume('-')) {
       std::optional<int64_t> v = factor();
@@ -301,16 +332,17 @@ private:
     StringRef name = text.slice(start, pos);
     if (name.empty())
       return fail(pos < text.size()
-                      ? "unexpected '" + text.substr(pos, 1).str() + "'"
+                      ? "unexpected '" + echo(text.substr(pos, 1)) + "'"
                       : std::string("unexpected end of expression"));
     if (std::optional<int64_t> v = scope.lookup(name))
       return v;
-    return fail("unknown dimension '" + name.str() + "'");
+    return fail("unknown dimension '" + echo(name) + "'");
   }
 
   StringRef text;
   const Scope &scope;
   size_t pos = 0;
+  unsigned depth = 0;
   std::string error;
 };
 } // namespace
@@ -324,7 +356,7 @@ FailureOr<int64_t> spec::evalExpr(const SpecFile &file, const yaml::Node &node,
   ExprParser parser(node.scalar, scope);
   if (std::optional<int64_t> v = parser.parse())
     return *v;
-  return file.error(node) << "in '" << node.scalar
+  return file.error(node) << "in '" << echo(node.scalar)
                           << "': " << parser.getError();
 }
 
@@ -339,12 +371,13 @@ FailureOr<std::string> spec::substitute(const SpecFile &file,
       break;
     size_t close = text.find('}', open);
     if (close == StringRef::npos)
-      return file.error(node) << "unterminated '{' in '" << node.scalar << "'";
+      return file.error(node)
+             << "unterminated '{' in '" << echo(node.scalar) << "'";
     StringRef name = text.slice(open + 1, close);
     std::optional<int64_t> value = scope.lookup(name);
     if (!value)
-      return file.error(node)
-             << "unknown index '{" << name << "}' in '" << node.scalar << "'";
+      return file.error(node) << "unknown index '{" << echo(name) << "}' in '"
+                              << echo(node.scalar) << "'";
     out += std::to_string(*value);
     text = text.drop_front(close + 1);
   }
@@ -396,7 +429,7 @@ namespace {
 /// A repeat block's body and trip count, its index bound to `index`.
 struct Repeat {
   const yaml::Node *body;
-  unsigned count;
+  int64_t count;
   std::string index;
 };
 } // namespace
@@ -426,7 +459,14 @@ readRepeat(const SpecFile &file, const yaml::Node &node, const Scope &scope) {
            << "expected a non-negative repeat count, got " << *count;
   if (failed(file.expectSequence(*body, "a repeat body")))
     return failure();
-  return Repeat{body, static_cast<unsigned>(*count), *name};
+  // Every iteration is charged, even of an empty body; a count past what is
+  // left is refused here rather than after unrolling part of it.
+  if (static_cast<uint64_t>(*count) > file.remainingOps()) {
+    (void)file.charge(*countNode, *count,
+                      "a repeat count of " + std::to_string(*count));
+    return failure();
+  }
+  return Repeat{body, *count, *name};
 }
 
 namespace {
@@ -443,14 +483,17 @@ struct ItemWalk {
       if (failed(file.expectMap(node, itemWhat)))
         return failure();
       if (!SpecFile::get(node, "repeat")) {
-        if (failed(item(node, scope, indices)))
+        if (failed(file.charge(node, 1, itemWhat)) ||
+            failed(item(node, scope, indices)))
           return failure();
         continue;
       }
       FailureOr<Repeat> repeat = readRepeat(file, node, scope);
       if (failed(repeat))
         return failure();
-      for (unsigned i = 0; i < repeat->count; ++i) {
+      for (int64_t i = 0; i < repeat->count; ++i) {
+        if (failed(file.charge(node, 1, "a repeat iteration")))
+          return failure();
         Scope inner(&scope);
         inner.set(repeat->index, i);
         indices.emplace_back(repeat->index, i);
@@ -489,7 +532,7 @@ FailureOr<ArrayAttr> spec::readPartitionSpec(
       return failure();
     if (!seen.insert(*name).second)
       return file.error(node)
-             << "mesh axis '" << *name << "' is used twice in one spec";
+             << "mesh axis '" << echo(*name) << "' is used twice in one spec";
     into.push_back(builder.getStringAttr(*name));
     return success();
   };

@@ -11,6 +11,7 @@
 #ifndef NOVA_PASSES_IMPORT_SPECREADER_H
 #define NOVA_PASSES_IMPORT_SPECREADER_H
 
+#include "passes/Import/SpecImport.h"
 #include "passes/Import/Yaml.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -27,8 +28,9 @@ namespace mlir::nova::spec {
 /// One YAML file being imported.
 class SpecFile {
 public:
-  SpecFile(MLIRContext *context, llvm::StringRef filename)
-      : context(context), filename(filename.str()) {}
+  SpecFile(MLIRContext *context, llvm::StringRef filename,
+           const SpecLimits &limits = {})
+      : context(context), filename(filename.str()), limits(limits) {}
 
   MLIRContext *getContext() const { return context; }
   llvm::StringRef getFilename() const { return filename; }
@@ -45,6 +47,15 @@ public:
 
   /// Parses `text` into `root`, reporting syntax errors at their position.
   LogicalResult parse(llvm::StringRef text, yaml::Node &root) const;
+
+  /// Counts `n` items (SpecLimits::maxOps) at `node`, `what` naming them;
+  /// an error there once the spec has unrolled to more than the limit.
+  LogicalResult charge(const yaml::Node &node, uint64_t n,
+                       llvm::StringRef what) const;
+  /// Items left before charge() fails.
+  uint64_t remainingOps() const {
+    return charged < limits.maxOps ? limits.maxOps - charged : 0;
+  }
 
   //===--------------------------------------------------------------------===//
   // Typed access
@@ -81,7 +92,17 @@ public:
 private:
   MLIRContext *context;
   std::string filename;
+  SpecLimits limits;
+  /// Items charged so far, over the whole file.
+  mutable uint64_t charged = 0;
 };
+
+/// Deepest nesting of parentheses and unary minus in an expression.
+constexpr unsigned kMaxExprDepth = 100;
+
+/// Untrusted text (a YAML key, scalar or name) as messages echo it: through
+/// nova::rt::printable, so newlines, NUL and escape sequences are escaped.
+std::string echo(llvm::StringRef text);
 
 /// Integer-valued names visible to shape expressions: named dimensions and
 /// repeat indices. Lookups go from the innermost scope outwards.

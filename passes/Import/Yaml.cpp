@@ -8,10 +8,14 @@
 
 #include "passes/Import/Yaml.h"
 
+#include "nova/runtime/Text.h"
+
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <map>
+#include <vector>
 
 using namespace mlir::nova::yaml;
 
@@ -20,7 +24,7 @@ std::string Node::describe() const {
   case Kind::Null:
     return "null";
   case Kind::Scalar:
-    return "a scalar '" + scalar + "'";
+    return "a scalar '" + ::nova::rt::printable(scalar) + "'";
   case Kind::Sequence:
     return "a sequence";
   case Kind::Map:
@@ -33,17 +37,29 @@ namespace {
 
 /// Converts yaml-cpp nodes into Node, enforcing the limits and the
 /// scalar-unique-keys rule. Reports the first problem through `error`.
+///
+/// yaml-cpp resolves an alias to the anchored node itself, so an alias
+/// inside its own anchor (`&x [*x]`) is a cycle in its tree and aliases in
+/// general share subtrees: the walk keeps its path to detect cycles, caps
+/// its depth and counts every node and scalar byte it copies, expansions of
+/// aliases included.
 class Converter {
 public:
-  Converter(const Limits &limits, ParseError &error)
-      : limits(limits), error(error) {}
+  Converter(const Limits &limits, uint64_t textBytes, ParseError &error)
+      : limits(limits), error(error) {
+    uint64_t budget = UINT64_MAX;
+    if (textBytes <= (UINT64_MAX - Limits::kExpansionSlack) /
+                         std::max<uint64_t>(limits.maxExpansion, 1))
+      budget = limits.maxExpansion * textBytes + Limits::kExpansionSlack;
+    maxNodes = std::min(limits.maxNodes, budget);
+    maxScalarBytes = budget;
+  }
 
   bool convert(const YAML::Node &in, Node &out) {
-    if (++visited > limits.maxNodes) {
+    if (++visited > maxNodes)
       return fail(in, "the document expands to more than " +
-                          std::to_string(limits.maxNodes) +
+                          std::to_string(maxNodes) +
                           " nodes (nested aliases?)");
-    }
     YAML::Mark mark = in.Mark();
     out.line = mark.line >= 0 ? mark.line + 1 : 0;
     out.column = mark.column >= 0 ? mark.column + 1 : 0;
@@ -53,42 +69,71 @@ public:
       out.kind = Node::Kind::Null;
       return true;
     case YAML::NodeType::Scalar:
+      scalarBytes += in.Scalar().size();
+      if (scalarBytes > maxScalarBytes)
+        return fail(in, "the document's scalars expand to more than " +
+                            std::to_string(maxScalarBytes) +
+                            " bytes (aliases of long scalars?)");
       out.kind = Node::Kind::Scalar;
       out.scalar = in.Scalar();
       // yaml-cpp tags plain scalars "?" and quoted ones "!".
       out.quoted = in.Tag() == "!";
       return true;
     case YAML::NodeType::Sequence:
-      out.kind = Node::Kind::Sequence;
-      out.items.resize(in.size());
-      for (std::size_t i = 0; i < in.size(); ++i)
-        if (!convert(in[i], out.items[i]))
-          return false;
-      return true;
-    case YAML::NodeType::Map: {
-      out.kind = Node::Kind::Map;
-      std::map<std::string, unsigned> seen;
-      for (auto it = in.begin(); it != in.end(); ++it) {
-        Node key, value;
-        if (!convert(it->first, key) || !convert(it->second, value))
-          return false;
-        if (!key.isScalar())
-          return fail(it->first,
-                      "expected a scalar map key, got " + key.describe());
-        auto [pos, inserted] = seen.emplace(key.scalar, key.line);
-        if (!inserted)
-          return fail(it->first, "duplicate key '" + key.scalar +
-                                     "' (first at line " +
-                                     std::to_string(pos->second) + ")");
-        out.entries.emplace_back(std::move(key), std::move(value));
-      }
-      return true;
-    }
+    case YAML::NodeType::Map:
+      return convertCollection(in, out);
     }
     return fail(in, "unsupported YAML node");
   }
 
 private:
+  bool convertCollection(const YAML::Node &in, Node &out) {
+    for (const YAML::Node &ancestor : path)
+      if (ancestor.Mark().pos == in.Mark().pos && ancestor.is(in))
+        return fail(in, "an alias refers to the anchor of a node that "
+                        "contains it (an alias cycle)");
+    if (path.size() >= limits.maxDepth)
+      return fail(in, "the document nests deeper than " +
+                          std::to_string(limits.maxDepth) +
+                          " levels (counting the levels aliases add)");
+    path.push_back(in);
+    bool ok = in.IsSequence() ? convertSequence(in, out) : convertMap(in, out);
+    path.pop_back();
+    return ok;
+  }
+
+  bool convertSequence(const YAML::Node &in, Node &out) {
+    out.kind = Node::Kind::Sequence;
+    out.items.resize(in.size());
+    std::size_t i = 0;
+    for (auto it = in.begin(); it != in.end(); ++it, ++i)
+      if (!convert(*it, out.items[i]))
+        return false;
+    return true;
+  }
+
+  bool convertMap(const YAML::Node &in, Node &out) {
+    out.kind = Node::Kind::Map;
+    out.entries.reserve(in.size());
+    std::map<std::string, unsigned> seen;
+    for (auto it = in.begin(); it != in.end(); ++it) {
+      Node key, value;
+      if (!convert(it->first, key) || !convert(it->second, value))
+        return false;
+      if (!key.isScalar())
+        return fail(it->first,
+                    "expected a scalar map key, got " + key.describe());
+      auto [pos, inserted] = seen.emplace(key.scalar, key.line);
+      if (!inserted)
+        return fail(it->first, "duplicate key '" +
+                                   ::nova::rt::printable(key.scalar) +
+                                   "' (first at line " +
+                                   std::to_string(pos->second) + ")");
+      out.entries.emplace_back(std::move(key), std::move(value));
+    }
+    return true;
+  }
+
   bool fail(const YAML::Node &at, const std::string &message) {
     YAML::Mark mark = at.Mark();
     error.message = message;
@@ -99,7 +144,10 @@ private:
 
   const Limits &limits;
   ParseError &error;
-  uint64_t visited = 0;
+  uint64_t maxNodes, maxScalarBytes;
+  uint64_t visited = 0, scalarBytes = 0;
+  /// The collections from the root to the node being converted.
+  std::vector<YAML::Node> path;
 };
 
 void setError(ParseError &error, const YAML::Mark &mark,
@@ -122,7 +170,7 @@ bool mlir::nova::yaml::parse(llvm::StringRef text, const Limits &limits,
                    " (a second document starts here)");
       return false;
     }
-    Converter converter(limits, error);
+    Converter converter(limits, text.size(), error);
     if (docs.empty()) {
       root = Node();
       root.line = root.column = 1;

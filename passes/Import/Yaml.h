@@ -57,6 +57,16 @@ struct Limits {
   /// Nodes visited while converting, counting every expansion of an alias:
   /// an alias "bomb" (nested anchors that expand exponentially) stops here.
   uint64_t maxNodes = 4'000'000;
+  /// Aliases may make the converted tree at most this many times larger than
+  /// the text: nodes (a document without aliases has at most about one per
+  /// byte) and scalar bytes (at most about the text's size) are each
+  /// refused past `maxExpansion * text size + kExpansionSlack`, so a
+  /// "billion laughs" document stops after a few times its own size.
+  uint64_t maxExpansion = 4;
+  static constexpr uint64_t kExpansionSlack = 4096;
+  /// Nesting of the converted tree, counting the levels aliases add; an
+  /// alias inside its own anchor (a cycle) is reported before this.
+  unsigned maxDepth = 500;
 };
 
 /// Parses `text` (one YAML document; an empty document is a null node).

@@ -486,8 +486,11 @@ bool Frame::executeArith(Operation *op, std::string &error) {
       for (int64_t k = 0; k < n; ++k) {
         std::optional<int64_t> v = fn(a.i[k], b.i[k]);
         if (!v) {
-          error = "integer division by zero or overflow at element " +
-                  std::to_string(k);
+          error =
+              std::string(b.i[k] == 0 ? "integer division by zero"
+                                      : "integer division overflow (" +
+                                            std::to_string(a.i[k]) + " / -1)") +
+              " at element " + std::to_string(k);
           return false;
         }
         out.i[k] = wrapInt(*outElem, *v);
@@ -533,8 +536,12 @@ bool Frame::executeArith(Operation *op, std::string &error) {
               });
             })
             .Case([&](arith::DivSIOp) {
+              // arith.divsi is undefined for a zero divisor and for the
+              // type's minimum over -1 (the quotient does not fit; x86
+              // traps): both are errors, checked at the element type.
+              int64_t min = minInt(*outElem);
               return intOp([&](int64_t x, int64_t y) -> I {
-                if (y == 0 || (y == -1 && x == wrapInt(*outElem, INT64_MIN)))
+                if (y == 0 || (y == -1 && x == min))
                   return std::nullopt;
                 return x / y;
               });

@@ -39,6 +39,20 @@ const char *nova::interp::elemName(Elem e) {
   return "?";
 }
 
+int64_t nova::interp::minInt(Elem e) {
+  switch (e) {
+  case Elem::I1:
+    // i1 holds 0 and 1 (-1 as signed): 1 / 1 is no overflow.
+    return 0;
+  case Elem::I8:
+    return INT8_MIN;
+  case Elem::I32:
+    return INT32_MIN;
+  default:
+    return INT64_MIN;
+  }
+}
+
 int64_t nova::interp::wrapInt(Elem e, int64_t v) {
   switch (e) {
   case Elem::I1:

@@ -40,6 +40,9 @@ inline double f32(double v) { return rt::roundToF32(v); }
 
 /// Two's-complement wrap of `v` to the width of integer type `e`.
 int64_t wrapInt(Elem e, int64_t v);
+/// The smallest signed value of integer element type `e` (as stored: i1's
+/// elements are 0 and 1).
+int64_t minInt(Elem e);
 
 /// A dense row-major tensor: floats as exact doubles, integers as int64.
 struct Tensor {

@@ -121,6 +121,14 @@ static llvm::cl::opt<uint64_t> maxSpecBytes(
     llvm::cl::init(mlir::nova::kDefaultMaxSpecBytes),
     llvm::cl::cat(novaCategory));
 
+static llvm::cl::opt<uint64_t> maxSpecOps(
+    "max-spec-ops",
+    llvm::cl::desc("Refuse YAML specs that unroll (repeat blocks, entries) "
+                   "to more graph ops, parameters, inputs and rules than "
+                   "this"),
+    llvm::cl::init(mlir::nova::kDefaultMaxSpecOps),
+    llvm::cl::cat(novaCategory));
+
 static bool isYaml(StringRef filename) {
   return filename.ends_with(".yaml") || filename.ends_with(".yml");
 }
@@ -132,6 +140,7 @@ static OwningOpRef<ModuleOp> loadModule(StringRef inputFilename,
   mlir::nova::LoadModelOptions options;
   options.rulesFile = rulesFilename;
   options.maxSpecBytes = maxSpecBytes;
+  options.maxSpecOps = maxSpecOps;
   options.allowUnmatched = allowUnmatched;
   options.tool = "nova-opt";
   OwningOpRef<ModuleOp> module =

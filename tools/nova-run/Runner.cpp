@@ -162,6 +162,11 @@ static cl::list<int64_t> betweenHosts(
 static cl::opt<uint64_t> maxSpecBytes(
     "max-spec-bytes", cl::desc("Refuse YAML specs larger than this"),
     cl::init(::mlir::nova::kDefaultMaxSpecBytes), cl::cat(runCategory));
+static cl::opt<uint64_t> maxSpecOps(
+    "max-spec-ops",
+    cl::desc("Refuse YAML specs that unroll to more graph ops, parameters, "
+             "inputs and rules than this"),
+    cl::init(::mlir::nova::kDefaultMaxSpecOps), cl::cat(runCategory));
 
 namespace {
 
@@ -709,6 +714,7 @@ int runModel() {
   ::mlir::nova::LoadModelOptions load;
   load.rulesFile = rulesFile;
   load.maxSpecBytes = maxSpecBytes;
+  load.maxSpecOps = maxSpecOps;
   load.tool = "nova-run";
   // Ranks but 0 stay silent unless they fail: their warnings (the same as
   // rank 0's) are dropped, errors still reach the source manager's handler.
