@@ -89,9 +89,7 @@ if pydeps and subprocess.run(
         ("%interop_python", "env PYTHONPATH=%s %s" % (pydeps, config.python_executable)))
 
 # The sanitizer build (scripts/test.sh's second stage, NOVA_SANITIZE): every
-# finding aborts the tool; leaks are findings. Tests that cap virtual memory
-# (`ulimit -v`) cannot run under ASan, which reserves terabytes of shadow
-# memory: they say `UNSUPPORTED: asan` and the ASan run caps RSS instead.
+# finding aborts the tool; leaks are findings.
 if sanitize:
     config.available_features.add("sanitizers")
     if "address" in sanitize:
@@ -102,6 +100,14 @@ if sanitize:
         "allocator_may_return_null=1")
     config.environment["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % supp
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+# `%vmcap KB` in a shell RUN line caps the memory of what follows: an
+# address-space limit (ulimit -v KB), or under ASan, whose shadow memory
+# needs terabytes of address space, a 3 GiB RSS limit ASan enforces itself.
+if "asan" in config.available_features:
+    config.substitutions.append(
+        ("%vmcap", 'export ASAN_OPTIONS="$ASAN_OPTIONS:hard_rss_limit_mb=3072"; :'))
+else:
+    config.substitutions.append(("%vmcap", "ulimit -v"))
 # The malformed-input corpora (test/Tools/malformed-*.test) cap peak RSS
 # instead of the address space under ASan.
 config.substitutions.append(
