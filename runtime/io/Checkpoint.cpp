@@ -8,6 +8,7 @@
 #include "nova/runtime/AtomicFile.h"
 #include "nova/runtime/InputFile.h"
 #include "nova/runtime/MappedFile.h"
+#include "nova/runtime/Text.h"
 
 #include "io/Json.h"
 
@@ -761,30 +762,37 @@ bool locateCheckpoint(const std::string &path, std::string &single,
 /// What an index says: tensor name -> file name (relative to the index's
 /// directory), and the optional metadata.total_size.
 struct CheckpointIndex {
-  std::map<std::string, std::string> weightMap;
+  std::map<std::string, CheckpointIndexEntry> weightMap;
   std::optional<uint64_t> totalSize;
+  uint64_t totalSizeOffset = 0;
 };
+
+/// `rule`, located at `at`'s byte offset in the index.
+bool indexProblem(std::string &why, const json::Value &at,
+                  const std::string &rule) {
+  why = "byte " + std::to_string(at.offset) + ": " + rule;
+  return false;
+}
 
 /// The index's "weight_map" object, file names checked.
 bool parseWeightMap(const json::Value &value,
-                    std::map<std::string, std::string> &weightMap,
+                    std::map<std::string, CheckpointIndexEntry> &weightMap,
                     std::string &why) {
-  if (value.kind != json::Value::Kind::Object) {
-    why = "\"weight_map\" is not an object";
-    return false;
-  }
-  for (const auto &[name, file] : value.members) {
-    if (file.kind != json::Value::Kind::String) {
-      why = "\"weight_map\" entry \"" + name + "\" is not a file name string";
-      return false;
-    }
+  if (value.kind != json::Value::Kind::Object)
+    return indexProblem(why, value, "\"weight_map\" is not an object");
+  for (const auto &[name, file] : value.members()) {
+    if (file.kind != json::Value::Kind::String)
+      return indexProblem(why, file,
+                          "\"weight_map\" entry \"" + printable(name) +
+                              "\" is not a file name string");
     std::string rule;
-    if (!checkShardName(file.text, rule)) {
-      why =
-          "file name \"" + file.text + "\" of tensor \"" + name + "\" " + rule;
-      return false;
-    }
-    weightMap[name] = file.text;
+    std::string fileName(file.text());
+    if (!checkShardName(fileName, rule))
+      return indexProblem(why, file,
+                          "file name \"" + printable(fileName) +
+                              "\" of tensor \"" + printable(name) + "\" " +
+                              rule);
+    weightMap[std::string(name)] = {fileName, file.offset};
   }
   return true;
 }
@@ -792,36 +800,31 @@ bool parseWeightMap(const json::Value &value,
 /// The index's root object: "metadata" and "weight_map", nothing else.
 bool parseIndexRoot(const json::Value &root, CheckpointIndex &out,
                     std::string &why) {
-  if (root.kind != json::Value::Kind::Object) {
-    why = "the index is not a JSON object";
-    return false;
-  }
-  for (const auto &[key, value] : root.members) {
+  if (root.kind != json::Value::Kind::Object)
+    return indexProblem(why, root, "the index is not a JSON object");
+  for (const auto &[key, value] : root.members()) {
     if (key == "metadata") {
-      if (value.kind != json::Value::Kind::Object) {
-        why = "\"metadata\" is not an object";
-        return false;
-      }
+      if (value.kind != json::Value::Kind::Object)
+        return indexProblem(why, value, "\"metadata\" is not an object");
       if (const json::Value *t = value.get("total_size")) {
         out.totalSize = t->asUInt64();
-        if (!out.totalSize) {
-          why = "\"metadata.total_size\" is not a non-negative integer";
-          return false;
-        }
+        out.totalSizeOffset = t->offset;
+        if (!out.totalSize)
+          return indexProblem(
+              why, *t, "\"metadata.total_size\" is not a non-negative integer");
       }
     } else if (key == "weight_map") {
       if (!parseWeightMap(value, out.weightMap, why))
         return false;
     } else {
-      why = "unknown key \"" + key +
-            "\" (an index has \"metadata\" and \"weight_map\")";
-      return false;
+      return indexProblem(why, value,
+                          "unknown key \"" + printable(key) +
+                              "\" (an index has \"metadata\" and "
+                              "\"weight_map\")");
     }
   }
-  if (!root.get("weight_map")) {
-    why = "missing \"weight_map\"";
-    return false;
-  }
+  if (!root.get("weight_map"))
+    return indexProblem(why, root, "missing \"weight_map\"");
   return true;
 }
 
@@ -838,14 +841,14 @@ bool parseIndex(const std::string &index, CheckpointIndex &out,
   if (text->size() > kMaxSafeTensorsHeader)
     return fail(std::to_string(text->size()) + " bytes exceeds the limit of " +
                 std::to_string(kMaxSafeTensorsHeader) + " bytes");
-  json::Value root;
+  json::Document doc;
   std::string why;
   if (!json::parse(
           std::string_view(reinterpret_cast<const char *>(text->data()),
                            text->size()),
-          json::Limits(), root, why))
+          json::Limits(), doc, why))
     return fail("invalid JSON: " + why);
-  if (!parseIndexRoot(root, out, why))
+  if (!parseIndexRoot(doc.root(), out, why))
     return fail(why);
   return true;
 }
@@ -856,23 +859,28 @@ bool parseIndex(const std::string &index, CheckpointIndex &out,
 // Opening
 //===----------------------------------------------------------------------===//
 
-bool Checkpoint::addFile(size_t f, const std::string &index,
-                         const std::map<std::string, std::string> &weightMap,
-                         std::string &error) {
+bool Checkpoint::addFile(
+    size_t f, const std::string &index,
+    const std::map<std::string, CheckpointIndexEntry> &weightMap,
+    std::string &error) {
   const SafeTensorsFile &file = *shards[f];
   for (const SafeTensorInfo &info : file.tensors()) {
     if (!index.empty()) {
       auto it = weightMap.find(info.name);
       if (it == weightMap.end()) {
-        error = "'" + index + "': tensor \"" + info.name + "\" of '" +
-                file.path() + "' is not listed in \"weight_map\"";
+        error = "'" + index + "': tensor \"" + printable(info.name) +
+                "\" of '" + file.path() + "' (header byte " +
+                std::to_string(info.headerOffset) +
+                ") is not listed in \"weight_map\"";
         return false;
       }
       // Compare against the index's name relative to its directory.
-      std::string expected = directoryOf(index) + "/" + it->second;
+      std::string expected = directoryOf(index) + "/" + it->second.file;
       if (expected != file.path()) {
-        error = "'" + index + "': tensor \"" + info.name + "\" is in '" +
-                file.path() + "' but the index maps it to '" + it->second + "'";
+        error = "'" + index + "': byte " + std::to_string(it->second.offset) +
+                ": tensor \"" + printable(info.name) + "\" is in '" +
+                file.path() + "' but the index maps it to '" +
+                printable(it->second.file) + "'";
         return false;
       }
     }
@@ -883,29 +891,33 @@ bool Checkpoint::addFile(size_t f, const std::string &index,
   for (const auto &[key, value] : file.metadata()) {
     auto [it, inserted] = meta.emplace(key, value);
     if (!inserted && it->second != value) {
-      error = "'" + file.path() + "': __metadata__ \"" + key + "\" is \"" +
-              value + "\", an earlier file of the checkpoint says \"" +
-              it->second + "\"";
+      error = "'" + file.path() + "': __metadata__ \"" + printable(key) +
+              "\" is \"" + printable(value) +
+              "\", an earlier file of the checkpoint says \"" +
+              printable(it->second) + "\"";
       return false;
     }
   }
   return true;
 }
 
-bool Checkpoint::checkIndex(const std::string &index,
-                            const std::map<std::string, std::string> &weightMap,
-                            std::optional<uint64_t> totalSize,
-                            std::string &error) const {
-  for (const auto &[name, file] : weightMap)
+bool Checkpoint::checkIndex(
+    const std::string &index,
+    const std::map<std::string, CheckpointIndexEntry> &weightMap,
+    std::optional<uint64_t> totalSize, uint64_t totalSizeOffset,
+    std::string &error) const {
+  for (const auto &[name, entry] : weightMap)
     if (!byName.count(name)) {
-      error = "'" + index + "': tensor \"" + name + "\" is mapped to '" + file +
-              "', which does not contain it";
+      error = "'" + index + "': byte " + std::to_string(entry.offset) +
+              ": tensor \"" + printable(name) + "\" is mapped to '" +
+              printable(entry.file) + "', which does not contain it";
       return false;
     }
   if (totalSize && *totalSize != total) {
-    error = "'" + index + "': \"metadata.total_size\" is " +
-            std::to_string(*totalSize) + " but the files hold " +
-            std::to_string(total) + " bytes of tensors";
+    error = "'" + index + "': byte " + std::to_string(totalSizeOffset) +
+            ": \"metadata.total_size\" is " + std::to_string(*totalSize) +
+            " but the files hold " + std::to_string(total) +
+            " bytes of tensors";
     return false;
   }
   return true;
@@ -936,8 +948,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
       return nullptr;
     // Files in name order: deterministic, and the order they were written.
     std::set<std::string> names;
-    for (const auto &[name, file] : parsed.weightMap)
-      names.insert(file);
+    for (const auto &[name, entry] : parsed.weightMap)
+      names.insert(entry.file);
     paths.clear();
     for (const std::string &file : names)
       paths.push_back(directoryOf(index) + "/" + file);
@@ -955,7 +967,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
     if (!ckpt->addFile(f, index, parsed.weightMap, error))
       return nullptr;
   if (!index.empty() &&
-      !ckpt->checkIndex(index, parsed.weightMap, parsed.totalSize, error))
+      !ckpt->checkIndex(index, parsed.weightMap, parsed.totalSize,
+                        parsed.totalSizeOffset, error))
     return nullptr;
   return ckpt;
 }
@@ -974,7 +987,7 @@ bool Checkpoint::view(const std::string &name, HostTensor &out,
                       std::string &error) const {
   const SafeTensorsFile *file = fileOf(name);
   if (!file) {
-    error = "the checkpoint has no tensor \"" + name + "\"";
+    error = "the checkpoint has no tensor \"" + printable(name) + "\"";
     return false;
   }
   return file->load(name, out, error);
@@ -993,13 +1006,13 @@ bool Checkpoint::resolve(const std::string &name,
   uint64_t &bytes = out.bytes;
   auto it = byName.find(name);
   if (it == byName.end()) {
-    error = "the checkpoint has no tensor \"" + name + "\"";
+    error = "the checkpoint has no tensor \"" + printable(name) + "\"";
     return false;
   }
   file = it->second.first;
   info = it->second.second;
   if (!info->dtype) {
-    error = "'" + shards[file]->path() + "': tensor \"" + name +
+    error = "'" + shards[file]->path() + "': tensor \"" + printable(name) +
             "\" has dtype " + info->dtypeName + ", which Nova does not load";
     return false;
   }
@@ -1008,7 +1021,7 @@ bool Checkpoint::resolve(const std::string &name,
     for (int64_t d : info->shape)
       box.push_back({0, d});
   if (box.size() != info->shape.size()) {
-    error = "tensor \"" + name + "\" has rank " +
+    error = "tensor \"" + printable(name) + "\" has rank " +
             std::to_string(info->shape.size()) + ", the slice has " +
             std::to_string(box.size()) + " ranges";
     return false;
@@ -1017,7 +1030,7 @@ bool Checkpoint::resolve(const std::string &name,
   for (size_t d = 0; d < box.size(); ++d) {
     if (box[d].begin < 0 || box[d].begin > box[d].end ||
         box[d].end > info->shape[d]) {
-      error = "tensor \"" + name + "\" " + formatShape(info->shape) +
+      error = "tensor \"" + printable(name) + "\" " + formatShape(info->shape) +
               ": slice [" + std::to_string(box[d].begin) + ", " +
               std::to_string(box[d].end) + ") of dimension " +
               std::to_string(d) + " is out of range";
@@ -1197,21 +1210,22 @@ bool nova::rt::checkDeclared(const Checkpoint &ckpt,
     std::string want = std::string(dtypeName(d.dtype)) + formatShape(d.shape);
     const SafeTensorInfo *info = ckpt.find(d.name);
     if (!info) {
-      add(where + "checkpoint has no tensor '" + d.name + "' (expected " +
-          want + ")");
+      add(where + "checkpoint has no tensor '" + printable(d.name) +
+          "' (expected " + want + ")");
       continue;
     }
     std::string got =
         (info->dtype ? std::string(dtypeName(*info->dtype)) : info->dtypeName) +
         formatShape(info->shape);
     if (!info->dtype || *info->dtype != d.dtype || info->shape != d.shape)
-      add(where + "checkpoint tensor '" + d.name + "': expected " + want +
-          ", got " + got);
+      add(where + "checkpoint tensor '" + printable(d.name) + "': expected " +
+          want + ", got " + got);
     if (!d.scaleLayout.empty()) {
       auto it = ckpt.metadata().find(d.name + ".layout");
       if (it != ckpt.metadata().end() && it->second != d.scaleLayout)
-        add(where + "checkpoint tensor '" + d.name + "': scale layout " +
-            it->second + ", expected " + d.scaleLayout);
+        add(where + "checkpoint tensor '" + printable(d.name) +
+            "': scale layout " + printable(it->second) + ", expected " +
+            d.scaleLayout);
     }
   }
   if (problems.empty())
@@ -1246,40 +1260,38 @@ bool nova::rt::writeShardedSafeTensors(
     groups.push_back({0, 0});
   char suffix[64];
   std::string weightMap;
-  // On failure, remove the files this call wrote: no stray half of a
-  // checkpoint is left behind.
-  std::vector<std::string> written;
-  auto cleanup = [&] {
-    for (const std::string &f : written)
-      ::unlink(f.c_str());
-    return false;
-  };
+  // All or nothing: every file is written to a temporary, and all are
+  // renamed into place (the index last) only once every write succeeded.
+  // A failure leaves no file of this call, and the files of an earlier
+  // checkpoint in `dir` as they were.
+  AtomicFileSet files;
   for (size_t g = 0; g < groups.size(); ++g) {
     std::snprintf(suffix, sizeof(suffix), "-%05zu-of-%05zu.safetensors", g + 1,
                   groups.size());
     std::string name = stem + suffix;
     std::vector<std::pair<std::string, HostTensor>> part;
     if (!produce(groups[g].first, groups[g].second, part, error))
-      return cleanup();
+      return false;
     if (part.size() != groups[g].second - groups[g].first) {
       error = "internal error: produced " + std::to_string(part.size()) +
               " tensors for file " + name + ", planned " +
               std::to_string(groups[g].second - groups[g].first);
-      return cleanup();
+      return false;
     }
     for (size_t i = 0; i < part.size(); ++i) {
       const auto &planned = sizes[groups[g].first + i];
       if (part[i].first != planned.first ||
           part[i].second.sizeInBytes() != planned.second) {
-        error = "internal error: tensor \"" + part[i].first +
-                "\" does not match the plan (\"" + planned.first + "\", " +
-                std::to_string(planned.second) + " bytes)";
-        return cleanup();
+        error = "internal error: tensor \"" + printable(part[i].first) +
+                "\" does not match the plan (\"" + printable(planned.first) +
+                "\", " + std::to_string(planned.second) + " bytes)";
+        return false;
       }
     }
-    if (!writeSafeTensors(dir + "/" + name, part, metadata, error))
-      return cleanup();
-    written.push_back(dir + "/" + name);
+    std::string temporary;
+    if (!files.stage(dir + "/" + name, temporary, error) ||
+        !writeSafeTensors(temporary, part, metadata, error))
+      return false;
     for (const auto &[tensor, value] : part)
       weightMap += (weightMap.empty() ? "" : ",\n    ") + json::quote(tensor) +
                    ": " + json::quote(name);
@@ -1287,9 +1299,12 @@ bool nova::rt::writeShardedSafeTensors(
   std::string index =
       "{\n  \"metadata\": {\"total_size\": " + std::to_string(total) +
       "},\n  \"weight_map\": {\n    " + weightMap + "\n  }\n}\n";
-  indexPath = dir + "/" + stem + ".safetensors.index.json";
-  if (!writeFileAtomically(indexPath, index, error))
-    return cleanup();
+  std::string path = dir + "/" + stem + ".safetensors.index.json";
+  std::string temporary;
+  if (!files.stage(path, temporary, error) ||
+      !writeFileAtomically(temporary, index, error) || !files.commit(error))
+    return false;
+  indexPath = path;
   return true;
 }
 

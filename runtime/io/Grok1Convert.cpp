@@ -10,6 +10,7 @@
 #include "nova/runtime/Pickle.h"
 #include "nova/runtime/SafeTensors.h"
 #include "nova/runtime/Shape.h"
+#include "nova/runtime/Text.h"
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace nova::rt;
 
@@ -131,7 +133,8 @@ bool listGrokFiles(const Grok1ConvertOptions &options, GrokFiles &files,
   ::closedir(d);
   std::sort(unexpected.begin(), unexpected.end());
   if (!unexpected.empty()) {
-    error = "'" + files.dir + "': unexpected entry '" + unexpected.front() +
+    error = "'" + files.dir + "': unexpected entry '" +
+            printable(unexpected.front()) +
             "' (a Grok-1 checkpoint directory holds only tensorNNNNN_III "
             "files)";
     return false;
@@ -315,7 +318,8 @@ bool nova::rt::convertGrok1(const ModuleManifest &manifest,
         !writeSafeTensors(out, tensors, plan.metadata, error))
       return false;
   } else {
-    if (::mkdir(out.c_str(), 0777) != 0 && errno != EEXIST) {
+    bool created = ::mkdir(out.c_str(), 0777) == 0;
+    if (!created && errno != EEXIST) {
       error = "cannot create '" + out + "': " + std::strerror(errno);
       return false;
     }
@@ -323,10 +327,15 @@ bool nova::rt::convertGrok1(const ModuleManifest &manifest,
                                  std::string &e) {
       return plan.produce(begin, end, tensors, e);
     };
+    // All or nothing: a failure leaves none of the files (and no directory
+    // this call created).
     if (!writeShardedSafeTensors(out, "model", plan.sizes, produce,
                                  plan.metadata, options.maxFileBytes,
-                                 result.written, error))
+                                 result.written, error)) {
+      if (created)
+        ::rmdir(out.c_str());
       return false;
+    }
   }
   result.parameters = params.size();
   result.tensors = plan.sizes.size();

@@ -6,24 +6,34 @@
 
 #include "io/Json.h"
 
+#include "nova/runtime/Text.h"
+
+#include <algorithm>
 #include <cstdio>
-#include <set>
 
 using namespace nova::rt;
 using namespace nova::rt::json;
 
+const Value &Value::item(size_t i) const {
+  ItemIterator it = items().begin();
+  while (i-- > 0)
+    ++it;
+  return *it;
+}
+
 const Value *Value::get(std::string_view name) const {
-  for (const auto &[key, value] : members)
+  for (const auto &[key, value] : members())
     if (key == name)
       return &value;
   return nullptr;
 }
 
 std::optional<uint64_t> Value::asUInt64() const {
-  if (kind != Kind::Number || text.empty() || text.size() > 20)
+  std::string_view digits = text();
+  if (kind != Kind::Number || digits.empty() || digits.size() > 20)
     return std::nullopt;
   uint64_t v = 0;
-  for (char c : text) {
+  for (char c : digits) {
     if (c < '0' || c > '9')
       return std::nullopt;
     uint64_t next = v * 10 + static_cast<uint64_t>(c - '0');
@@ -31,26 +41,37 @@ std::optional<uint64_t> Value::asUInt64() const {
       return std::nullopt;
     v = next;
   }
-  if (text.size() > 1 && text[0] == '0')
+  if (digits.size() > 1 && digits[0] == '0')
     return std::nullopt; // JSON forbids leading zeros
   return v;
 }
 
-namespace {
+namespace nova::rt::json {
+/// Two passes over the text with the same code: the first validates it and
+/// counts the values and decoded string bytes, the second (`doc` set)
+/// stores them into storage allocated once to the exact size.
 class Parser {
 public:
   Parser(std::string_view text, const Limits &limits, std::string &error)
-      : text(text), limits(limits), error(error) {}
+      : text(text), limits(limits), error(error),
+        maxDepth(std::min(limits.maxDepth, kMaxDepth)) {}
 
-  bool parseDocument(Value &out) {
+  bool parseDocument(Document *into) {
+    doc = into;
+    pos = 0;
+    values = 0;
+    decodedBytes = 0;
     skipSpace();
-    if (!parseValue(out, 0))
+    if (!parseValue(0))
       return false;
     skipSpace();
     if (pos != text.size())
       return fail("unexpected trailing data");
     return true;
   }
+
+  size_t valueCount() const { return values; }
+  size_t decodedCount() const { return decodedBytes; }
 
 private:
   bool fail(const std::string &message) {
@@ -68,43 +89,59 @@ private:
     pos += word.size();
     return true;
   }
-  bool parseValue(Value &out, unsigned depth) {
-    if (depth > limits.maxDepth)
-      return fail("JSON nested deeper than " + std::to_string(limits.maxDepth) +
-                  " levels");
+  /// A new value at the current position (stored only in the second pass);
+  /// its index, or SIZE_MAX in the first pass.
+  bool begin(Value::Kind kind, size_t &index) {
     if (++values > limits.maxValues)
       return fail("JSON has more than " + std::to_string(limits.maxValues) +
                   " values");
+    index = SIZE_MAX;
+    if (!doc)
+      return true;
+    index = doc->values.size();
+    doc->values.emplace_back();
+    Value &v = doc->values.back();
+    v.kind = kind;
+    v.offset = static_cast<uint32_t>(pos);
+    return true;
+  }
+  Value *at(size_t index) {
+    return index == SIZE_MAX ? nullptr : &doc->values[index];
+  }
+  bool parseValue(unsigned depth) {
+    if (depth > maxDepth)
+      return fail("JSON nested deeper than " + std::to_string(maxDepth) +
+                  " levels");
     skipSpace();
-    out.offset = pos;
     if (pos >= text.size())
       return fail("unexpected end of JSON");
+    size_t index;
     char c = text[pos];
     switch (c) {
     case '{':
-      return parseObject(out, depth);
+      return begin(Value::Kind::Object, index) && parseObject(index, depth);
     case '[':
-      return parseArray(out, depth);
+      return begin(Value::Kind::Array, index) && parseArray(index, depth);
     case '"':
-      out.kind = Value::Kind::String;
-      return parseString(out.text);
+      return begin(Value::Kind::String, index) && parseString(index);
     case 't':
-      out.kind = Value::Kind::Bool;
-      out.boolean = true;
+      if (!begin(Value::Kind::Bool, index))
+        return false;
+      if (Value *v = at(index))
+        v->boolean = true;
       return literal("true");
     case 'f':
-      out.kind = Value::Kind::Bool;
-      return literal("false");
+      return begin(Value::Kind::Bool, index) && literal("false");
     case 'n':
-      out.kind = Value::Kind::Null;
-      return literal("null");
+      return begin(Value::Kind::Null, index) && literal("null");
     default:
       if (c == '-' || (c >= '0' && c <= '9'))
-        return parseNumber(out);
-      return fail(std::string("unexpected character '") + c + "'");
+        return begin(Value::Kind::Number, index) && parseNumber(index);
+      return fail("unexpected character '" +
+                  printable(std::string_view(&text[pos], 1)) + "'");
     }
   }
-  bool parseNumber(Value &out) {
+  bool parseNumber(size_t index) {
     size_t start = pos;
     if (text[pos] == '-')
       ++pos;
@@ -128,26 +165,38 @@ private:
       if (!digits())
         return fail("invalid number");
     }
-    out.kind = Value::Kind::Number;
-    out.text = std::string(text.substr(start, pos - start));
+    if (Value *v = at(index)) {
+      v->chars = text.data() + start;
+      v->count = static_cast<uint32_t>(pos - start);
+    }
     return true;
   }
-  static void appendUtf8(std::string &s, uint32_t cp) {
+  /// Appends decoded bytes (counted in the first pass, stored in the
+  /// second).
+  void emit(std::string_view bytes) {
+    decodedBytes += bytes.size();
+    if (doc)
+      doc->decoded.insert(doc->decoded.end(), bytes.begin(), bytes.end());
+  }
+  void emitUtf8(uint32_t cp) {
+    char s[4];
+    size_t n = 0;
     if (cp < 0x80) {
-      s += static_cast<char>(cp);
+      s[n++] = static_cast<char>(cp);
     } else if (cp < 0x800) {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
+      s[n++] = static_cast<char>(0xC0 | (cp >> 6));
+      s[n++] = static_cast<char>(0x80 | (cp & 0x3F));
     } else if (cp < 0x10000) {
-      s += static_cast<char>(0xE0 | (cp >> 12));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
+      s[n++] = static_cast<char>(0xE0 | (cp >> 12));
+      s[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      s[n++] = static_cast<char>(0x80 | (cp & 0x3F));
     } else {
-      s += static_cast<char>(0xF0 | (cp >> 18));
-      s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
+      s[n++] = static_cast<char>(0xF0 | (cp >> 18));
+      s[n++] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      s[n++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      s[n++] = static_cast<char>(0x80 | (cp & 0x3F));
     }
+    emit(std::string_view(s, n));
   }
   bool hex4(uint32_t &v) {
     if (pos + 4 > text.size())
@@ -167,43 +216,53 @@ private:
     }
     return true;
   }
-  bool parseString(std::string &out) {
+  /// A string at `pos`: a view of the text unless it has escapes, decoded
+  /// into the document's strings otherwise.
+  bool parseString(size_t index) {
     ++pos; // opening quote
+    size_t start = pos, decodedStart = decodedBytes;
+    bool escaped = false;
     while (true) {
       if (pos >= text.size())
         return fail("unterminated string");
       char c = text[pos++];
       if (c == '"')
-        return true;
+        break;
       if (static_cast<unsigned char>(c) < 0x20)
         return fail("control character in string");
       if (c != '\\') {
-        out += c;
+        if (escaped)
+          emit(std::string_view(&text[pos - 1], 1));
         continue;
+      }
+      if (!escaped) {
+        escaped = true;
+        emit(text.substr(start, pos - 1 - start));
       }
       if (pos >= text.size())
         return fail("unterminated escape");
       char e = text[pos++];
+      char one;
       switch (e) {
       case '"':
       case '\\':
       case '/':
-        out += e;
+        one = e;
         break;
       case 'b':
-        out += '\b';
+        one = '\b';
         break;
       case 'f':
-        out += '\f';
+        one = '\f';
         break;
       case 'n':
-        out += '\n';
+        one = '\n';
         break;
       case 'r':
-        out += '\r';
+        one = '\r';
         break;
       case 't':
-        out += '\t';
+        one = '\t';
         break;
       case 'u': {
         uint32_t cp;
@@ -220,26 +279,45 @@ private:
         } else if (cp >= 0xDC00 && cp < 0xE000) {
           return fail("unpaired surrogate");
         }
-        appendUtf8(out, cp);
-        break;
+        emitUtf8(cp);
+        continue;
       }
       default:
         return fail("invalid escape");
       }
+      emit(std::string_view(&one, 1));
+    }
+    if (Value *v = at(index)) {
+      if (escaped) {
+        v->chars = doc->decoded.data() + decodedStart;
+        v->count = static_cast<uint32_t>(decodedBytes - decodedStart);
+      } else {
+        v->chars = text.data() + start;
+        v->count = static_cast<uint32_t>(pos - 1 - start);
+      }
+    }
+    return true;
+  }
+  /// Closes container `index` opened by begin() with `count` children.
+  void close(size_t index, size_t count) {
+    if (Value *v = at(index)) {
+      v->count = static_cast<uint32_t>(count);
+      v->span = static_cast<uint32_t>(doc->values.size() - index);
     }
   }
-  bool parseArray(Value &out, unsigned depth) {
-    out.kind = Value::Kind::Array;
+  bool parseArray(size_t index, unsigned depth) {
     ++pos;
     skipSpace();
+    size_t count = 0;
     if (pos < text.size() && text[pos] == ']') {
       ++pos;
+      close(index, count);
       return true;
     }
     while (true) {
-      out.items.emplace_back();
-      if (!parseValue(out.items.back(), depth + 1))
+      if (!parseValue(depth + 1))
         return false;
+      ++count;
       skipSpace();
       if (pos >= text.size())
         return fail("unterminated array");
@@ -249,39 +327,61 @@ private:
       }
       if (text[pos] == ']') {
         ++pos;
+        close(index, count);
         return true;
       }
       return fail("expected ',' or ']'");
     }
   }
-  bool parseObject(Value &out, unsigned depth) {
-    out.kind = Value::Kind::Object;
+  /// The first repeated key of object `index` (second pass), by sorting
+  /// the key positions: no per-key allocation.
+  bool checkDuplicates(size_t index) {
+    if (!doc)
+      return true;
+    std::vector<uint32_t> keys;
+    keys.reserve(doc->values[index].count);
+    const Value *base = doc->values.data();
+    for (Value::MemberIterator it = doc->values[index].members().begin(),
+                               end = doc->values[index].members().end();
+         it != end; ++it)
+      keys.push_back(static_cast<uint32_t>(&(*it).second - 1 - base));
+    std::sort(keys.begin(), keys.end(), [&](uint32_t a, uint32_t b) {
+      return std::make_pair(base[a].text(), a) <
+             std::make_pair(base[b].text(), b);
+    });
+    uint32_t first = UINT32_MAX;
+    for (size_t i = 1; i < keys.size(); ++i)
+      if (base[keys[i]].text() == base[keys[i - 1]].text() &&
+          (first == UINT32_MAX || keys[i] < first))
+        first = keys[i];
+    if (first == UINT32_MAX)
+      return true;
+    pos = base[first].offset;
+    return fail("duplicate key \"" + printable(base[first].text()) + "\"");
+  }
+  bool parseObject(size_t index, unsigned depth) {
     ++pos;
     skipSpace();
+    size_t count = 0;
     if (pos < text.size() && text[pos] == '}') {
       ++pos;
+      close(index, count);
       return true;
     }
-    std::set<std::string> keys;
     while (true) {
       skipSpace();
       if (pos >= text.size() || text[pos] != '"')
         return fail("expected a string key");
-      size_t keyPos = pos;
-      std::string key;
-      if (!parseString(key))
+      size_t key;
+      if (!begin(Value::Kind::String, key) || !parseString(key))
         return false;
-      if (!keys.insert(key).second) {
-        pos = keyPos;
-        return fail("duplicate key \"" + key + "\"");
-      }
       skipSpace();
       if (pos >= text.size() || text[pos] != ':')
         return fail("expected ':'");
       ++pos;
-      out.members.emplace_back(std::move(key), Value());
-      if (!parseValue(out.members.back().second, depth + 1))
+      if (!parseValue(depth + 1))
         return false;
+      ++count;
       skipSpace();
       if (pos >= text.size())
         return fail("unterminated object");
@@ -291,6 +391,11 @@ private:
       }
       if (text[pos] == '}') {
         ++pos;
+        close(index, count);
+        size_t end = pos;
+        if (!checkDuplicates(index))
+          return false;
+        pos = end;
         return true;
       }
       return fail("expected ',' or '}'");
@@ -300,15 +405,31 @@ private:
   std::string_view text;
   const Limits &limits;
   std::string &error;
+  unsigned maxDepth;
+  Document *doc = nullptr;
   size_t pos = 0;
   size_t values = 0;
+  size_t decodedBytes = 0;
 };
-} // namespace
+} // namespace nova::rt::json
 
 bool nova::rt::json::parse(std::string_view text, const Limits &limits,
-                           Value &out, std::string &error) {
+                           Document &out, std::string &error) {
+  if (text.size() >= UINT32_MAX) {
+    error = "JSON text of " + std::to_string(text.size()) +
+            " bytes exceeds the limit of 4 GiB at byte 0";
+    return false;
+  }
   Parser parser(text, limits, error);
-  return parser.parseDocument(out);
+  if (!parser.parseDocument(nullptr))
+    return false;
+  Document doc;
+  doc.values.reserve(parser.valueCount());
+  doc.decoded.reserve(parser.decodedCount());
+  if (!parser.parseDocument(&doc))
+    return false;
+  out = std::move(doc);
+  return true;
 }
 
 std::string nova::rt::json::quote(std::string_view s) {

@@ -9,6 +9,8 @@
 #include "nova/runtime/Shape.h"
 #include "nova/runtime/Sharding.h"
 
+#include "nova/runtime/Text.h"
+
 #include "io/Json.h"
 
 #include <algorithm>
@@ -358,11 +360,11 @@ public:
   bool object(const json::Value &v, std::initializer_list<const char *> keys) {
     if (v.kind != json::Value::Kind::Object)
       return fail(v, "expected an object");
-    for (const auto &member : v.members) {
-      const std::string &name = member.first;
+    for (const auto &member : v.members()) {
+      std::string_view name = member.first;
       if (std::find_if(keys.begin(), keys.end(),
                        [&](const char *k) { return name == k; }) == keys.end())
-        return fail(member.second, "unknown key " + json::quote(name));
+        return fail(member.second, "unknown key \"" + printable(name) + "\"");
     }
     for (const char *k : keys)
       if (!v.get(k))
@@ -383,7 +385,7 @@ public:
     const json::Value &v = *obj.get(key);
     if (v.kind != json::Value::Kind::String)
       return fail(v, std::string("key '") + key + "': expected a string");
-    out = v.text;
+    out = std::string(v.text());
     return true;
   }
 
@@ -416,7 +418,8 @@ public:
       return false;
     std::optional<DType> d = parseDType(name);
     if (!d)
-      return fail(*obj.get("dtype"), "unknown dtype " + json::quote(name));
+      return fail(*obj.get("dtype"),
+                  "unknown dtype \"" + printable(name) + "\"");
     out = *d;
     return true;
   }
@@ -427,7 +430,7 @@ public:
     if (!array(v, std::string("key '") + key + "'"))
       return false;
     out.clear();
-    for (const json::Value &d : v.items) {
+    for (const json::Value &d : v.items()) {
       int64_t n;
       if (!integer(d, "a dimension", n))
         return false;
@@ -446,10 +449,10 @@ public:
                std::vector<std::string> &out) {
     if (!array(v, what))
       return false;
-    for (const json::Value &s : v.items) {
+    for (const json::Value &s : v.items()) {
       if (s.kind != json::Value::Kind::String)
         return fail(s, what + ": expected strings");
-      out.push_back(s.text);
+      out.push_back(std::string(s.text()));
     }
     return true;
   }
@@ -476,7 +479,7 @@ static bool readMesh(Reader &r, const json::Value &v, ManifestMesh &mesh) {
   const json::Value &axes = *v.get("axes");
   if (!r.array(axes, "key 'axes'"))
     return false;
-  for (const json::Value &a : axes.items) {
+  for (const json::Value &a : axes.items()) {
     MeshAxis axis;
     if (!r.object(a, {"name", "size"}) || !r.string(a, "name", axis.name) ||
         !r.integer(*a.get("size"), "key 'size'", axis.size))
@@ -498,7 +501,7 @@ static bool readSpec(Reader &r, const json::Value &v, std::string &mesh,
   if (!r.array(spec, "key 'spec'"))
     return false;
   out.emplace();
-  for (const json::Value &dim : spec.items) {
+  for (const json::Value &dim : spec.items()) {
     out->emplace_back();
     if (!r.strings(dim, "a spec dimension", out->back()))
       return false;
@@ -550,7 +553,7 @@ static bool readArg(Reader &r, const json::Value &v, ManifestArg &a) {
   auto it = std::find_if(std::begin(kRoles), std::end(kRoles),
                          [&](ArgRole k) { return role == argRoleName(k); });
   if (it == std::end(kRoles))
-    return r.fail(*v.get("role"), "unknown role " + json::quote(role));
+    return r.fail(*v.get("role"), "unknown role \"" + printable(role) + "\"");
   a.role = *it;
   return true;
 }
@@ -563,7 +566,7 @@ static bool readEntry(Reader &r, const json::Value &v, ManifestEntry &e) {
   return r.within(e.name, [&] {
     if (!r.array(args, "key 'args'"))
       return false;
-    for (const json::Value &a : args.items) {
+    for (const json::Value &a : args.items()) {
       e.args.emplace_back();
       if (!readArg(r, a, e.args.back()))
         return false;
@@ -580,7 +583,7 @@ static bool readList(Reader &r, const json::Value &root, const char *key,
   return r.within(key, [&] {
     if (!r.array(list, "expected an array"))
       return false;
-    for (const json::Value &v : list.items) {
+    for (const json::Value &v : list.items()) {
       out.emplace_back();
       if (!read(r, v, out.back()))
         return false;
@@ -712,12 +715,13 @@ static bool checkReferences(const ModuleManifest &m, std::string &problem) {
 bool nova::rt::parseManifestJson(std::string_view text,
                                  const std::string &source, ModuleManifest &out,
                                  std::string &error) {
-  json::Value root;
+  json::Document doc;
   std::string parseError;
-  if (!json::parse(text, json::Limits(), root, parseError)) {
+  if (!json::parse(text, json::Limits(), doc, parseError)) {
     error = source + ": " + parseError;
     return false;
   }
+  const json::Value &root = doc.root();
   error.clear();
   Reader r(source, error);
   ModuleManifest m;

@@ -9,6 +9,7 @@
 #include "nova/runtime/Float.h"
 #include "nova/runtime/InputFile.h"
 #include "nova/runtime/Shape.h"
+#include "nova/runtime/Text.h"
 
 #include <cmath>
 #include <cstring>
@@ -17,11 +18,18 @@ using namespace nova::rt;
 
 namespace {
 
+/// Most dimensions an .npy shape may have (NumPy's own limit is 64).
+constexpr size_t kMaxNpyRank = 64;
+
 /// The header dict: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
 /// parsed strictly (the exact Python-literal subset numpy writes).
 class HeaderParser {
 public:
   explicit HeaderParser(std::string_view text) : text(text) {}
+
+  /// Offsets in the header text: of the first error, and of the values
+  /// of 'descr', 'fortran_order' and 'shape'.
+  size_t errorPos = 0, descrPos = 0, fortranPos = 0, shapePos = 0;
 
   bool parse(std::string &descr, bool &fortran, std::vector<int64_t> &shape,
              std::string &error) {
@@ -38,13 +46,16 @@ public:
       if (!string(key, error) || !expect(':', error))
         return false;
       skip();
+      size_t valuePos = pos;
       if (key == "descr") {
+        descrPos = valuePos;
         if (haveDescr || !string(descr, error))
           return fail(error, "duplicate or invalid 'descr'");
         haveDescr = true;
       } else if (key == "fortran_order") {
         if (haveFortran)
           return fail(error, "duplicate 'fortran_order'");
+        fortranPos = valuePos;
         if (text.substr(pos, 4) == "True") {
           fortran = true;
           pos += 4;
@@ -56,11 +67,12 @@ public:
         }
         haveFortran = true;
       } else if (key == "shape") {
+        shapePos = valuePos;
         if (haveShape || !tuple(shape, error))
           return fail(error, "duplicate or invalid 'shape'");
         haveShape = true;
       } else {
-        return fail(error, "unknown header key '" + key + "'");
+        return fail(error, "unknown header key '" + printable(key) + "'");
       }
       skip();
       if (peek() == ',') {
@@ -81,8 +93,10 @@ public:
 
 private:
   bool fail(std::string &error, const std::string &message) {
-    if (error.empty())
+    if (error.empty()) {
       error = message;
+      errorPos = pos;
+    }
     return false;
   }
   char peek() const { return pos < text.size() ? text[pos] : '\0'; }
@@ -124,6 +138,9 @@ private:
         ++pos;
       if (pos == start || pos - start > 18)
         return fail(error, "invalid dimension in 'shape'");
+      if (out.size() >= kMaxNpyRank)
+        return fail(error, "'shape' has more than " +
+                               std::to_string(kMaxNpyRank) + " dimensions");
       out.push_back(std::stoll(std::string(text.substr(start, pos - start))));
       skip();
       if (peek() == ',') {
@@ -180,12 +197,13 @@ std::optional<DType> dtypeForDescr(const std::string &descr) {
 
 bool nova::rt::parseNpy(const std::string &bytes, const std::string &name,
                         HostTensor &out, std::string &error) {
-  auto fail = [&](const std::string &message) {
-    error = "'" + name + "': " + message;
+  // Every message names the file and the byte offset of what is wrong.
+  auto fail = [&](size_t offset, const std::string &message) {
+    error = "'" + name + "': byte " + std::to_string(offset) + ": " + message;
     return false;
   };
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
-    return fail("not an .npy file (missing the \\x93NUMPY magic)");
+    return fail(0, "not an .npy file (missing the \\x93NUMPY magic)");
   unsigned major = static_cast<uint8_t>(bytes[6]);
   size_t headerLen, headerStart;
   if (major == 1) {
@@ -194,48 +212,56 @@ bool nova::rt::parseNpy(const std::string &bytes, const std::string &name,
     headerStart = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12)
-      return fail("truncated header");
+      return fail(8, "truncated header");
     headerLen = 0;
     for (int i = 3; i >= 0; --i)
       headerLen = (headerLen << 8) | static_cast<uint8_t>(bytes[8 + i]);
     headerStart = 12;
   } else {
-    return fail("unsupported .npy version " + std::to_string(major));
+    return fail(6, "unsupported .npy version " + std::to_string(major));
   }
   if (headerLen > bytes.size() - headerStart)
-    return fail("header length " + std::to_string(headerLen) +
-                " runs past the end of the file");
+    return fail(8, "header length " + std::to_string(headerLen) +
+                       " runs past the end of the file");
   std::string descr;
   bool fortran = false;
   std::vector<int64_t> shape;
   std::string headerError;
   HeaderParser parser(std::string_view(bytes).substr(headerStart, headerLen));
   if (!parser.parse(descr, fortran, shape, headerError))
-    return fail("invalid header: " + headerError);
+    return fail(headerStart + parser.errorPos,
+                "invalid header: " + headerError);
+  std::string shownDescr = printable(descr);
   if (fortran)
-    return fail("Fortran-order arrays are not supported (save a C-order copy)");
+    return fail(headerStart + parser.fortranPos,
+                "Fortran-order arrays are not supported (save a C-order copy)");
   if (!descr.empty() && descr[0] == '>')
-    return fail("big-endian dtype '" + descr + "' is not supported");
+    return fail(headerStart + parser.descrPos,
+                "big-endian dtype '" + shownDescr + "' is not supported");
   std::optional<DType> dtype = dtypeForDescr(descr);
   if (!dtype)
-    return fail("unsupported dtype '" + descr +
-                "' (expected <f4, <f2, |i1, <i4, <i8 or |b1)");
+    return fail(headerStart + parser.descrPos,
+                "unsupported dtype '" + shownDescr +
+                    "' (expected <f4, <f2, |i1, <i4, <i8 or |b1)");
   std::optional<int64_t> expected =
       checkedByteSize(shape, static_cast<int64_t>(dtypeSize(*dtype)));
   if (!expected)
-    return fail("shape " + formatShape(shape) + " of " + descr +
-                " overflows 64 bits");
+    return fail(headerStart + parser.shapePos, "shape " + formatShape(shape) +
+                                                   " of " + shownDescr +
+                                                   " overflows 64 bits");
   size_t dataStart = headerStart + headerLen;
   if (bytes.size() - dataStart != static_cast<uint64_t>(*expected))
-    return fail("data is " + std::to_string(bytes.size() - dataStart) +
-                " bytes, shape " + formatShape(shape) + " of " + descr +
-                " needs " + std::to_string(*expected));
+    return fail(dataStart,
+                "data is " + std::to_string(bytes.size() - dataStart) +
+                    " bytes, shape " + formatShape(shape) + " of " +
+                    shownDescr + " needs " + std::to_string(*expected));
   out = HostTensor::zeros(*dtype, shape);
   std::memcpy(out.mutableBytes(), bytes.data() + dataStart, *expected);
   if (*dtype == DType::Bool)
     for (int64_t i = 0; i < *expected; ++i)
       if (out.bytes()[i] > 1)
-        return fail("bool element " + std::to_string(i) + " is not 0 or 1");
+        return fail(dataStart + i,
+                    "bool element " + std::to_string(i) + " is not 0 or 1");
   return true;
 }
 

@@ -11,9 +11,12 @@
 
 #include "nova/runtime/Pickle.h"
 #include "nova/runtime/Shape.h"
+#include "nova/runtime/Text.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -54,7 +57,10 @@ const AllowedGlobal kAllowed[] = {
 };
 
 struct Obj;
-using Ref = std::shared_ptr<Obj>;
+/// Objects are owned by their unpickler's arena (see Unpickler::make):
+/// references between them own nothing, so destroying any object graph,
+/// however deep or cyclic, is one flat loop and frees everything.
+using Ref = Obj *;
 
 struct Obj {
   enum class Kind {
@@ -80,7 +86,7 @@ struct Obj {
   /// into `owned`; Array: its data, likewise (or into `dataOwner`).
   std::string_view bytes;
   std::string owned;
-  std::shared_ptr<Obj> dataOwner;
+  Ref dataOwner = nullptr;
   std::vector<Ref> items;
   std::vector<std::pair<Ref, Ref>> entries;
   Callable callable = Callable::Encode;
@@ -93,6 +99,11 @@ struct Obj {
   bool built = false;
   // Record fields.
   std::map<std::string, Ref> fields;
+  /// Levels of objects below and including this one.
+  unsigned depth = 1;
+  /// Put into another object: from then on it must not change (so depths
+  /// stay exact and no object can come to contain itself).
+  bool sealed = false;
 };
 
 const char *kindName(Obj::Kind kind) {
@@ -125,12 +136,6 @@ const char *kindName(Obj::Kind kind) {
     return "QuantizedWeight8bit";
   }
   return "?";
-}
-
-Ref make(Obj::Kind kind) {
-  auto o = std::make_shared<Obj>();
-  o->kind = kind;
-  return o;
 }
 
 /// NumPy dtype strings (without byte order) Nova loads.
@@ -193,7 +198,34 @@ private:
     pos = end + 1;
     return true;
   }
+  /// A new object in the arena, or nullptr (and `err`) past maxObjects.
+  Ref make(Obj::Kind kind) {
+    if (arena.size() >= limits.maxObjects) {
+      fail("more than " + std::to_string(limits.maxObjects) + " objects");
+      return nullptr;
+    }
+    arena.emplace_back();
+    arena.back().kind = kind;
+    return &arena.back();
+  }
+  /// Puts `item` into `container` (an item, key, value or field): `item`
+  /// is sealed, `container` must not be, and nesting stays within
+  /// maxDepth.
+  bool adopt(Obj &container, Obj &item) {
+    item.sealed = true;
+    if (container.sealed)
+      return fail(std::string("a ") + kindName(container.kind) +
+                  " is changed after it was put into another object "
+                  "(recursive structures are not supported)");
+    container.depth = std::max(container.depth, item.depth + 1);
+    if (container.depth > limits.maxDepth)
+      return fail("objects nested deeper than " +
+                  std::to_string(limits.maxDepth) + " levels");
+    return true;
+  }
   bool push(Ref o) {
+    if (!o)
+      return false;
     if (stack.size() >= limits.maxStack)
       return fail("stack deeper than " + std::to_string(limits.maxStack));
     stack.push_back(std::move(o));
@@ -235,11 +267,13 @@ private:
     for (const AllowedGlobal &g : kAllowed)
       if (module == g.module && name == g.name) {
         Ref o = make(Obj::Kind::Global);
+        if (!o)
+          return false;
         o->text = module + "." + name;
         o->callable = g.callable;
         return push(o);
       }
-    return fail("forbidden global '" + module + "." + name +
+    return fail("forbidden global '" + printable(module + "." + name) +
                 "': a Grok-1 checkpoint holds only NumPy arrays and "
                 "QuantizedWeight8bit records; refusing to unpickle");
   }
@@ -272,6 +306,8 @@ private:
   std::vector<Ref> stack;
   std::vector<size_t> marks;
   std::map<uint64_t, Ref> memo;
+  /// Every object of this unpickling (a deque: addresses are stable).
+  std::deque<Obj> arena;
   std::string err;
   /// STOP's value, once `stopped`.
   Ref value;
@@ -312,7 +348,7 @@ bool Unpickler::reduce(const Ref &fn, const Ref &args) {
         !is(3, Obj::Kind::Str))
       return fail("_frombuffer expects (bytes, dtype, shape, order)");
     Ref array = make(Obj::Kind::Array);
-    if (!dtypeOf(a[1], *array))
+    if (!array || !dtypeOf(a[1], *array))
       return false;
     for (const Ref &d : a[2]->items) {
       if (d->kind != Obj::Kind::Int || d->integer < 0)
@@ -320,7 +356,8 @@ bool Unpickler::reduce(const Ref &fn, const Ref &args) {
       array->shape.push_back(d->integer);
     }
     if (a[3]->text != "C" && a[3]->text != "F")
-      return fail("array order must be 'C' or 'F', got '" + a[3]->text + "'");
+      return fail("array order must be 'C' or 'F', got '" +
+                  printable(a[3]->text) + "'");
     array->fortran = a[3]->text == "F";
     array->bytes = a[0]->bytes;
     array->dataOwner = a[0];
@@ -334,6 +371,8 @@ bool Unpickler::reduce(const Ref &fn, const Ref &args) {
     if (a.size() != 3)
       return fail("numpy.dtype expects 3 arguments");
     Ref d = make(Obj::Kind::DTypeObj);
+    if (!d)
+      return false;
     if (a[0]->kind == Obj::Kind::Global &&
         a[0]->callable == Callable::BFloat16) {
       d->dtypeText = "bfloat16";
@@ -356,6 +395,8 @@ bool Unpickler::reduce(const Ref &fn, const Ref &args) {
         (a[1]->text != "latin1" && a[1]->text != "latin-1"))
       return fail("_codecs.encode is only allowed as encode(text, 'latin1')");
     Ref bytes = make(Obj::Kind::Bytes);
+    if (!bytes)
+      return false;
     // The text is UTF-8 of code points < 256: decode to raw bytes.
     const std::string &t = a[0]->text;
     for (size_t i = 0; i < t.size(); ++i) {
@@ -386,7 +427,7 @@ bool Unpickler::finishArray(Obj &array) {
     return fail("array rank " + std::to_string(array.shape.size()) +
                 " exceeds " + std::to_string(limits.maxRank));
   if (!array.dtype)
-    return fail("array dtype '" + array.dtypeText +
+    return fail("array dtype '" + printable(array.dtypeText) +
                 "' is not one Nova loads (f4, f2, bfloat16, i1, i4, i8, b1)");
   if (array.byteOrder == '>' && dtypeSize(*array.dtype) > 1)
     return fail("big-endian arrays are not supported");
@@ -395,12 +436,12 @@ bool Unpickler::finishArray(Obj &array) {
       checkedByteSize(array.shape, static_cast<int64_t>(es));
   if (!bytes)
     return fail("array shape " + formatShape(array.shape) + " of " +
-                array.dtypeText + " overflows 64 bits");
+                printable(array.dtypeText) + " overflows 64 bits");
   uint64_t elements = static_cast<uint64_t>(*bytes) / es;
   if (static_cast<uint64_t>(*bytes) != array.bytes.size())
-    return fail("array " + formatShape(array.shape) + " of " + array.dtypeText +
-                " needs " + std::to_string(*bytes) +
-                " bytes, the pickle holds " +
+    return fail("array " + formatShape(array.shape) + " of " +
+                printable(array.dtypeText) + " needs " +
+                std::to_string(*bytes) + " bytes, the pickle holds " +
                 std::to_string(array.bytes.size()));
   if (array.fortran && array.shape.size() > 1) {
     // Column-major to row-major.
@@ -423,7 +464,7 @@ bool Unpickler::finishArray(Obj &array) {
     }
     array.owned = std::move(c);
     array.bytes = array.owned;
-    array.dataOwner.reset();
+    array.dataOwner = nullptr;
     array.fortran = false;
   }
   array.built = true;
@@ -431,6 +472,9 @@ bool Unpickler::finishArray(Obj &array) {
 }
 
 bool Unpickler::build(const Ref &obj, const Ref &state) {
+  if (obj->sealed)
+    return fail(std::string("BUILD changes a ") + kindName(obj->kind) +
+                " after it was put into another object");
   switch (obj->kind) {
   case Obj::Kind::Array: {
     // ndarray.__setstate__((version, shape, dtype, is_fortran, data))
@@ -488,11 +532,13 @@ bool Unpickler::build(const Ref &obj, const Ref &state) {
       if (k->kind != Obj::Kind::Str)
         return fail("QuantizedWeight8bit field name is not a string");
       if (k->text != "weight" && k->text != "scales")
-        return fail("QuantizedWeight8bit has an unexpected field '" + k->text +
-                    "'");
+        return fail("QuantizedWeight8bit has an unexpected field '" +
+                    printable(k->text) + "'");
       if (v->kind != Obj::Kind::Array || !v->built)
         return fail("QuantizedWeight8bit field '" + k->text +
                     "' is not an array");
+      if (!adopt(*obj, *v))
+        return false;
       obj->fields[k->text] = v;
     }
     return true;
@@ -548,6 +594,8 @@ bool Unpickler::opString(uint8_t op) {
     return false;
   bool text = op == 0x8c || op == 'X' || op == 0x8d || op == 'U' || op == 'T';
   Ref s = make(text ? Obj::Kind::Str : Obj::Kind::Bytes);
+  if (!s)
+    return false;
   if (text)
     s->text.assign(reinterpret_cast<const char *>(p + pos), n);
   else
@@ -576,15 +624,21 @@ bool Unpickler::opTuple(uint8_t op) {
     return true;
   }
   Ref t = make(Obj::Kind::Tuple);
-  if (op == 't') // TUPLE
-    return popMark(t->items) && push(t);
-  if (op == ')') // EMPTY_TUPLE
-    return push(t);
-  size_t count = op - 0x84;
-  if (stack.size() < markBase() + count)
-    return fail("stack underflow");
-  t->items.assign(stack.end() - count, stack.end());
-  stack.resize(stack.size() - count);
+  if (!t)
+    return false;
+  if (op == 't') { // TUPLE
+    if (!popMark(t->items))
+      return false;
+  } else if (op != ')') { // TUPLE1, TUPLE2, TUPLE3 (not EMPTY_TUPLE)
+    size_t count = op - 0x84;
+    if (stack.size() < markBase() + count)
+      return fail("stack underflow");
+    t->items.assign(stack.end() - count, stack.end());
+    stack.resize(stack.size() - count);
+  }
+  for (Ref item : t->items)
+    if (!adopt(*t, *item))
+      return false;
   return push(t);
 }
 
@@ -597,8 +651,11 @@ bool Unpickler::opList(uint8_t op) {
     return false;
   if (stack.size() <= markBase() || stack.back()->kind != Obj::Kind::List)
     return fail(op == 'a' ? "APPEND to a non-list" : "APPENDS to a non-list");
-  for (Ref &i : items)
+  for (Ref i : items) {
+    if (!adopt(*stack.back(), *i))
+      return false;
     stack.back()->items.push_back(i);
+  }
   return true;
 }
 
@@ -618,14 +675,20 @@ bool Unpickler::opDict(uint8_t op) {
   }
   if (stack.size() <= markBase() || stack.back()->kind != Obj::Kind::Dict)
     return fail(op == 's' ? "SETITEM on a non-dict" : "SETITEMS on a non-dict");
-  for (size_t i = 0; i < items.size(); i += 2)
+  for (size_t i = 0; i < items.size(); i += 2) {
+    if (!adopt(*stack.back(), *items[i]) ||
+        !adopt(*stack.back(), *items[i + 1]))
+      return false;
     stack.back()->entries.push_back({items[i], items[i + 1]});
+  }
   return true;
 }
 
 /// BININT, BININT1, BININT2, LONG1.
 bool Unpickler::opInt(uint8_t op) {
   Ref i = make(Obj::Kind::Int);
+  if (!i)
+    return false;
   if (op != 0x8a) {
     unsigned width = op == 'J' ? 4 : op == 'K' ? 1 : 2;
     if (!need(width))
@@ -655,6 +718,8 @@ bool Unpickler::opScalar(uint8_t op) {
     return push(make(Obj::Kind::None));
   if (op == 0x88 || op == 0x89) { // NEWTRUE, NEWFALSE
     Ref t = make(Obj::Kind::Bool);
+    if (!t)
+      return false;
     t->integer = op == 0x88;
     return push(t);
   }
@@ -666,6 +731,8 @@ bool Unpickler::opScalar(uint8_t op) {
     v = (v << 8) | p[pos + i];
   pos += 8;
   Ref f = make(Obj::Kind::Float);
+  if (!f)
+    return false;
   std::memcpy(&f->real, &v, 8);
   return push(f);
 }

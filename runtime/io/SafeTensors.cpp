@@ -8,6 +8,7 @@
 #include "nova/runtime/AtomicFile.h"
 #include "nova/runtime/MappedFile.h"
 #include "nova/runtime/Shape.h"
+#include "nova/runtime/Text.h"
 
 #include "io/Json.h"
 
@@ -98,79 +99,98 @@ bool readHeader(const MappedFile &mapping, std::string_view &header,
   return true;
 }
 
+/// A broken rule and the header byte offset of the value breaking it.
+struct Problem {
+  uint64_t offset = 0;
+  std::string rule;
+};
+
+bool problem(Problem &why, const json::Value &at, const std::string &rule) {
+  why.offset = at.offset;
+  why.rule = rule;
+  return false;
+}
+
 /// The "__metadata__" entry: an object of strings.
 bool parseMetadata(const json::Value &value,
-                   std::map<std::string, std::string> &meta, std::string &why) {
-  if (value.kind != json::Value::Kind::Object) {
-    why = "__metadata__ is not an object";
-    return false;
-  }
-  for (const auto &[key, v] : value.members) {
-    if (v.kind != json::Value::Kind::String) {
-      why = "__metadata__ entry \"" + key + "\" is not a string";
-      return false;
-    }
-    meta[key] = v.text;
+                   std::map<std::string, std::string> &meta, Problem &why) {
+  if (value.kind != json::Value::Kind::Object)
+    return problem(why, value, "__metadata__ is not an object");
+  for (const auto &[key, v] : value.members()) {
+    if (v.kind != json::Value::Kind::String)
+      return problem(why, v,
+                     "__metadata__ entry \"" + printable(key) +
+                         "\" is not a string");
+    meta[std::string(key)] = std::string(v.text());
   }
   return true;
 }
 
 /// One tensor's entry, checked against a data section of `dataSize` bytes;
 /// `why` is the rule broken (the caller names the tensor).
-bool parseEntry(const std::string &name, const json::Value &value,
-                uint64_t dataSize, SafeTensorInfo &info, std::string &why) {
-  auto bad = [&](const std::string &rule) {
-    why = rule;
-    return false;
-  };
+bool parseEntry(std::string_view name, const json::Value &value,
+                uint64_t dataSize, SafeTensorInfo &info, Problem &why) {
   if (value.kind != json::Value::Kind::Object)
-    return bad("entry is not an object");
-  for (const auto &[key, v] : value.members)
+    return problem(why, value, "entry is not an object");
+  for (const auto &[key, v] : value.members())
     if (key != "dtype" && key != "shape" && key != "data_offsets")
-      return bad("unknown key \"" + key + "\"");
+      return problem(why, v, "unknown key \"" + printable(key) + "\"");
   const json::Value *dtype = value.get("dtype");
   const json::Value *shape = value.get("shape");
   const json::Value *offsets = value.get("data_offsets");
   if (!dtype || !shape || !offsets)
-    return bad("missing dtype, shape or data_offsets");
+    return problem(why, value, "missing dtype, shape or data_offsets");
   if (dtype->kind != json::Value::Kind::String)
-    return bad("dtype is not a string");
-  const DTypeEntry *entry = lookupDType(dtype->text);
+    return problem(why, *dtype, "dtype is not a string");
+  std::string dtypeName(dtype->text());
+  const DTypeEntry *entry = lookupDType(dtypeName);
   if (!entry)
-    return bad("unknown dtype \"" + dtype->text + "\"");
-  info.name = name;
-  info.dtypeName = dtype->text;
+    return problem(why, *dtype,
+                   "unknown dtype \"" + printable(dtypeName) + "\"");
+  info.name = std::string(name);
+  info.dtypeName = dtypeName;
   info.dtype = entry->nova;
+  info.headerOffset = value.offset;
   if (shape->kind != json::Value::Kind::Array)
-    return bad("shape is not an array");
-  for (const json::Value &d : shape->items) {
+    return problem(why, *shape, "shape is not an array");
+  if (shape->size() > kMaxSafeTensorsRank)
+    return problem(why, *shape,
+                   "shape has " + std::to_string(shape->size()) +
+                       " dimensions, more than the limit of " +
+                       std::to_string(kMaxSafeTensorsRank));
+  for (const json::Value &d : shape->items()) {
     std::optional<uint64_t> n = d.asUInt64();
     if (!n || *n > static_cast<uint64_t>(INT64_MAX))
-      return bad("shape entry is not a non-negative integer");
+      return problem(why, d, "shape entry is not a non-negative integer");
     info.shape.push_back(static_cast<int64_t>(*n));
   }
   std::optional<int64_t> bytes =
       checkedByteSize(info.shape, static_cast<int64_t>(entry->size));
   if (!bytes)
-    return bad("shape " + formatShape(info.shape) + " of " + dtype->text +
-               " overflows 64 bits");
-  if (offsets->kind != json::Value::Kind::Array || offsets->items.size() != 2)
-    return bad("data_offsets is not a [begin, end] pair");
-  std::optional<uint64_t> begin = offsets->items[0].asUInt64();
-  std::optional<uint64_t> end = offsets->items[1].asUInt64();
+    return problem(why, *shape,
+                   "shape " + formatShape(info.shape) + " of " + dtypeName +
+                       " overflows 64 bits");
+  if (offsets->kind != json::Value::Kind::Array || offsets->size() != 2)
+    return problem(why, *offsets, "data_offsets is not a [begin, end] pair");
+  std::optional<uint64_t> begin = offsets->item(0).asUInt64();
+  std::optional<uint64_t> end = offsets->item(1).asUInt64();
   if (!begin || !end)
-    return bad("data_offsets are not non-negative integers");
+    return problem(why, *offsets, "data_offsets are not non-negative integers");
   if (*begin > *end)
-    return bad("data_offsets begin " + std::to_string(*begin) +
-               " is after end " + std::to_string(*end));
+    return problem(why, *offsets,
+                   "data_offsets begin " + std::to_string(*begin) +
+                       " is after end " + std::to_string(*end));
   if (*end > dataSize)
-    return bad("data_offsets end " + std::to_string(*end) +
-               " is past the data section (" + std::to_string(dataSize) +
-               " bytes)");
+    return problem(why, *offsets,
+                   "data_offsets end " + std::to_string(*end) +
+                       " is past the data section (" +
+                       std::to_string(dataSize) + " bytes)");
   if (static_cast<uint64_t>(*bytes) != *end - *begin)
-    return bad("shape " + formatShape(info.shape) + " of " + dtype->text +
-               " needs " + std::to_string(*bytes) +
-               " bytes, data_offsets span " + std::to_string(*end - *begin));
+    return problem(why, *offsets,
+                   "shape " + formatShape(info.shape) + " of " + dtypeName +
+                       " needs " + std::to_string(*bytes) +
+                       " bytes, data_offsets span " +
+                       std::to_string(*end - *begin));
   info.begin = *begin;
   info.end = *end;
   return true;
@@ -179,26 +199,30 @@ bool parseEntry(const std::string &name, const json::Value &value,
 /// The data section must be covered exactly: sorted by offset, each tensor
 /// starts where the previous one ended, the last one ends at the end.
 bool checkCoverage(const std::vector<SafeTensorInfo> &entries,
-                   uint64_t dataSize, std::string &why) {
+                   uint64_t dataSize, Problem &why) {
   uint64_t expected = 0;
   for (const SafeTensorInfo &info : entries) {
+    why.offset = info.headerOffset;
     if (info.begin < expected) {
-      why = "tensor \"" + info.name + "\" overlaps the previous tensor " +
-            "(starts at " + std::to_string(info.begin) + ", previous ends at " +
-            std::to_string(expected) + ")";
+      why.rule = "tensor \"" + printable(info.name) +
+                 "\" overlaps the previous tensor (starts at " +
+                 std::to_string(info.begin) + ", previous ends at " +
+                 std::to_string(expected) + ")";
       return false;
     }
     if (info.begin > expected) {
-      why = "gap in the data section before tensor \"" + info.name +
-            "\" (bytes " + std::to_string(expected) + " to " +
-            std::to_string(info.begin) + " belong to no tensor)";
+      why.rule = "gap in the data section before tensor \"" +
+                 printable(info.name) + "\" (bytes " +
+                 std::to_string(expected) + " to " +
+                 std::to_string(info.begin) + " belong to no tensor)";
       return false;
     }
     expected = info.end;
   }
   if (expected != dataSize) {
-    why = "the data section has " + std::to_string(dataSize - expected) +
-          " trailing bytes that belong to no tensor";
+    why.offset = entries.empty() ? 0 : entries.back().headerOffset;
+    why.rule = "the data section has " + std::to_string(dataSize - expected) +
+               " trailing bytes that belong to no tensor";
     return false;
   }
   return true;
@@ -222,26 +246,37 @@ std::unique_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string &path,
   std::string_view header;
   if (!readHeader(*mapping, header, why))
     return fail(why);
-  json::Value root;
+  json::Document doc;
   std::string jsonError;
-  if (!json::parse(header, json::Limits(), root, jsonError))
+  if (!json::parse(header, json::Limits(), doc, jsonError))
     return fail("invalid JSON header: " + jsonError);
+  const json::Value &root = doc.root();
   if (root.kind != json::Value::Kind::Object)
     return fail("header is not a JSON object");
+  size_t tensorCount = root.size() - (root.get("__metadata__") ? 1 : 0);
+  if (tensorCount > kMaxSafeTensorsEntries)
+    return fail("header byte 0: " + std::to_string(tensorCount) +
+                " entries, more than the limit of " +
+                std::to_string(kMaxSafeTensorsEntries) + " tensors");
 
   std::unique_ptr<SafeTensorsFile> file(new SafeTensorsFile());
   file->filePath = path;
   uint64_t dataStart = 8 + header.size();
   uint64_t dataSize = mapping->size() - dataStart;
-  for (const auto &[name, value] : root.members) {
+  Problem problem;
+  auto failAt = [&](const std::string &what) {
+    return fail("header byte " + std::to_string(problem.offset) + ": " + what);
+  };
+  file->entries.reserve(root.size());
+  for (const auto &[name, value] : root.members()) {
     if (name == "__metadata__") {
-      if (!parseMetadata(value, file->meta, why))
-        return fail(why);
+      if (!parseMetadata(value, file->meta, problem))
+        return failAt(problem.rule);
       continue;
     }
     SafeTensorInfo info;
-    if (!parseEntry(name, value, dataSize, info, why))
-      return fail("tensor \"" + name + "\": " + why);
+    if (!parseEntry(name, value, dataSize, info, problem))
+      return failAt("tensor \"" + printable(name) + "\": " + problem.rule);
     file->entries.push_back(std::move(info));
   }
   std::sort(file->entries.begin(), file->entries.end(),
@@ -249,8 +284,8 @@ std::unique_ptr<SafeTensorsFile> SafeTensorsFile::open(const std::string &path,
               return std::tie(a.begin, a.end, a.name) <
                      std::tie(b.begin, b.end, b.name);
             });
-  if (!checkCoverage(file->entries, dataSize, why))
-    return fail(why);
+  if (!checkCoverage(file->entries, dataSize, problem))
+    return failAt(problem.rule);
   for (size_t i = 0; i < file->entries.size(); ++i)
     file->byName[file->entries[i].name] = i;
   file->dataStart = mapping->data() + dataStart;
@@ -263,12 +298,12 @@ bool SafeTensorsFile::load(const std::string &name, HostTensor &out,
                            std::string &error) const {
   const SafeTensorInfo *info = find(name);
   if (!info) {
-    error = "'" + filePath + "': no tensor \"" + name + "\"";
+    error = "'" + filePath + "': no tensor \"" + printable(name) + "\"";
     return false;
   }
   if (!info->dtype) {
-    error = "'" + filePath + "': tensor \"" + name + "\" has dtype " +
-            info->dtypeName + ", which Nova does not load";
+    error = "'" + filePath + "': tensor \"" + printable(name) +
+            "\" has dtype " + info->dtypeName + ", which Nova does not load";
     return false;
   }
   out = HostTensor::view(*info->dtype, info->shape, dataStart + info->begin,

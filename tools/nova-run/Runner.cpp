@@ -387,8 +387,10 @@ bool readInputs(const rt::ManifestEntry &entry, std::vector<HostTensor> &inputs,
       return false;
     }
     HostTensor raw;
-    if (!rt::readNpy(file.str(), raw, error))
+    if (!rt::readNpy(file.str(), raw, error)) {
+      error = "input '" + ports[index]->name + "': " + error;
       return false;
+    }
     const rt::ManifestArg &port = *ports[index];
     if (raw.shape() != port.shape) {
       error = "input '" + port.name + "' ('" + file.str() + "'): expected " +
@@ -485,8 +487,10 @@ bool expectOutputs(const rt::ManifestEntry &entry, const char *backend,
     llvm::SmallString<256> path(expectDir);
     llvm::sys::path::append(path, ports[i]->name + ".npy");
     HostTensor raw;
-    if (!rt::readNpy(path.str().str(), raw, error))
+    if (!rt::readNpy(path.str().str(), raw, error)) {
+      error = "expected output '" + ports[i]->name + "': " + error;
       return false;
+    }
     // .npy has no bf16: such outputs are written as exact f32 values.
     std::string convError;
     if (raw.shape() != outputs[i].shape() ||

@@ -211,35 +211,53 @@ TEST_F(CheckpointTest, IndexValidationRules) {
     std::string e = openError(p);
     return e.substr(e.find("': ") + 3);
   };
-  EXPECT_EQ(err(writeIndex("[]")), "the index is not a JSON object");
-  EXPECT_EQ(err(writeIndex("{}")), "missing \"weight_map\"");
+  // Every rule broken names the byte offset of the offending entry.
+  EXPECT_EQ(err(writeIndex("[]")), "byte 0: the index is not a JSON object");
+  EXPECT_EQ(err(writeIndex("{}")), "byte 0: missing \"weight_map\"");
   EXPECT_EQ(err(writeIndex(R"({"weight_map": {}, "extra": 1})")),
-            "unknown key \"extra\" (an index has \"metadata\" and "
+            "byte 28: unknown key \"extra\" (an index has \"metadata\" and "
             "\"weight_map\")");
   EXPECT_EQ(err(idx(R"("a": 3)")),
-            "\"weight_map\" entry \"a\" is not a file name string");
+            "byte 21: \"weight_map\" entry \"a\" is not a file name string");
   EXPECT_EQ(err(idx(R"("a": "/etc/passwd")")),
-            "file name \"/etc/passwd\" of tensor \"a\" is an absolute path");
+            "byte 21: file name \"/etc/passwd\" of tensor \"a\" is an "
+            "absolute path");
   EXPECT_EQ(err(idx(R"("a": "../x.safetensors")")),
-            "file name \"../x.safetensors\" of tensor \"a\" leaves the "
-            "index's directory ('..')");
-  // A tensor of a listed file missing from the map.
+            "byte 21: file name \"../x.safetensors\" of tensor \"a\" leaves "
+            "the index's directory ('..')");
+  // Names from the index are escaped: a newline or an escape sequence in a
+  // key cannot forge a line or drive the terminal.
+  EXPECT_EQ(err(idx(R"("a\n\u001b[2J": 3)")),
+            "byte 32: \"weight_map\" entry \"a\\n\\x1b[2J\" is not a file "
+            "name string");
+  // A tensor of a listed file missing from the map: its offset in the
+  // file's header.
+  uint64_t scalesAt;
+  {
+    std::string error;
+    auto shard = SafeTensorsFile::open(dir + "/" + files[0], error);
+    ASSERT_TRUE(shard) << error;
+    scalesAt = shard->find("layer/w.scales")->headerOffset;
+  }
   EXPECT_EQ(err(idx(w + "," + m + "," + n)),
             "tensor \"layer/w.scales\" of '" + dir + "/" + files[0] +
-                "' is not listed in \"weight_map\"");
+                "' (header byte " + std::to_string(scalesAt) +
+                ") is not listed in \"weight_map\"");
   // Mapped to the wrong file.
   std::string wrong = R"("layer/w": ")" + files[1] + "\"";
   EXPECT_EQ(err(idx(wrong + "," + s + "," + m + "," + n)),
-            "tensor \"layer/w\" is in '" + dir + "/" + files[0] +
+            "byte 27: tensor \"layer/w\" is in '" + dir + "/" + files[0] +
                 "' but the index maps it to '" + files[1] + "'");
-  EXPECT_EQ(err(idx(all + R"(, "ghost": ")" + files[2] + "\"")),
-            "tensor \"ghost\" is mapped to '" + files[2] +
+  std::string ghost = all + R"(, "ghost": ")" + files[2] + "\"";
+  EXPECT_EQ(err(idx(ghost)),
+            "byte " + std::to_string(16 + ghost.find("\"ghost\": ") + 9) +
+                ": tensor \"ghost\" is mapped to '" + files[2] +
                 "', which does not contain it");
   EXPECT_EQ(err(idx(all, R"("metadata": {"total_size": 5}, )")),
-            "\"metadata.total_size\" is 5 but the files hold 23360 bytes of "
-            "tensors");
+            "byte 28: \"metadata.total_size\" is 5 but the files hold 23360 "
+            "bytes of tensors");
   EXPECT_EQ(err(idx(all, R"("metadata": {"total_size": -1}, )")),
-            "\"metadata.total_size\" is not a non-negative integer");
+            "byte 28: \"metadata.total_size\" is not a non-negative integer");
   // A missing shard file names the file.
   std::string e = openError(idx(all + R"(, "x": "gone.safetensors")"));
   EXPECT_NE(e.find("gone.safetensors': cannot open"), std::string::npos) << e;

@@ -66,34 +66,35 @@ TEST(NpyTest, ParsesWhatNumpyWrites) {
 
 TEST(NpyTest, RejectsMalformedFiles) {
   EXPECT_EQ(parseError("hello"),
-            "'x.npy': not an .npy file (missing the \\x93NUMPY magic)");
+            "'x.npy': byte 0: not an .npy file (missing the \\x93NUMPY magic)");
   std::string good =
       "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
   EXPECT_EQ(parseError(npy(good, bytesOf({1}))),
-            "'x.npy': data is 4 bytes, shape [2] of <f4 needs 8");
+            "'x.npy': byte 128: data is 4 bytes, shape [2] of <f4 needs 8");
   EXPECT_EQ(parseError(npy(good, bytesOf({1, 2, 3}))),
-            "'x.npy': data is 12 bytes, shape [2] of <f4 needs 8");
+            "'x.npy': byte 128: data is 12 bytes, shape [2] of <f4 needs 8");
   EXPECT_EQ(parseError(npy("{'descr': '>f4', 'fortran_order': False, "
                            "'shape': (1,), }",
                            bytesOf({1}))),
-            "'x.npy': big-endian dtype '>f4' is not supported");
+            "'x.npy': byte 20: big-endian dtype '>f4' is not supported");
   EXPECT_EQ(parseError(npy("{'descr': '<f4', 'fortran_order': True, "
                            "'shape': (1,), }",
                            bytesOf({1}))),
-            "'x.npy': Fortran-order arrays are not supported (save a C-order "
-            "copy)");
-  EXPECT_EQ(parseError(npy("{'descr': '<c8', 'fortran_order': False, "
-                           "'shape': (1,), }",
-                           bytesOf({1, 2}))),
-            "'x.npy': unsupported dtype '<c8' (expected <f4, <f2, |i1, <i4, "
-            "<i8 or |b1)");
+            "'x.npy': byte 44: Fortran-order arrays are not supported (save a "
+            "C-order copy)");
+  EXPECT_EQ(
+      parseError(npy("{'descr': '<c8', 'fortran_order': False, "
+                     "'shape': (1,), }",
+                     bytesOf({1, 2}))),
+      "'x.npy': byte 20: unsupported dtype '<c8' (expected <f4, <f2, |i1, "
+      "<i4, <i8 or |b1)");
   EXPECT_EQ(parseError(npy("{'descr': '<f4', 'shape': (1,), }", bytesOf({1}))),
-            "'x.npy': invalid header: header lacks 'descr', 'fortran_order' or "
-            "'shape'");
+            "'x.npy': byte 64: invalid header: header lacks 'descr', "
+            "'fortran_order' or 'shape'");
   EXPECT_EQ(parseError(npy("{'descr': '<f4', 'fortran_order': False, "
                            "'shape': (1,), 'extra': 1}",
                            bytesOf({1}))),
-            "'x.npy': invalid header: unknown header key 'extra'");
+            "'x.npy': byte 75: invalid header: unknown header key 'extra'");
   std::string truncated = npy(good, bytesOf({1, 2}));
   truncated[8] = '\x7f'; // header length past the end
   truncated[9] = '\x7f';
@@ -102,7 +103,30 @@ TEST(NpyTest, RejectsMalformedFiles) {
   EXPECT_EQ(parseError(npy("{'descr': '|b1', 'fortran_order': False, "
                            "'shape': (1,), }",
                            "\x05")),
-            "'x.npy': bool element 0 is not 0 or 1");
+            "'x.npy': byte 128: bool element 0 is not 0 or 1");
+}
+
+TEST(NpyTest, NamesAreEscapedAndRankCapped) {
+  // A key or dtype with a newline or an escape sequence is echoed escaped.
+  EXPECT_EQ(parseError(npy("{'descr': '<f4', 'fortran_order': False, "
+                           "'shape': (1,), 'x\n\x1b[2J': 1}",
+                           bytesOf({1}))),
+            "'x.npy': byte 76: invalid header: unknown header key "
+            "'x\\n\\x1b[2J'");
+  EXPECT_EQ(parseError(npy("{'descr': '<c\n\x1b[2J', 'fortran_order': False, "
+                           "'shape': (1,), }",
+                           bytesOf({1}))),
+            "'x.npy': byte 20: unsupported dtype '<c\\n\\x1b[2J' (expected "
+            "<f4, <f2, |i1, <i4, <i8 or |b1)");
+  std::string dims;
+  for (int i = 0; i < 65; ++i)
+    dims += "1, ";
+  EXPECT_EQ(parseError(npy("{'descr': '<f4', 'fortran_order': False, "
+                           "'shape': (" +
+                               dims + "), }",
+                           bytesOf({1}))),
+            "'x.npy': byte 254: invalid header: 'shape' has more than 64 "
+            "dimensions");
 }
 
 TEST(NpyTest, SizesAreCheckedArithmetic) {
@@ -111,13 +135,13 @@ TEST(NpyTest, SizesAreCheckedArithmetic) {
   EXPECT_EQ(parseError(npy("{'descr': '<f4', 'fortran_order': False, "
                            "'shape': (1073741824, 1073741824, 4), }",
                            "")),
-            "'x.npy': shape [1073741824, 1073741824, 4] of <f4 overflows 64 "
-            "bits");
+            "'x.npy': byte 60: shape [1073741824, 1073741824, 4] of <f4 "
+            "overflows 64 bits");
   EXPECT_EQ(parseError(npy("{'descr': '|b1', 'fortran_order': False, "
                            "'shape': (1073741824, 1073741824, 1073741824), }",
                            "")),
-            "'x.npy': shape [1073741824, 1073741824, 1073741824] of |b1 "
-            "overflows 64 bits");
+            "'x.npy': byte 60: shape [1073741824, 1073741824, 1073741824] of "
+            "|b1 overflows 64 bits");
   // A zero dimension makes the count 0 however large the others are.
   HostTensor t;
   std::string error;

@@ -110,49 +110,84 @@ TEST_F(SafeTensorsTest, ValidationRules) {
   EXPECT_EQ(
       openError(craft(
           R"({"a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}})", "abcd")),
-      "tensor \"a\": unknown dtype \"F33\"");
+      "header byte 14: tensor \"a\": unknown dtype \"F33\"");
   EXPECT_EQ(
       openError(craft(
           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "abcd")),
-      "tensor \"a\": shape [2] of F32 needs 8 bytes, data_offsets span 4");
+      "header byte 47: tensor \"a\": shape [2] of F32 needs 8 bytes, "
+      "data_offsets span 4");
   EXPECT_EQ(
       openError(craft(
           R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", "abcd")),
-      "tensor \"a\": data_offsets end 8 is past the data section (4 bytes)");
+      "header byte 47: tensor \"a\": data_offsets end 8 is past the data "
+      "section (4 bytes)");
   EXPECT_EQ(
       openError(craft(
           R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", "abcd")),
-      "tensor \"a\": data_offsets begin 4 is after end 0");
+      "header byte 47: tensor \"a\": data_offsets begin 4 is after end 0");
   EXPECT_EQ(openError(craft(
                 R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
                 R"("b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})",
                 "abcdefgh")),
-            "tensor \"b\" overlaps the previous tensor (starts at 2, previous "
-            "ends at 4)");
+            "header byte 58: tensor \"b\" overlaps the previous tensor (starts "
+            "at 2, previous ends at 4)");
   EXPECT_EQ(openError(craft(
                 R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
                 "abcdefgh")),
-            "gap in the data section before tensor \"a\" (bytes 0 to 4 belong "
-            "to no tensor)");
+            "header byte 5: gap in the data section before tensor \"a\" (bytes "
+            "0 to 4 belong to no tensor)");
   EXPECT_EQ(openError(craft("{" + one + "}", "abcdefgh")),
-            "the data section has 4 trailing bytes that belong to no tensor");
+            "header byte 5: the data section has 4 trailing bytes that belong "
+            "to no tensor");
   EXPECT_EQ(openError(craft("{" + one + "," + one + "}", "abcd")),
             "invalid JSON header: duplicate key \"a\" at byte 54");
   EXPECT_EQ(openError(craft(
                 R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})",
                 "abcd")),
-            "tensor \"a\": shape entry is not a non-negative integer");
+            "header byte 29: tensor \"a\": shape entry is not a non-negative "
+            "integer");
   EXPECT_EQ(
       openError(craft(
           R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}})",
           "abcd")),
-      "tensor \"a\": unknown key \"x\"");
+      "header byte 57: tensor \"a\": unknown key \"x\"");
   EXPECT_EQ(openError(craft(R"({"__metadata__":{"k":1}})", "")),
-            "__metadata__ entry \"k\" is not a string");
+            "header byte 21: __metadata__ entry \"k\" is not a string");
   std::string deep = std::string(100, '[') + std::string(100, ']');
   EXPECT_EQ(
       openError(craft(R"({"__metadata__":)" + deep + "}", "")),
       "invalid JSON header: JSON nested deeper than 64 levels at byte 80");
+}
+
+TEST_F(SafeTensorsTest, NamesAreEscapedAndCountsCapped) {
+  // A tensor name holding a newline and an escape sequence is echoed as C
+  // escapes, never raw.
+  EXPECT_EQ(
+      openError(
+          craft("{\"a\\n\\u001b[31m\":{\"dtype\":\"F\\u00003\",\"shape\":[1],"
+                "\"data_offsets\":[0,4]}}",
+                "abcd")),
+      "header byte 26: tensor \"a\\n\\x1b[31m\": unknown dtype \"F\\x003\"");
+  std::string rank = "[" + std::string(129, '1') + "]";
+  for (size_t i = 2; i < rank.size() - 1; i += 2)
+    rank[i] = ',';
+  EXPECT_EQ(openError(craft(R"({"a":{"dtype":"F32","shape":)" + rank +
+                                R"(,"data_offsets":[0,4]}})",
+                            "abcd")),
+            "header byte 28: tensor \"a\": shape has 65 dimensions, more than "
+            "the limit of 64");
+}
+
+TEST_F(SafeTensorsTest, TooManyEntries) {
+  // More entries than kMaxSafeTensorsEntries are refused before any is
+  // looked at (each costs far more memory than its header bytes).
+  std::string header = "{";
+  for (size_t i = 0; i <= kMaxSafeTensorsEntries; ++i)
+    header += (i ? ",\"" : "\"") + std::to_string(i) + "\":0";
+  header += "}";
+  EXPECT_EQ(openError(craft(header, "")),
+            "header byte 0: 1000001 entries, more than the limit of 1000000 "
+            "tensors");
 }
 
 TEST_F(SafeTensorsTest, UnsupportedDTypeIsListedButNotLoaded) {

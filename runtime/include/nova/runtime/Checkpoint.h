@@ -113,6 +113,13 @@ struct DeviceLoadRequest {
   uint64_t bytes = 0;
 };
 
+/// One "weight_map" entry of an index: the file (relative to the index's
+/// directory) and the byte offset of the entry in the index, for errors.
+struct CheckpointIndexEntry {
+  std::string file;
+  uint64_t offset = 0;
+};
+
 class Checkpoint {
 public:
   /// Opens a checkpoint: a `.safetensors` file, an index `.json` file, or a
@@ -176,13 +183,15 @@ private:
   /// Indexes the tensors and metadata of shards[f]; with an `index`, checks
   /// each tensor against its `weightMap` entry.
   bool addFile(size_t f, const std::string &index,
-               const std::map<std::string, std::string> &weightMap,
+               const std::map<std::string, CheckpointIndexEntry> &weightMap,
                std::string &error);
   /// Checks the index against the files: every mapped tensor present, and
-  /// the index's total size (when it gives one) right.
+  /// the index's total size (when it gives one, at `totalSizeOffset`)
+  /// right.
   bool checkIndex(const std::string &index,
-                  const std::map<std::string, std::string> &weightMap,
-                  std::optional<uint64_t> totalSize, std::string &error) const;
+                  const std::map<std::string, CheckpointIndexEntry> &weightMap,
+                  std::optional<uint64_t> totalSize, uint64_t totalSizeOffset,
+                  std::string &error) const;
   std::vector<std::unique_ptr<SafeTensorsFile>> shards;
   std::vector<const SafeTensorInfo *> all;
   std::map<std::string, std::pair<size_t, const SafeTensorInfo *>> byName;
@@ -239,9 +248,11 @@ bool checkDeclared(const Checkpoint &ckpt,
 
 /// Writes `tensors` into `dir` as `<stem>-0000i-of-0000n.safetensors` files
 /// of at most `maxFileBytes` of tensor data each (a larger tensor gets a file
-/// of its own), plus `<stem>.safetensors.index.json`. Each file is written
-/// atomically and the index last, so a reader never sees a partial
-/// checkpoint. Returns the index path in `indexPath`.
+/// of its own), plus `<stem>.safetensors.index.json`. The set is written
+/// all-or-nothing (rt::AtomicFileSet): every file goes to a temporary, and
+/// all are renamed into place, the index last, only after every write
+/// succeeded; a failure leaves none of them (and an earlier checkpoint's
+/// files in `dir` as they were). Returns the index path in `indexPath`.
 bool writeShardedSafeTensors(
     const std::string &dir, const std::string &stem,
     const std::vector<std::pair<std::string, HostTensor>> &tensors,

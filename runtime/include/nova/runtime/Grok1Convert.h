@@ -66,7 +66,9 @@ struct Grok1ConvertResult {
 
 /// Converts the Grok-1 checkpoint of `manifest`'s module. Every file is
 /// checked before its tensors are written (parameter kind, dtype, shape;
-/// f32 arrays round to a declared bf16/f16); outputs are written atomically.
+/// f32 arrays round to a declared bf16/f16); the output is all-or-nothing
+/// (one file written atomically, or a directory's whole file set through
+/// writeShardedSafeTensors): a failure part-way leaves no output file.
 bool convertGrok1(const ModuleManifest &manifest,
                   const Grok1ConvertOptions &options,
                   Grok1ConvertResult &result, std::string &error);

@@ -40,6 +40,10 @@ struct PickleLimits {
   size_t maxStack = 1 << 16;
   size_t maxMemo = 1 << 16;
   unsigned maxRank = 16;
+  /// Objects one pickle may create (a Grok-1 parameter needs a few dozen).
+  size_t maxObjects = 1 << 16;
+  /// Levels of objects inside objects (a Grok-1 parameter needs 4).
+  unsigned maxDepth = 64;
 };
 
 /// Reads one Grok-1 checkpoint pickle of `size` bytes. On failure returns

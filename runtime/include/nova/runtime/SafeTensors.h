@@ -27,6 +27,10 @@ namespace nova::rt {
 
 /// The reference implementation's bound on the JSON header.
 constexpr uint64_t kMaxSafeTensorsHeader = 100'000'000;
+/// Most tensors one file may declare (docs/checkpoints.md).
+constexpr size_t kMaxSafeTensorsEntries = 1'000'000;
+/// Most dimensions of one tensor's shape.
+constexpr size_t kMaxSafeTensorsRank = 64;
 
 /// One tensor entry of a safetensors header.
 struct SafeTensorInfo {
@@ -38,13 +42,16 @@ struct SafeTensorInfo {
   std::vector<int64_t> shape;
   /// Byte range relative to the start of the data section.
   uint64_t begin = 0, end = 0;
+  /// Byte offset of the entry's value in the JSON header.
+  uint64_t headerOffset = 0;
 };
 
 /// An opened, fully validated safetensors file, memory-mapped read-only.
 class SafeTensorsFile {
 public:
   /// Opens and validates `path`; on failure returns nullptr and sets `error`
-  /// to a message naming the file, the tensor and the rule broken.
+  /// to a message naming the file, the header byte offset of the offending
+  /// entry, the tensor and the rule broken.
   static std::unique_ptr<SafeTensorsFile> open(const std::string &path,
                                                std::string &error);
   ~SafeTensorsFile();
