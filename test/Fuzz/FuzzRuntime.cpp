@@ -83,9 +83,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *chars = reinterpret_cast<const char *>(data);
   std::string error;
 #if defined(NOVA_FUZZ_JSON)
-  nova::rt::json::Value value;
+  nova::rt::json::Document document;
   requireMessage(nova::rt::json::parse(std::string_view(chars, size),
-                                       nova::rt::json::Limits(), value, error),
+                                       nova::rt::json::Limits(), document,
+                                       error),
                  error);
 #elif defined(NOVA_FUZZ_NPY)
   nova::rt::HostTensor tensor;
