@@ -70,7 +70,7 @@ bool readHeader(const MappedFile &mapping, std::string_view &header,
                 std::string &why) {
   uint64_t fileSize = mapping.size();
   if (fileSize < 8) {
-    why = "truncated: " + std::to_string(fileSize) +
+    why = "byte 0: truncated: " + std::to_string(fileSize) +
           " bytes, shorter than the 8-byte header length";
     return false;
   }
@@ -79,13 +79,13 @@ bool readHeader(const MappedFile &mapping, std::string_view &header,
   for (int i = 7; i >= 0; --i)
     headerSize = (headerSize << 8) | bytes[i];
   if (headerSize > kMaxSafeTensorsHeader) {
-    why = "header length " + std::to_string(headerSize) +
+    why = "byte 0: header length " + std::to_string(headerSize) +
           " exceeds the limit of " + std::to_string(kMaxSafeTensorsHeader) +
           " bytes";
     return false;
   }
   if (headerSize > fileSize - 8) {
-    why = "header length " + std::to_string(headerSize) +
+    why = "byte 0: header length " + std::to_string(headerSize) +
           " runs past the end of the file (" + std::to_string(fileSize) +
           " bytes)";
     return false;
@@ -93,7 +93,7 @@ bool readHeader(const MappedFile &mapping, std::string_view &header,
   header =
       std::string_view(reinterpret_cast<const char *>(bytes + 8), headerSize);
   if (header.empty() || header[0] != '{') {
-    why = "header does not start with '{'";
+    why = "byte 8: the header does not start with '{'";
     return false;
   }
   return true;

@@ -95,16 +95,20 @@ TEST_F(SafeTensorsTest, ValidationRules) {
     files.push_back(path);
     std::string error;
     ASSERT_TRUE(writeFileAtomically(path, std::string("\x02\0\0", 3), error));
-    EXPECT_EQ(openError(path),
-              "truncated: 3 bytes, shorter than the 8-byte header length");
+    EXPECT_EQ(
+        openError(path),
+        "byte 0: truncated: 3 bytes, shorter than the 8-byte header length");
   }
-  EXPECT_EQ(openError(craft("", "")), "header does not start with '{'");
-  EXPECT_EQ(openError(craft("{}", "", 100'000'001)),
-            "header length 100000001 exceeds the limit of 100000000 bytes");
-  EXPECT_EQ(openError(craft("{" + one + "}", "abcd", 5000)),
-            "header length 5000 runs past the end of the file (66 bytes)");
+  EXPECT_EQ(openError(craft("", "")),
+            "byte 8: the header does not start with '{'");
+  EXPECT_EQ(
+      openError(craft("{}", "", 100'000'001)),
+      "byte 0: header length 100000001 exceeds the limit of 100000000 bytes");
+  EXPECT_EQ(
+      openError(craft("{" + one + "}", "abcd", 5000)),
+      "byte 0: header length 5000 runs past the end of the file (66 bytes)");
   EXPECT_EQ(openError(craft("[" + one + "]", "abcd")),
-            "header does not start with '{'");
+            "byte 8: the header does not start with '{'");
   EXPECT_EQ(openError(craft("{" + one, "abcd")).substr(0, 20),
             "invalid JSON header:");
   EXPECT_EQ(
