@@ -38,6 +38,7 @@ using namespace mlir::nova;
 /// meshes they name are still in the module (stripNovaAbiAttributes erases
 /// those after the pipeline).
 static constexpr const char *kToLoops =
+    "nova-check-cpu-input,"
     "nova-spmd-partition{{max-collective-bytes={1}},nova-params-to-args,"
     "func.func(convert-nova-to-linalg{0},convert-elementwise-to-linalg,"
     "canonicalize,cse,linalg-fuse-elementwise-ops,canonicalize),"

@@ -9,7 +9,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/interpreter/Interpreter.h"
+
 #include "dialect/NovaRuntimeTypes.h"
+#include "nova/runtime/Shape.h"
 #include "runtime/interpreter/Kernels.h"
 
 #include "dialect/NovaOps.h"
@@ -415,6 +417,9 @@ bool Frame::execute(Operation *op, std::string &error) {
 // arith
 //===----------------------------------------------------------------------===//
 
+/// The most elements of one constant (2^27: 1 GiB of f64 values).
+static constexpr int64_t kMaxConstantElements = int64_t(1) << 27;
+
 bool Frame::executeArith(Operation *op, std::string &error) {
   if (auto c = dyn_cast<arith::ConstantOp>(op)) {
     auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
@@ -422,6 +427,18 @@ bool Frame::executeArith(Operation *op, std::string &error) {
     auto type = dyn_cast<RankedTensorType>(c.getType());
     if (!dense || !elem || !type) {
       error = "only dense tensor constants are supported";
+      return false;
+    }
+    // A splat of a few bytes of IR text may claim any shape: materializing
+    // one beyond the limit the CPU backend also keeps (nova-check-cpu-input)
+    // would let 100 bytes of input take gigabytes.
+    std::optional<int64_t> count = ::nova::rt::checkedProduct(
+        std::vector<int64_t>(type.getShape().begin(), type.getShape().end()));
+    if (!count || *count > kMaxConstantElements) {
+      error = "a constant of " +
+              (count ? std::to_string(*count) : std::string("more than 2^63")) +
+              " elements is over the interpreter's limit of " +
+              std::to_string(kMaxConstantElements);
       return false;
     }
     Tensor t = Tensor::make(*elem, std::vector<int64_t>(type.getShape().begin(),

@@ -5,6 +5,15 @@
 // RUN: not nova-run %s --entry=min 2>&1 | FileCheck %s --check-prefix=MIN
 // RUN: not nova-run %s --entry=zero 2>&1 | FileCheck %s --check-prefix=ZERO
 // RUN: not nova-run %s --entry=min8 2>&1 | FileCheck %s --check-prefix=MIN8
+// Compiled code would trap (SIGFPE) where the interpreter reports an error:
+// the CPU backend refuses each division that may, at the op, and compiles
+// the one whose constants are safe (@ok: -1 never meets the minimum).
+// RUN: not nova-run %s --entry=ok --backend cpu 2>&1 | FileCheck %s --check-prefix=CPU
+// CPU: error: 'arith.divsi' op cannot be compiled for the CPU: its divisor holds -1, whose quotient of the type's minimum does not fit
+// CPU: error: 'arith.divsi' op cannot be compiled for the CPU: its divisor holds a zero
+// CPU: error: 'arith.divsi' op cannot be compiled for the CPU: its divisor holds -1
+// CPU-NOT: 'arith.divsi'
+// CPU: nova-run: error: nova-cpu-pipeline failed
 
 // CHECK: q = i32[3] [0, -7, 100]
 func.func @ok() -> (tensor<3xi32> {nova.name = "q"}) {
