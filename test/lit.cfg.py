@@ -97,9 +97,12 @@ if sanitize:
     supp = os.path.join(config.nova_src_root, "test", "lsan.supp")
     config.environment["ASAN_OPTIONS"] = (
         "detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:"
-        "allocator_may_return_null=1")
+        "allocator_may_return_null=1:allow_user_poisoning=0")
     config.environment["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % supp
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+    # UCX (MPICH's transport) patches allocator symbols for its memory
+    # events, which jumps into the void under ASan's interceptors.
+    config.environment["UCX_MEM_EVENTS"] = "no"
 # `%vmcap KB` in a shell RUN line caps the memory of what follows: an
 # address-space limit (ulimit -v KB), or under ASan, whose shadow memory
 # needs terabytes of address space, a 3 GiB RSS limit ASan enforces itself.

@@ -66,7 +66,10 @@ FuzzContext &fuzzContext() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FuzzContext &fc = fuzzContext();
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  // The tools hand every parser a NUL-terminated buffer (MemoryBuffer,
+  // std::string), and MLIR's lexer relies on it; libFuzzer's data is not.
+  std::string copy(reinterpret_cast<const char *>(data), size);
+  llvm::StringRef text(copy);
   unsigned before = fc.errors;
 #if defined(NOVA_FUZZ_SPEC)
   OwningOpRef<ModuleOp> module =

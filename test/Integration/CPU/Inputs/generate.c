@@ -41,6 +41,13 @@ static int bind(const struct nova_arg_info *info, int n, void **args,
   return 1;
 }
 
+/* Frees the buffers bind() allocated (parameters belong to the checkpoint). */
+static void unbind(const struct nova_arg_info *info, int n, void **args) {
+  for (int i = 0; i < n; ++i)
+    if (info[i].kind != NOVA_ARG_PARAM)
+      free(args[i]);
+}
+
 static void set_i32(void **args, const struct nova_arg_info *info, int n,
                     const char *name, int index, int32_t v) {
   ((int32_t *)args[find(info, n, name)])[index] = v;
@@ -100,6 +107,8 @@ int main(int argc, char **argv) {
     printf(" %d", next);
   }
   printf("\n");
+  unbind(pi, pn, pa);
+  unbind(di, dn, da);
   nova_checkpoint_close(ckpt);
   return 0;
 }
