@@ -119,5 +119,11 @@ config.substitutions.append(
 # NOVA_FUZZ_SECONDS (default 10) over its seed corpus.
 if config.nova_fuzzers:
     config.available_features.add("fuzzers")
-config.substitutions.append(
-    ("%fuzz_seconds", os.environ.get("NOVA_FUZZ_SECONDS", "10")))
+fuzz_seconds = int(os.environ.get("NOVA_FUZZ_SECONDS", "10"))
+config.substitutions.append(("%fuzz_seconds", str(fuzz_seconds)))
+# The smoke runs are reproducible (seed 1); NOVA_FUZZ_SEED=0 picks a new
+# seed each run, as a campaign should.
+config.substitutions.append(("%fuzz_seed", os.environ.get("NOVA_FUZZ_SEED", "1")))
+# A target that stops answering (a deadlock, a loop the per-input timeout
+# does not catch) fails instead of holding the suite.
+config.substitutions.append(("%fuzz_deadline", str(fuzz_seconds + 120)))

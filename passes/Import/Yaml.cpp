@@ -10,11 +10,15 @@
 
 #include "nova/runtime/Text.h"
 
+#include <yaml-cpp/anchor.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <vector>
 
 using namespace mlir::nova::yaml;
@@ -150,6 +154,24 @@ private:
   std::vector<YAML::Node> path;
 };
 
+/// Remembers where the last document started (the events of its content
+/// are dropped: no tree is built).
+struct DocumentStarts : YAML::EventHandler {
+  YAML::Mark last;
+  void OnDocumentStart(const YAML::Mark &mark) override { last = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark &, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark &, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark &, const std::string &, YAML::anchor_t,
+                const std::string &) override {}
+  void OnSequenceStart(const YAML::Mark &, const std::string &, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark &, const std::string &, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 void setError(ParseError &error, const YAML::Mark &mark,
               const std::string &message) {
   error.message = message;
@@ -162,21 +184,33 @@ void setError(ParseError &error, const YAML::Mark &mark,
 bool mlir::nova::yaml::parse(llvm::StringRef text, const Limits &limits,
                              Node &root, ParseError &error) {
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(text.str());
-    if (docs.size() > 1) {
-      setError(error, docs[1].Mark(),
-               "expected one YAML document, got " +
-                   std::to_string(docs.size()) +
-                   " (a second document starts here)");
+    // Count the documents first, without building a tree, and stop at the
+    // second: YAML::LoadAll keeps returning empty documents after a stray
+    // ',' at the top level ("a",), taking memory until it runs out.
+    std::string buffer = text.str();
+    std::optional<YAML::Mark> second;
+    bool any = false;
+    {
+      std::istringstream in(buffer);
+      YAML::Parser parser(in);
+      DocumentStarts starts;
+      any = parser.HandleNextDocument(starts);
+      if (any && parser.HandleNextDocument(starts))
+        second = starts.last;
+    }
+    if (second) {
+      setError(error, *second,
+               "expected one YAML document; another starts here (a second "
+               "document, or a stray ',' after the first)");
       return false;
     }
     Converter converter(limits, text.size(), error);
-    if (docs.empty()) {
+    if (!any) {
       root = Node();
       root.line = root.column = 1;
       return true;
     }
-    return converter.convert(docs[0], root);
+    return converter.convert(YAML::Load(buffer), root);
   } catch (const YAML::DeepRecursion &e) {
     setError(error, e.mark,
              "YAML nesting is deeper than " + std::to_string(e.depth()) +
