@@ -219,6 +219,7 @@ private:
     values[v] = std::make_shared<Tensor>(std::move(t));
   }
   bool execute(Operation *op, std::string &error);
+  bool executeConstant(arith::ConstantOp c, std::string &error);
   bool executeArith(Operation *op, std::string &error);
   bool executeTensor(Operation *op, std::string &error);
 
@@ -420,42 +421,45 @@ bool Frame::execute(Operation *op, std::string &error) {
 /// The most elements of one constant (2^27: 1 GiB of f64 values).
 static constexpr int64_t kMaxConstantElements = int64_t(1) << 27;
 
-bool Frame::executeArith(Operation *op, std::string &error) {
-  if (auto c = dyn_cast<arith::ConstantOp>(op)) {
-    auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
-    std::optional<Elem> elem = elemOf(getElementTypeOrSelf(c.getType()));
-    auto type = dyn_cast<RankedTensorType>(c.getType());
-    if (!dense || !elem || !type) {
-      error = "only dense tensor constants are supported";
-      return false;
-    }
-    // A splat of a few bytes of IR text may claim any shape: materializing
-    // one beyond the limit the CPU backend also keeps (nova-check-cpu-input)
-    // would let 100 bytes of input take gigabytes.
-    std::optional<int64_t> count = ::nova::rt::checkedProduct(
-        std::vector<int64_t>(type.getShape().begin(), type.getShape().end()));
-    if (!count || *count > kMaxConstantElements) {
-      error = "a constant of " +
-              (count ? std::to_string(*count) : std::string("more than 2^63")) +
-              " elements is over the interpreter's limit of " +
-              std::to_string(kMaxConstantElements);
-      return false;
-    }
-    Tensor t = Tensor::make(*elem, std::vector<int64_t>(type.getShape().begin(),
-                                                        type.getShape().end()));
-    int64_t n = t.numElements();
-    if (t.isFloat()) {
-      auto vals = dense.getValues<APFloat>();
-      for (int64_t k = 0; k < n; ++k)
-        t.f[k] = (dense.isSplat() ? *vals.begin() : vals[k]).convertToDouble();
-    } else {
-      auto vals = dense.getValues<APInt>();
-      for (int64_t k = 0; k < n; ++k)
-        t.i[k] = (dense.isSplat() ? *vals.begin() : vals[k]).getSExtValue();
-    }
-    set(c.getResult(), std::move(t));
-    return true;
+bool Frame::executeConstant(arith::ConstantOp c, std::string &error) {
+  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+  std::optional<Elem> elem = elemOf(getElementTypeOrSelf(c.getType()));
+  auto type = dyn_cast<RankedTensorType>(c.getType());
+  if (!dense || !elem || !type) {
+    error = "only dense tensor constants are supported";
+    return false;
   }
+  // A splat of a few bytes of IR text may claim any shape: materializing
+  // one beyond the limit the CPU backend also keeps (nova-check-cpu-input)
+  // would let 100 bytes of input take gigabytes.
+  std::optional<int64_t> count = ::nova::rt::checkedProduct(
+      std::vector<int64_t>(type.getShape().begin(), type.getShape().end()));
+  if (!count || *count > kMaxConstantElements) {
+    error = "a constant of " +
+            (count ? std::to_string(*count) : std::string("more than 2^63")) +
+            " elements is over the interpreter's limit of " +
+            std::to_string(kMaxConstantElements);
+    return false;
+  }
+  Tensor t = Tensor::make(*elem, std::vector<int64_t>(type.getShape().begin(),
+                                                      type.getShape().end()));
+  int64_t n = t.numElements();
+  if (t.isFloat()) {
+    auto vals = dense.getValues<APFloat>();
+    for (int64_t k = 0; k < n; ++k)
+      t.f[k] = (dense.isSplat() ? *vals.begin() : vals[k]).convertToDouble();
+  } else {
+    auto vals = dense.getValues<APInt>();
+    for (int64_t k = 0; k < n; ++k)
+      t.i[k] = (dense.isSplat() ? *vals.begin() : vals[k]).getSExtValue();
+  }
+  set(c.getResult(), std::move(t));
+  return true;
+}
+
+bool Frame::executeArith(Operation *op, std::string &error) {
+  if (auto c = dyn_cast<arith::ConstantOp>(op))
+    return executeConstant(c, error);
   if (op->getNumResults() != 1) {
     error = "the interpreter does not support this op";
     return false;
