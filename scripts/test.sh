@@ -24,11 +24,12 @@ run_suite() {
   ctest --test-dir "$build" -j "$jobs" --output-on-failure 2>&1 | tee "$ctest_log"
   local ctest_rc=${PIPESTATUS[0]}
 
-  # lit: "  Passed: N (..)", "  Failed: N (..)" and friends; ctest: "... tests
+  # lit: "  Passed     : N (..)", "  Failed: N (..)" and friends (names padded
+  # to one width when several are listed); ctest: "... tests
   # failed out of N". A runner that fails without counting counts as a failure.
   count() {
     local n
-    n=$(grep -E "^ *$1: *[0-9]+" "$lit_log" | head -1 | sed -E 's/^ *[^:]+: *([0-9]+).*/\1/')
+    n=$(grep -E "^ *$1 *: *[0-9]+" "$lit_log" | head -1 | sed -E 's/^ *[^:]+: *([0-9]+).*/\1/')
     echo "${n:-0}"
   }
   local lit_pass=$(( $(count Passed) + $(count 'Expectedly Failed') ))
@@ -98,6 +99,6 @@ if [ "${NOVA_TEST_SANITIZERS:-1}" != 0 ]; then
   fi
 fi
 
-summary=$(IFS=';'; echo "${details[*]}")
-echo "nova tests: $total_passed passed, $total_failed failed, $total_skipped skipped ($summary; $(( $(date +%s) - start )) s)"
+summary=$(printf '%s; ' "${details[@]}")
+echo "nova tests: $total_passed passed, $total_failed failed, $total_skipped skipped (${summary}$(( $(date +%s) - start )) s)"
 [ "$total_failed" -eq 0 ]
