@@ -33,6 +33,11 @@ ToolContext::ToolContext()
   context.printOpOnDiagnostic(false);
 }
 
+static std::string irNestingMessage() {
+  return "the IR nests deeper than " + std::to_string(kMaxIrNesting) +
+         " levels of brackets";
+}
+
 static OwningOpRef<ModuleOp> readModule(MLIRContext &context,
                                         llvm::SourceMgr &sourceMgr,
                                         StringRef path,
@@ -63,15 +68,80 @@ static OwningOpRef<ModuleOp> readModule(MLIRContext &context,
     }
     file = llvm::MemoryBuffer::getMemBufferCopy(text, path);
   }
-  unsigned id = sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  if (failed(checkIrNesting(sourceMgr, id)))
-    return nullptr;
-  return parseSourceFile<ModuleOp>(sourceMgr, &context);
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  return parseUntrustedIr(context, sourceMgr);
 }
 
-LogicalResult mlir::nova::checkIrNesting(llvm::SourceMgr &sourceMgr,
-                                         unsigned bufferId) {
-  StringRef text = sourceMgr.getMemoryBuffer(bufferId)->getBuffer();
+OwningOpRef<ModuleOp> mlir::nova::parseUntrustedIr(MLIRContext &context,
+                                                   llvm::SourceMgr &sourceMgr) {
+  const llvm::MemoryBuffer *buffer =
+      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+  if (std::optional<size_t> at = findIrNestingOverflow(buffer->getBuffer())) {
+    auto [line, column] = sourceMgr.getLineAndColumn(
+        llvm::SMLoc::getFromPointer(buffer->getBufferStart() + *at));
+    emitError(FileLineColLoc::get(&context, buffer->getBufferIdentifier(), line,
+                                  column),
+              irNestingMessage());
+    return nullptr;
+  }
+  ParserConfig config(&context, /*verifyAfterParse=*/false);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, config);
+  if (!module || failed(verifyUntrustedIr(*module)))
+    return nullptr;
+  return module;
+}
+
+/// An op's `reassociation` (tensor/memref expand_shape and collapse_shape)
+/// with an empty group: their verifiers index the group's first expression.
+static LogicalResult checkReassociation(Operation *op) {
+  auto groups = op->getAttrOfType<ArrayAttr>("reassociation");
+  if (!groups)
+    return success();
+  for (auto [index, group] : llvm::enumerate(groups)) {
+    auto indices = dyn_cast<ArrayAttr>(group);
+    if (!indices || indices.empty() ||
+        !llvm::all_of(indices, llvm::IsaPred<IntegerAttr>))
+      return op->emitOpError("reassociation group #")
+             << index << " must be a non-empty list of integers";
+  }
+  return success();
+}
+
+LogicalResult mlir::nova::checkVerifierPreconditions(Operation *root) {
+  WalkResult walk = root->walk([](Operation *op) {
+    return failed(checkReassociation(op)) ? WalkResult::interrupt()
+                                          : WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
+}
+
+LogicalResult mlir::nova::verifyUntrustedIr(Operation *root) {
+  if (failed(checkVerifierPreconditions(root)))
+    return failure();
+  return verify(root);
+}
+
+namespace {
+struct VerifyUntrustedIrPass
+    : PassWrapper<VerifyUntrustedIrPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(VerifyUntrustedIrPass)
+  StringRef getArgument() const final { return "nova-verify-untrusted-ir"; }
+  StringRef getDescription() const final {
+    return "Verify IR parsed without verification, checking first what "
+           "upstream verifiers assume";
+  }
+  void runOnOperation() override {
+    if (failed(verifyUntrustedIr(getOperation())))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+std::unique_ptr<Pass> mlir::nova::createVerifyUntrustedIrPass() {
+  return std::make_unique<VerifyUntrustedIrPass>();
+}
+
+std::optional<size_t> mlir::nova::findIrNestingOverflow(StringRef text) {
   unsigned depth = 0;
   for (size_t i = 0, e = text.size(); i < e; ++i) {
     char c = text[i];
@@ -87,21 +157,27 @@ LogicalResult mlir::nova::checkIrNesting(llvm::SourceMgr &sourceMgr,
       continue;
     }
     if (c == '(' || c == '[' || c == '{' || c == '<') {
-      if (++depth > kMaxIrNesting) {
-        sourceMgr.PrintMessage(
-            llvm::errs(), llvm::SMLoc::getFromPointer(text.data() + i),
-            llvm::SourceMgr::DK_Error,
-            "the IR nests deeper than " + llvm::Twine(kMaxIrNesting) +
-                " levels of brackets");
-        return failure();
-      }
+      if (++depth > kMaxIrNesting)
+        return i;
     } else if ((c == ')' || c == ']' || c == '}' ||
                 (c == '>' && (i == 0 || text[i - 1] != '-'))) &&
                depth > 0) {
       --depth;
     }
   }
-  return success();
+  return std::nullopt;
+}
+
+LogicalResult mlir::nova::checkIrNesting(llvm::SourceMgr &sourceMgr,
+                                         unsigned bufferId) {
+  StringRef text = sourceMgr.getMemoryBuffer(bufferId)->getBuffer();
+  std::optional<size_t> at = findIrNestingOverflow(text);
+  if (!at)
+    return success();
+  sourceMgr.PrintMessage(llvm::errs(),
+                         llvm::SMLoc::getFromPointer(text.data() + *at),
+                         llvm::SourceMgr::DK_Error, irNestingMessage());
+  return failure();
 }
 
 OwningOpRef<ModuleOp> mlir::nova::loadModel(MLIRContext &context,

@@ -19,8 +19,10 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "mlir/Pass/Pass.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <optional>
 #include <string>
 
 namespace mlir::nova {
@@ -56,10 +58,35 @@ struct LoadModelOptions {
 /// stays under a few dozen levels.
 constexpr unsigned kMaxIrNesting = 512;
 
+/// The offset of the first bracket past kMaxIrNesting levels in `text`
+/// (string literals and comments do not count), if any.
+std::optional<size_t> findIrNestingOverflow(llvm::StringRef text);
+
 /// Errors, at the first bracket past kMaxIrNesting levels, if buffer
 /// `bufferId` of `sourceMgr` nests deeper (string literals and comments
 /// do not count). Reported through `sourceMgr` as "file:line:col: error".
 LogicalResult checkIrNesting(llvm::SourceMgr &sourceMgr, unsigned bufferId);
+
+/// Errors, at the op, where an op's attributes break an assumption its
+/// upstream verifier makes without checking, so that verifying it would read
+/// out of bounds (MLIR 22: a `reassociation` with an empty group, as in
+/// `tensor.expand_shape %x [[0], [], [1]]`, indexes its first expression).
+/// Run it on unverified IR before `verify`.
+LogicalResult checkVerifierPreconditions(Operation *root);
+
+/// checkVerifierPreconditions, then `verify`: what a tool runs on IR it
+/// parsed without verification.
+LogicalResult verifyUntrustedIr(Operation *root);
+
+/// A pass that runs verifyUntrustedIr on its operation: first in nova-opt's
+/// MlirOptMain pipeline, which parses without verifying.
+std::unique_ptr<Pass> createVerifyUntrustedIrPass();
+
+/// Parses the main buffer of `sourceMgr` (MLIR text from outside Nova):
+/// checkIrNesting, parse without verification, verifyUntrustedIr. Returns
+/// null after reporting an error.
+OwningOpRef<ModuleOp> parseUntrustedIr(MLIRContext &context,
+                                       llvm::SourceMgr &sourceMgr);
 
 /// Reads `path` (`.yaml`/`.yml`: a model spec, anything else MLIR through
 /// `sourceMgr`, whose handler reports diagnostics; "-" is standard input),

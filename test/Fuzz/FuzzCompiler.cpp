@@ -5,11 +5,13 @@
 // One source, one target per reader, selected by NOVA_FUZZ_<NAME>
 // (test/Fuzz/CMakeLists.txt): the model spec, the rules spec with its
 // regexes (applied to grok1-small), dimension expressions, and MLIR text
-// through the parser and verifier nova-opt uses. A refusal must come with
-// an error diagnostic; a crash, a sanitizer report or a leak is a finding.
+// through the parser and verifier the tools use (parseUntrustedIr). A refusal
+// must come with an error diagnostic; a crash, a sanitizer report or a leak is
+// a finding.
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Driver/LoadModel.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Import/SpecReader.h"
 #include "passes/Import/Yaml.h"
@@ -43,7 +45,7 @@ struct FuzzContext {
   }
   static DialectRegistry makeRegistry() {
     DialectRegistry registry;
-    nova::registerNovaCompilerDialects(registry);
+    mlir::nova::registerNovaCompilerDialects(registry);
     return registry;
   }
   /// A refusal without an error diagnostic breaks the readers' contract.
@@ -73,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned before = fc.errors;
 #if defined(NOVA_FUZZ_SPEC)
   OwningOpRef<ModuleOp> module =
-      nova::importModelSpec(text, "fuzz.yaml", &fc.context);
+      mlir::nova::importModelSpec(text, "fuzz.yaml", &fc.context);
   fc.requireError(module && succeeded(verify(*module)), before);
 #elif defined(NOVA_FUZZ_RULES)
   static OwningOpRef<ModuleOp> model = [&] {
@@ -81,34 +83,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::stringstream buffer;
     buffer << in.rdbuf();
     OwningOpRef<ModuleOp> m =
-        nova::importModelSpec(buffer.str(), "model.yaml", &fc.context);
+        mlir::nova::importModelSpec(buffer.str(), "model.yaml", &fc.context);
     if (!m)
       std::abort();
     return m;
   }();
   OwningOpRef<ModuleOp> module = model->clone();
   fc.requireError(
-      succeeded(nova::importPartitionRules(text, "fuzz.yaml", *module)),
+      succeeded(mlir::nova::importPartitionRules(text, "fuzz.yaml", *module)),
       before);
 #elif defined(NOVA_FUZZ_DIMS)
   // The expression as one YAML scalar over a few named dimensions.
-  nova::spec::SpecFile file(&fc.context, "fuzz.yaml");
-  nova::yaml::Node node;
-  node.kind = nova::yaml::Node::Kind::Scalar;
+  mlir::nova::spec::SpecFile file(&fc.context, "fuzz.yaml");
+  mlir::nova::yaml::Node node;
+  node.kind = mlir::nova::yaml::Node::Kind::Scalar;
   node.scalar = text.str();
   node.line = node.column = 1;
-  nova::spec::Scope scope;
+  mlir::nova::spec::Scope scope;
   scope.set("B", 1);
   scope.set("D", 64);
   scope.set("H", 4);
   scope.set("BIG", INT64_MAX);
   scope.set("MIN", INT64_MIN);
-  nova::spec::Scope inner(&scope);
+  mlir::nova::spec::Scope inner(&scope);
   inner.set("i", 3);
-  fc.requireError(succeeded(nova::spec::evalExpr(file, node, inner)), before);
+  fc.requireError(succeeded(mlir::nova::spec::evalExpr(file, node, inner)),
+                  before);
 #elif defined(NOVA_FUZZ_MLIR)
-  ParserConfig config(&fc.context);
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, config);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(text, "fuzz"),
+                               llvm::SMLoc());
+  OwningOpRef<ModuleOp> module =
+      mlir::nova::parseUntrustedIr(fc.context, sourceMgr);
   fc.requireError(static_cast<bool>(module), before);
 #else
 #error "define one NOVA_FUZZ_<READER>"

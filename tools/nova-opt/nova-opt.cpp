@@ -283,6 +283,16 @@ int main(int argc, char **argv) {
   auto [inputFilename, outputFilename] = registerAndParseCLIOptions(
       argc, argv, "Nova compile driver (MLIR 22)\n", registry);
   MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
+  // MLIR's verifiers trust some attributes they never check; input from
+  // outside Nova is verified by a first pass that checks those first.
+  if (config.shouldVerifyOnParsing()) {
+    config.verifyOnParsing(false);
+    config.setPassPipelineSetupFn(
+        [cli = MlirOptMainConfig::createFromCLOptions()](PassManager &pm) {
+          pm.addPass(mlir::nova::createVerifyUntrustedIrPass());
+          return cli.setupPassPipeline(pm);
+        });
+  }
 
   if (!emitKind.empty()) {
     if (emitKind != "mlir" && emitKind != "llvm" && emitKind != "obj" &&
