@@ -21,7 +21,10 @@ run_suite() {
   local lit_log="$build/lit-results.txt" ctest_log="$build/ctest-results.txt"
   "$lit" -sv -j "$jobs" "$build/test" 2>&1 | tee "$lit_log"
   local lit_rc=${PIPESTATUS[0]}
-  ctest --test-dir "$build" -j "$jobs" --output-on-failure 2>&1 | tee "$ctest_log"
+  # Compiled objects are cached in the build tree, not in the home
+  # directory (lit.cfg.py does the same for lit).
+  NOVA_CACHE_DIR="$build/compile-cache" \
+    ctest --test-dir "$build" -j "$jobs" --output-on-failure 2>&1 | tee "$ctest_log"
   local ctest_rc=${PIPESTATUS[0]}
 
   # lit: "  Passed     : N (..)", "  Failed: N (..)" and friends (names padded

@@ -46,6 +46,10 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.nova_tools_dir, append_path=True)
 llvm_config.with_system_environment(["HOME", "TMPDIR", "TMP", "TEMP"])
+# Compiled objects are cached in the build tree, never in the user's home
+# (tests that exercise the cache set NOVA_CACHE_DIR themselves).
+config.environment["NOVA_CACHE_DIR"] = os.path.join(config.nova_obj_root,
+                                                   "compile-cache")
 
 tools = ["nova-opt", "nova-run", "nova-ckpt", "split-file", "mlir-opt", "mlir-runner"]
 tool_dirs = [config.nova_tools_dir, config.llvm_tools_dir]

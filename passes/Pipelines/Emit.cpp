@@ -5,7 +5,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Pipelines/Emit.h"
+
 #include "passes/Contract/Manifest.h"
+#include "passes/Pipelines/ObjectCache.h"
 #include "passes/Pipelines/Pipelines.h"
 
 #include "dialect/NovaOps.h"
@@ -259,11 +261,10 @@ makeTargetMachine(StringRef cpu, std::string &error) {
   return tm;
 }
 
-FailureOr<std::unique_ptr<llvm::Module>>
-mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
-                          StringRef cpu, const CpuPipelineOptions &options,
-                          std::string &error) {
-  // The contract is fixed before lowering, with the target it is built for.
+/// The module's contract (derived if it has none) with the target `cpu`
+/// resolves to.
+static FailureOr<rt::ModuleManifest>
+targetManifest(ModuleOp module, StringRef cpu, std::string &error) {
   FailureOr<rt::ModuleManifest> manifest = getOrDeriveManifest(module);
   FailureOr<rt::ManifestTarget> target = describeTarget(cpu, error);
   if (failed(manifest) || failed(target)) {
@@ -272,6 +273,17 @@ mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
     return failure();
   }
   manifest->target = *target;
+  return manifest;
+}
+
+FailureOr<std::unique_ptr<llvm::Module>>
+mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
+                          StringRef cpu, const CpuPipelineOptions &options,
+                          std::string &error) {
+  // The contract is fixed before lowering, with the target it is built for.
+  FailureOr<rt::ModuleManifest> manifest = targetManifest(module, cpu, error);
+  if (failed(manifest))
+    return failure();
   attachManifest(module, *manifest);
   PassManager pm(module.getContext());
   if (failed(buildNovaCpuPipeline(pm, options)) || failed(pm.run(module))) {
@@ -362,4 +374,49 @@ LogicalResult mlir::nova::emitObject(llvm::Module &module, StringRef cpu,
   }
   pm.run(module);
   return success();
+}
+
+FailureOr<std::string>
+mlir::nova::compileObject(ModuleOp module, StringRef cpu,
+                          const CpuPipelineOptions &options,
+                          const std::optional<std::string> &cacheDirectory,
+                          std::string &error, bool *hit) {
+  if (hit)
+    *hit = false;
+  FailureOr<rt::ModuleManifest> manifest = targetManifest(module, cpu, error);
+  if (failed(manifest))
+    return failure();
+  const rt::ManifestTarget &target = manifest->target;
+  std::optional<std::string> key;
+  if (cacheDirectory) {
+    std::string optionText;
+    llvm::raw_string_ostream optionStream(optionText);
+    options.print(optionStream);
+    key = objectCacheKey(module, target.cpu + ";" + target.features,
+                         optionText);
+    if (key)
+      if (std::optional<std::string> cached =
+              readCachedObject(*cacheDirectory, *key)) {
+        if (hit)
+          *hit = true;
+        return std::move(*cached);
+      }
+  }
+  llvm::LLVMContext llvmContext;
+  FailureOr<std::unique_ptr<llvm::Module>> llvmModule =
+      lowerToLLVMIR(module, llvmContext, cpu, options, error);
+  if (failed(llvmModule))
+    return failure();
+  addPackedEntryPoints(**llvmModule, *manifest);
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream objectStream(object);
+  if (failed(emitObject(**llvmModule, cpu, objectStream, error)))
+    return failure();
+  std::string bytes(object.begin(), object.end());
+  if (key) {
+    std::string warning = writeCachedObject(*cacheDirectory, *key, bytes);
+    if (!warning.empty())
+      llvm::errs() << "nova: warning: " << warning << "\n";
+  }
+  return bytes;
 }

@@ -30,6 +30,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,18 @@ lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context, llvm::StringRef cpu,
 /// array holds the buffers only.
 void addPackedEntryPoints(llvm::Module &module,
                           const ::nova::rt::ModuleManifest &manifest);
+
+/// The whole compile step: lowerToLLVMIR (the module is lowered in place),
+/// addPackedEntryPoints and emitObject, giving the object for `module` and
+/// `cpu`. With a `cacheDirectory` (objectCacheDirectory()), an object stored
+/// there for the same module, target, options and compiler is returned
+/// instead, and a new one is stored (`*hit` says which happened); a cache
+/// that cannot be written costs a warning on stderr, never the compile.
+FailureOr<std::string>
+compileObject(ModuleOp module, llvm::StringRef cpu,
+              const CpuPipelineOptions &options,
+              const std::optional<std::string> &cacheDirectory,
+              std::string &error, bool *hit = nullptr);
 
 /// Object code (ELF, position independent) for `module` and `cpu`.
 LogicalResult emitObject(llvm::Module &module, llvm::StringRef cpu,

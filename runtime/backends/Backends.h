@@ -36,6 +36,13 @@ struct BackendOptions {
   /// compiled (the JIT resolves MPI_* from the process). Required for SPMD
   /// modules (the manifest's isSpmd()); modules that take none ignore it.
   std::optional<int32_t> communicator;
+  /// Reuse and store compiled objects in the compile cache
+  /// (objectCacheDirectory(): NOVA_CACHE_DIR, docs/nova-run.md).
+  bool useCompileCache = true;
+  /// After compiling, one line on stderr: the model, the target, the time
+  /// and whether the object came from the compile cache. Without it the
+  /// line appears only for compiles over a second with stderr a terminal.
+  bool reportCompile = false;
 };
 
 /// A way to execute a module's entry points.

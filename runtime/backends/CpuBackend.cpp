@@ -2,9 +2,10 @@
 //
 // SPDX-License-Identifier: Apache-2.0
 //
-// Compiles a clone of the module with nova-cpu-pipeline, JITs it with the
-// MLIR ExecutionEngine (LLVM ORC, host CPU and features detected), and calls
-// entry points through the bare-pointer ABI in the manifest's order: inputs,
+// Compiles a clone of the module for the host CPU into the object nova-opt
+// --emit=obj writes (compileObject: kept in the compile cache between runs),
+// links it into the process with LLVM ORC, and calls entry points through
+// their `<symbol>_args` wrappers, in the manifest's order: inputs,
 // the communicator (SPMD modules), parameters (sorted by path), then
 // caller-allocated outputs. MPI_* calls of an SPMD module resolve against the
 // process, like every other external symbol of the JIT: libmpich must be
@@ -19,21 +20,23 @@
 #include "passes/Contract/Manifest.h"
 
 #include "passes/Passes.h"
+#include "passes/Pipelines/Emit.h"
+#include "passes/Pipelines/ObjectCache.h"
 
 #include "dialect/NovaOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/TargetSelect.h"
 
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -67,23 +70,14 @@ public:
               " buffers, got " + std::to_string(buffers.size());
       return false;
     }
-    // invokePacked wants a pointer to each argument: to each buffer pointer,
-    // and to the communicator where the ABI has it.
+    // `<symbol>_args(void *const *buffers[, int32_t comm])`.
     const rt::ManifestEntry *e = contract.entry(entry);
-    SmallVector<void *> pointers(buffers.begin(), buffers.end());
-    int32_t comm = options.communicator.value_or(0);
-    SmallVector<void *> args;
-    for (void *&p : pointers) {
-      if (e->communicatorIndex() == args.size())
-        args.push_back(&comm);
-      args.push_back(&p);
-    }
-    if (e->communicatorIndex() == args.size())
-      args.push_back(&comm);
-    if (llvm::Error err = engine->invokePacked(e->symbol, args)) {
-      error = "calling '" + entry + "': " + llvm::toString(std::move(err));
-      return false;
-    }
+    void *address = entryPoints.at(e->symbol);
+    if (e->communicatorIndex())
+      reinterpret_cast<void (*)(void *const *, int32_t)>(address)(
+          buffers.data(), options.communicator.value_or(0));
+    else
+      reinterpret_cast<void (*)(void *const *)>(address)(buffers.data());
     return true;
   }
 
@@ -113,63 +107,79 @@ public:
       return false;
     }
 
-    PassManager pm(module->getContext());
-    if (failed(::mlir::nova::buildNovaCpuPipeline(
-            pm, ::mlir::nova::CpuPipelineOptions())) ||
-        failed(pm.run(*module))) {
-      error = "nova-cpu-pipeline failed (see the diagnostics above)";
+    // The object is what nova-opt --emit=obj writes for the host, from the
+    // compile cache when it holds it; then it is linked into this process.
+    bool hit = false;
+    auto start = std::chrono::steady_clock::now();
+    FailureOr<std::string> object = ::mlir::nova::compileObject(
+        *module, "native", ::mlir::nova::CpuPipelineOptions(),
+        options.useCompileCache ? ::mlir::nova::objectCacheDirectory()
+                                : std::nullopt,
+        error, &hit);
+    if (failed(object)) {
+      if (error.empty())
+        error = "nova-cpu-pipeline failed (see the diagnostics above)";
       return false;
     }
+    if (!link(*object, error))
+      return false;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (options.reportCompile ||
+        (seconds > 1 && llvm::sys::Process::StandardErrIsDisplayed()))
+      llvm::errs() << "nova: compiled '" << contract.model
+                   << "' for the host CPU in " << llvm::format("%.2f", seconds)
+                   << " s (compile cache: "
+                   << (!options.useCompileCache ||
+                               !::mlir::nova::objectCacheDirectory()
+                           ? "off"
+                       : hit ? "hit"
+                             : "miss")
+                   << ")\n";
+    return true;
+  }
 
-    ::mlir::nova::stripNovaAbiAttributes(*module);
+  /// Links `object` into this process with ORC and resolves every entry's
+  /// `<symbol>_args`. External symbols (libm, OpenMP, MPI) resolve against
+  /// the process and the OpenMP runtime the parallel loops call into.
+  bool link(const std::string &object, std::string &error) {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
-    registerBuiltinDialectTranslation(*module->getContext());
-    registerLLVMDialectTranslation(*module->getContext());
-    auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
-    if (!builder) {
-      error =
-          "cannot target the host CPU: " + llvm::toString(builder.takeError());
+    auto fail = [&](const std::string &what, llvm::Error e) {
+      error = what + ": " + llvm::toString(std::move(e));
       return false;
-    }
-    auto tm = builder->createTargetMachine();
-    if (!tm) {
-      error = "cannot create a target machine for the host: " +
-              llvm::toString(tm.takeError());
-      return false;
-    }
-    llvm::TargetMachine *target = tm->get();
-    auto optimize = makeOptimizingTransformer(3, 0, target);
-    auto transformer = [&](llvm::Module *m) -> llvm::Error {
-      if (failed(::mlir::nova::addSoftFloatHelpers(*m)))
-        return llvm::make_error<llvm::StringError>(
-            "cannot add the bf16 conversion helpers",
-            llvm::inconvertibleErrorCode());
-      ::mlir::nova::tuneForTarget(*m, *target);
-      return optimize(m);
     };
-    // The OpenMP runtime the parallel loops call into.
-    static const StringRef sharedLibs[] = {NOVA_LIBOMP_PATH};
-    ExecutionEngineOptions options;
-    options.transformer = transformer;
-    options.sharedLibPaths = sharedLibs;
-    options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-    auto engineOrError =
-        ExecutionEngine::create(*module, options, std::move(*tm));
-    if (!engineOrError) {
-      error = "JIT compilation failed: " +
-              llvm::toString(engineOrError.takeError());
-      return false;
+    llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> created =
+        llvm::orc::LLJITBuilder().create();
+    if (!created)
+      return fail("cannot create the JIT", created.takeError());
+    jit = std::move(*created);
+    llvm::orc::JITDylib &dylib = jit->getMainJITDylib();
+    char prefix = jit->getDataLayout().getGlobalPrefix();
+    auto process =
+        llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix);
+    if (!process)
+      return fail("cannot search the process's symbols", process.takeError());
+    dylib.addGenerator(std::move(*process));
+    auto openmp = llvm::orc::DynamicLibrarySearchGenerator::Load(
+        NOVA_LIBOMP_PATH, prefix);
+    if (!openmp)
+      return fail("cannot load the OpenMP runtime '" +
+                      std::string(NOVA_LIBOMP_PATH) + "'",
+                  openmp.takeError());
+    dylib.addGenerator(std::move(*openmp));
+    if (llvm::Error e = jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
+            object, contract.model + ".o")))
+      return fail("cannot link the compiled module", std::move(e));
+    for (const rt::ManifestEntry &entry : contract.entries) {
+      llvm::Expected<llvm::orc::ExecutorAddr> address =
+          jit->lookup(entry.symbol + "_args");
+      if (!address)
+        return fail("cannot resolve entry point '" + entry.name + "'",
+                    address.takeError());
+      entryPoints[entry.symbol] = address->toPtr<void *>();
     }
-    engine = std::move(*engineOrError);
-    // The JIT generates code on first lookup: do it now, so that compile
-    // time is not charged to the first call.
-    for (const rt::ManifestEntry &entry : contract.entries)
-      if (auto fn = engine->lookupPacked(entry.symbol); !fn) {
-        error = "JIT compilation of '" + entry.name +
-                "' failed: " + llvm::toString(fn.takeError());
-        return false;
-      }
     return true;
   }
 
@@ -246,7 +256,8 @@ public:
 private:
   BackendOptions options;
   OwningOpRef<ModuleOp> module;
-  std::unique_ptr<ExecutionEngine> engine;
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::map<std::string, void *> entryPoints;
   rt::ModuleManifest contract;
   std::map<std::string, HostTensor> params;
 };

@@ -60,8 +60,8 @@ bool nova::backends::buildRankProgram(mlir::ModuleOp module,
                                       const rt::ModuleManifest &manifest,
                                       const RankPlacement &placement,
                                       const std::string &backend,
-                                      RankProgram &program,
-                                      std::string &error) {
+                                      RankProgram &program, std::string &error,
+                                      const BackendOptions &base) {
   (void)manifest;
   program.module = mlir::OwningOpRef<mlir::ModuleOp>(
       mlir::cast<mlir::ModuleOp>(module->clone()));
@@ -80,7 +80,7 @@ bool nova::backends::buildRankProgram(mlir::ModuleOp module,
       return false;
     }
   }
-  BackendOptions options;
+  BackendOptions options = base;
   if (program.localParameters)
     options.communicator = placement.comm;
   program.createBackend = [rankModule, options](const std::string &name,

@@ -78,7 +78,7 @@ struct RankProgram {
 bool buildRankProgram(mlir::ModuleOp module, const rt::ModuleManifest &manifest,
                       const RankPlacement &placement,
                       const std::string &backend, RankProgram &program,
-                      std::string &error);
+                      std::string &error, const BackendOptions &base = {});
 
 /// Cuts the whole inputs of `entry` (the caller's tensors, in the order of
 /// the entry's inputs) to this rank's blocks where the rank's program

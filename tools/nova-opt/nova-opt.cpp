@@ -23,6 +23,7 @@
 #include "passes/Partition/Passes.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines/Emit.h"
+#include "passes/Pipelines/ObjectCache.h"
 
 #include "nova/runtime/InputFile.h"
 
@@ -250,6 +251,13 @@ emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
     module->print(os);
     return out;
   }
+  if (emitKind == "obj") {
+    FailureOr<std::string> object = mlir::nova::compileObject(
+        module, targetCpu, *options, mlir::nova::objectCacheDirectory(), error);
+    if (failed(object))
+      llvm::errs() << "nova-opt: " << error << "\n";
+    return object;
+  }
   llvm::LLVMContext llvmContext;
   auto llvmModule = mlir::nova::lowerToLLVMIR(module, llvmContext, targetCpu,
                                               *options, error);
@@ -258,18 +266,8 @@ emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
     return failure();
   }
   mlir::nova::addPackedEntryPoints(**llvmModule, *manifest);
-  if (emitKind == "llvm") {
-    (*llvmModule)->print(os, nullptr);
-    return out;
-  }
-  llvm::SmallVector<char, 0> object;
-  llvm::raw_svector_ostream objectStream(object);
-  if (failed(mlir::nova::emitObject(**llvmModule, targetCpu, objectStream,
-                                    error))) {
-    llvm::errs() << "nova-opt: " << error << "\n";
-    return failure();
-  }
-  return std::string(object.begin(), object.end());
+  (*llvmModule)->print(os, nullptr);
+  return out;
 }
 
 int main(int argc, char **argv) {

@@ -159,6 +159,15 @@ static cl::list<int64_t> betweenHosts(
     cl::desc("Grok-1's between_hosts_config (e.g. 2,1): the hosts whose "
              "suffix {host} in --params names"),
     cl::value_desc("D,M"), cl::CommaSeparated, cl::cat(runCategory));
+static cl::opt<bool> reportCompile(
+    "report-compile",
+    cl::desc("After compiling for the CPU, print the time taken and whether "
+             "the object came from the compile cache (NOVA_CACHE_DIR)"),
+    cl::cat(runCategory));
+static cl::opt<bool> noCompileCache(
+    "no-compile-cache",
+    cl::desc("Neither reuse nor store compiled objects in the compile cache"),
+    cl::cat(runCategory));
 static cl::opt<uint64_t> maxSpecBytes(
     "max-spec-bytes", cl::desc("Refuse YAML specs larger than this"),
     cl::init(::mlir::nova::kDefaultMaxSpecBytes), cl::cat(runCategory));
@@ -194,6 +203,15 @@ std::string runBackend() {
   if (backendName.getNumOccurrences() || !session.spmd)
     return backendName;
   return "cpu";
+}
+
+/// What every backend of the run is created with (the communicator is the
+/// rank program's).
+BackendOptions backendOptions() {
+  BackendOptions options;
+  options.reportCompile = reportCompile;
+  options.useCompileCache = !noCompileCache;
+  return options;
 }
 
 /// Reports `message`; under MPI prefixed with the rank, and the whole run is
@@ -753,7 +771,7 @@ int runModel() {
                        "an SPMD run compare with the one-process run "
                        "instead (docs/distributed.md)");
     if (!buildRankProgram(*module, manifest, placement, runBackend(), program,
-                          error))
+                          error, backendOptions()))
       return fail(error);
     if (program.localParameters)
       session.placement = &placement;
@@ -765,7 +783,7 @@ int runModel() {
     };
   } else {
     makeBackend = [&module](const std::string &name, std::string &why) {
-      return createBackend(name, *module, why);
+      return createBackend(name, *module, why, backendOptions());
     };
   }
 
