@@ -23,11 +23,13 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <chrono>
 #include <map>
 
 using namespace mlir;
@@ -276,20 +278,55 @@ targetManifest(ModuleOp module, StringRef cpu, std::string &error) {
   return manifest;
 }
 
+namespace {
+/// The phase lines of a compile on `os` (none without one).
+class PhaseReport {
+public:
+  PhaseReport(llvm::raw_ostream *os, ModuleOp module) : os(os) {
+    if (auto model = module->getAttrOfType<StringAttr>("nova.model"))
+      name = model.getValue().str();
+  }
+  void begin(StringRef phase) {
+    current = phase.str();
+    start = std::chrono::steady_clock::now();
+    if (os)
+      *os << "nova: " << name << ": " << current << "...\n";
+  }
+  void end() {
+    if (!os)
+      return;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    *os << "nova: " << name << ": " << current << " took "
+        << llvm::format("%.1f", seconds) << " s\n";
+    os->flush();
+  }
+
+private:
+  llvm::raw_ostream *os;
+  std::string name = "module", current;
+  std::chrono::steady_clock::time_point start;
+};
+} // namespace
+
 FailureOr<std::unique_ptr<llvm::Module>>
 mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
                           StringRef cpu, const CpuPipelineOptions &options,
-                          std::string &error) {
+                          std::string &error, llvm::raw_ostream *progress) {
+  PhaseReport report(progress, module);
   // The contract is fixed before lowering, with the target it is built for.
   FailureOr<rt::ModuleManifest> manifest = targetManifest(module, cpu, error);
   if (failed(manifest))
     return failure();
   attachManifest(module, *manifest);
   PassManager pm(module.getContext());
+  report.begin("nova-cpu-pipeline");
   if (failed(buildNovaCpuPipeline(pm, options)) || failed(pm.run(module))) {
     error = "nova-cpu-pipeline failed";
     return failure();
   }
+  report.end();
   stripNovaAbiAttributes(module);
   registerBuiltinDialectTranslation(*module.getContext());
   registerLLVMDialectTranslation(*module.getContext());
@@ -309,6 +346,7 @@ mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
     return failure();
   }
   tuneForTarget(*llvmModule, *tm);
+  report.begin("LLVM -O3");
   // -O3 for the target.
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
@@ -322,6 +360,7 @@ mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
   pb.crossRegisterProxies(lam, fam, cgam, mam);
   pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3)
       .run(*llvmModule, mam);
+  report.end();
   return llvmModule;
 }
 
@@ -376,11 +415,11 @@ LogicalResult mlir::nova::emitObject(llvm::Module &module, StringRef cpu,
   return success();
 }
 
-FailureOr<std::string>
-mlir::nova::compileObject(ModuleOp module, StringRef cpu,
-                          const CpuPipelineOptions &options,
-                          const std::optional<std::string> &cacheDirectory,
-                          std::string &error, bool *hit) {
+FailureOr<std::string> mlir::nova::compileObject(
+    ModuleOp module, StringRef cpu, const CpuPipelineOptions &options,
+    const std::optional<std::string> &cacheDirectory, std::string &error,
+    bool *hit, llvm::raw_ostream *progress) {
+  PhaseReport report(progress, module);
   if (hit)
     *hit = false;
   FailureOr<rt::ModuleManifest> manifest = targetManifest(module, cpu, error);
@@ -392,8 +431,8 @@ mlir::nova::compileObject(ModuleOp module, StringRef cpu,
     std::string optionText;
     llvm::raw_string_ostream optionStream(optionText);
     options.print(optionStream);
-    key = objectCacheKey(module, target.cpu + ";" + target.features,
-                         optionText);
+    key =
+        objectCacheKey(module, target.cpu + ";" + target.features, optionText);
     if (key)
       if (std::optional<std::string> cached =
               readCachedObject(*cacheDirectory, *key)) {
@@ -404,14 +443,16 @@ mlir::nova::compileObject(ModuleOp module, StringRef cpu,
   }
   llvm::LLVMContext llvmContext;
   FailureOr<std::unique_ptr<llvm::Module>> llvmModule =
-      lowerToLLVMIR(module, llvmContext, cpu, options, error);
+      lowerToLLVMIR(module, llvmContext, cpu, options, error, progress);
   if (failed(llvmModule))
     return failure();
   addPackedEntryPoints(**llvmModule, *manifest);
   llvm::SmallVector<char, 0> object;
   llvm::raw_svector_ostream objectStream(object);
+  report.begin("code generation");
   if (failed(emitObject(**llvmModule, cpu, objectStream, error)))
     return failure();
+  report.end();
   std::string bytes(object.begin(), object.end());
   if (key) {
     std::string warning = writeCachedObject(*cacheDirectory, *key, bytes);

@@ -58,9 +58,14 @@ FailureOr<::nova::rt::ManifestTarget> describeTarget(llvm::StringRef cpu,
 /// Lowers `module` in place with nova-cpu-pipeline (with `options`) and
 /// translates it to an LLVM module for `cpu` ("native" = the host CPU and its
 /// features), optimized at -O3, with the bf16 conversion helpers linked in.
+///
+/// With `progress`, each phase of the compile (nova-cpu-pipeline, LLVM -O3,
+/// code generation) gets a line on it when it starts and one with its time
+/// when it ends: what a long compile shows on a terminal.
 FailureOr<std::unique_ptr<llvm::Module>>
 lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context, llvm::StringRef cpu,
-              const CpuPipelineOptions &options, std::string &error);
+              const CpuPipelineOptions &options, std::string &error,
+              llvm::raw_ostream *progress = nullptr);
 
 /// Adds `void <symbol>_args(void *const *args)` for every entry: the
 /// same call with the arguments passed as an array of pointers in ABI order
@@ -76,11 +81,10 @@ void addPackedEntryPoints(llvm::Module &module,
 /// there for the same module, target, options and compiler is returned
 /// instead, and a new one is stored (`*hit` says which happened); a cache
 /// that cannot be written costs a warning on stderr, never the compile.
-FailureOr<std::string>
-compileObject(ModuleOp module, llvm::StringRef cpu,
-              const CpuPipelineOptions &options,
-              const std::optional<std::string> &cacheDirectory,
-              std::string &error, bool *hit = nullptr);
+FailureOr<std::string> compileObject(
+    ModuleOp module, llvm::StringRef cpu, const CpuPipelineOptions &options,
+    const std::optional<std::string> &cacheDirectory, std::string &error,
+    bool *hit = nullptr, llvm::raw_ostream *progress = nullptr);
 
 /// Object code (ELF, position independent) for `module` and `cpu`.
 LogicalResult emitObject(llvm::Module &module, llvm::StringRef cpu,

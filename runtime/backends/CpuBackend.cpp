@@ -115,7 +115,10 @@ public:
         *module, "native", ::mlir::nova::CpuPipelineOptions(),
         options.useCompileCache ? ::mlir::nova::objectCacheDirectory()
                                 : std::nullopt,
-        error, &hit);
+        error, &hit,
+        options.reportCompile || llvm::sys::Process::StandardErrIsDisplayed()
+            ? &llvm::errs()
+            : nullptr);
     if (failed(object)) {
       if (error.empty())
         error = "nova-cpu-pipeline failed (see the diagnostics above)";

@@ -111,6 +111,12 @@ static llvm::cl::opt<std::string> pipelineOptions(
     llvm::cl::value_desc("options"), llvm::cl::init(""),
     llvm::cl::cat(novaCategory));
 
+static llvm::cl::opt<std::string> progressMode(
+    "progress",
+    llvm::cl::desc("Phase lines of --emit=obj/llvm compiles on stderr: auto "
+                   "(on a terminal), always or never"),
+    llvm::cl::init("auto"), llvm::cl::cat(novaCategory));
+
 static llvm::cl::opt<std::string>
     emitPrefix("emit-prefix",
                llvm::cl::desc("Prefix of the generated entry-point symbols"),
@@ -205,6 +211,15 @@ static LogicalResult writeArtifact(StringRef outputFilename, StringRef text) {
   return success();
 }
 
+/// Where --emit=obj/llvm report the phases of the compile: stderr with
+/// --progress=always, or auto and stderr a terminal.
+static llvm::raw_ostream *progressStream() {
+  if (progressMode == "always" ||
+      (progressMode == "auto" && llvm::sys::Process::StandardErrIsDisplayed()))
+    return &llvm::errs();
+  return nullptr;
+}
+
 /// --emit: compiles for the CPU and produces the requested artifact.
 static FailureOr<std::string>
 emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
@@ -253,14 +268,15 @@ emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
   }
   if (emitKind == "obj") {
     FailureOr<std::string> object = mlir::nova::compileObject(
-        module, targetCpu, *options, mlir::nova::objectCacheDirectory(), error);
+        module, targetCpu, *options, mlir::nova::objectCacheDirectory(), error,
+        nullptr, progressStream());
     if (failed(object))
       llvm::errs() << "nova-opt: " << error << "\n";
     return object;
   }
   llvm::LLVMContext llvmContext;
-  auto llvmModule = mlir::nova::lowerToLLVMIR(module, llvmContext, targetCpu,
-                                              *options, error);
+  auto llvmModule = mlir::nova::lowerToLLVMIR(
+      module, llvmContext, targetCpu, *options, error, progressStream());
   if (failed(llvmModule)) {
     llvm::errs() << "nova-opt: " << error << "\n";
     return failure();
@@ -298,6 +314,13 @@ int main(int argc, char **argv) {
       llvm::errs() << "nova-opt: --emit expects mlir, llvm, obj, header or "
                       "manifest, got '"
                    << emitKind << "'\n";
+      return EXIT_FAILURE;
+    }
+    if (progressMode != "auto" && progressMode != "always" &&
+        progressMode != "never") {
+      llvm::errs() << "nova-opt: --progress expects auto, always or never, "
+                      "got '"
+                   << progressMode << "'\n";
       return EXIT_FAILURE;
     }
     if (emitKind == "obj" && outputFilename == "-") {
