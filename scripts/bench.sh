@@ -62,8 +62,13 @@ and run OpenBLAS sgemv/sgemm (what a user without a fused kernel does);
 prefill shapes (M = 64, 512) run oneDNN's bf16 matmul on weights dequantized
 once, outside the timing; the MoE layer routes in f32, dequantizes only the
 selected experts and runs OpenBLAS sgemm per expert; sampling is softmax,
-`std::sort` of the vocabulary and a cumulative cut. See
-`docs/performance.md` for the schedules and what limits each kernel.
+`std::nth_element` for a top k that doubles until it holds top_p of the
+mass, a sort of those k and a cumulative cut (faster than sorting the whole
+vocabulary). The sampling floor is one vectorized pass (AVX-512, one
+thread) for the maximum and the sum of exponentials of each row. Nova's
+kernels take the f32-FMA path on every machine so far (no bf16-dot or AMX
+tier yet, issue 14). See `docs/performance.md` for the schedules and what
+limits each kernel.
 FOOTER
   } > "$tmp/kernels"
 else
