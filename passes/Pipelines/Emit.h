@@ -27,6 +27,7 @@
 #include "nova/runtime/Manifest.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <memory>
@@ -39,19 +40,38 @@ class LLVMContext;
 class Module;
 } // namespace llvm
 
+namespace mlir {
+class PassManager;
+} // namespace mlir
+
 namespace mlir::nova {
 
+/// Applied to every pass manager of the compile step before its passes are
+/// added: what a tool's user asked for (mlir-opt's IR printing, statistics,
+/// timing, crash reproducers). Empty: nothing.
+using PassManagerSetup = llvm::function_ref<LogicalResult(PassManager &)>;
+
+/// Whether `prefix` can start a C identifier: empty, or letters, digits and
+/// '_' not starting with a digit. Otherwise `error` says why.
+bool isValidSymbolPrefix(llvm::StringRef prefix, std::string &error);
+
 /// Renames every public function `f` to `<prefix>f` and records the
-/// symbols in the module's manifest (derived first if there is none).
+/// symbols in the module's manifest (derived first if there is none). An
+/// invalid prefix (isValidSymbolPrefix) is an error at the module.
 LogicalResult prefixEntryPoints(ModuleOp module, llvm::StringRef prefix);
 
-/// Writes the self-contained C header for the manifest's entries; the
-/// include guard is derived from `source` and `prefix`.
+/// Writes the self-contained C header for the manifest's entries. The
+/// include guard is derived from the full model name, `prefix` and a hash of
+/// the declarations, so headers of different models (or of one model with
+/// different prefixes or shapes) never share a guard, and the same inputs
+/// always give the same bytes.
 void emitHeader(const ::nova::rt::ModuleManifest &manifest,
                 llvm::StringRef prefix, llvm::StringRef source,
                 llvm::raw_ostream &os);
 
 /// The target `cpu` resolves to ("native" = the host CPU and its features).
+/// A name LLVM does not know for the host's architecture is an error listing
+/// the valid names (and the closest one).
 FailureOr<::nova::rt::ManifestTarget> describeTarget(llvm::StringRef cpu,
                                                      std::string &error);
 
@@ -62,10 +82,13 @@ FailureOr<::nova::rt::ManifestTarget> describeTarget(llvm::StringRef cpu,
 /// With `progress`, each phase of the compile (nova-cpu-pipeline, LLVM -O3,
 /// code generation) gets a line on it when it starts and one with its time
 /// when it ends: what a long compile shows on a terminal.
+///
+/// `setup` is applied to the pass manager of nova-cpu-pipeline.
 FailureOr<std::unique_ptr<llvm::Module>>
 lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context, llvm::StringRef cpu,
               const CpuPipelineOptions &options, std::string &error,
-              llvm::raw_ostream *progress = nullptr);
+              llvm::raw_ostream *progress = nullptr,
+              PassManagerSetup setup = {});
 
 /// Adds `void <symbol>_args(void *const *args)` for every entry: the
 /// same call with the arguments passed as an array of pointers in ABI order
@@ -84,7 +107,8 @@ void addPackedEntryPoints(llvm::Module &module,
 FailureOr<std::string> compileObject(
     ModuleOp module, llvm::StringRef cpu, const CpuPipelineOptions &options,
     const std::optional<std::string> &cacheDirectory, std::string &error,
-    bool *hit = nullptr, llvm::raw_ostream *progress = nullptr);
+    bool *hit = nullptr, llvm::raw_ostream *progress = nullptr,
+    PassManagerSetup setup = {});
 
 /// Object code (ELF, position independent) for `module` and `cpu`.
 LogicalResult emitObject(llvm::Module &module, llvm::StringRef cpu,

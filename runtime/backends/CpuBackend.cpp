@@ -111,11 +111,12 @@ public:
     // compile cache when it holds it; then it is linked into this process.
     bool hit = false;
     auto start = std::chrono::steady_clock::now();
-    FailureOr<std::string> object = ::mlir::nova::compileObject(
-        *module, "native", ::mlir::nova::CpuPipelineOptions(),
+    std::optional<std::string> cache =
         options.useCompileCache ? ::mlir::nova::objectCacheDirectory()
-                                : std::nullopt,
-        error, &hit,
+                                : std::nullopt;
+    FailureOr<std::string> object = ::mlir::nova::compileObject(
+        *module, "native", ::mlir::nova::CpuPipelineOptions(), cache, error,
+        &hit,
         options.reportCompile || llvm::sys::Process::StandardErrIsDisplayed()
             ? &llvm::errs()
             : nullptr);
@@ -134,11 +135,9 @@ public:
       llvm::errs() << "nova: compiled '" << contract.model
                    << "' for the host CPU in " << llvm::format("%.2f", seconds)
                    << " s (compile cache: "
-                   << (!options.useCompileCache ||
-                               !::mlir::nova::objectCacheDirectory()
-                           ? "off"
-                       : hit ? "hit"
-                             : "miss")
+                   << (!cache ? "off"
+                       : hit  ? "hit"
+                              : "miss")
                    << ")\n";
     return true;
   }

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Driver/LoadModel.h"
+#include "passes/Driver/ToolSupport.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Passes.h"
 
@@ -414,6 +415,9 @@ int runLoad(MLIRContext &context, llvm::SourceMgr &sourceMgr) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  ::mlir::nova::installVersionPrinter("nova-ckpt");
+  // The subcommands' options stay; LLVM's go behind --help-hidden.
+  ::mlir::nova::hideForeignOptions({});
   cl::ParseCommandLineOptions(argc, argv,
                               "Inspect, load and convert Nova checkpoints\n");
   ::mlir::nova::ToolContext tool;

@@ -19,13 +19,16 @@
 #include "dialect/NovaDialect.h"
 #include "passes/Contract/Manifest.h"
 #include "passes/Driver/LoadModel.h"
+#include "passes/Driver/ToolSupport.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Partition/Passes.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines/Emit.h"
 #include "passes/Pipelines/ObjectCache.h"
 
+#include "nova/runtime/AtomicFile.h"
 #include "nova/runtime/InputFile.h"
+#include "nova/runtime/Text.h"
 
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -46,6 +49,8 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
 
 using namespace mlir;
 
@@ -117,10 +122,25 @@ static llvm::cl::opt<std::string> progressMode(
                    "(on a terminal), always or never"),
     llvm::cl::init("auto"), llvm::cl::cat(novaCategory));
 
-static llvm::cl::opt<std::string>
-    emitPrefix("emit-prefix",
-               llvm::cl::desc("Prefix of the generated entry-point symbols"),
-               llvm::cl::init("nova_"), llvm::cl::cat(novaCategory));
+static llvm::cl::opt<std::string> emitPrefix(
+    "emit-prefix",
+    llvm::cl::desc("Prefix of the generated entry-point symbols: letters, "
+                   "digits and '_', not starting with a digit"),
+    llvm::cl::init("nova_"), llvm::cl::cat(novaCategory));
+
+static llvm::cl::opt<std::string> emitHeaderFile(
+    "emit-header",
+    llvm::cl::desc("With --emit: also write the C header to this file (all "
+                   "of the run's files are written, or none)"),
+    llvm::cl::value_desc("filename"), llvm::cl::init(""),
+    llvm::cl::cat(novaCategory));
+
+static llvm::cl::opt<std::string> emitManifestFile(
+    "emit-manifest",
+    llvm::cl::desc("With --emit: also write the manifest (JSON) to this "
+                   "file"),
+    llvm::cl::value_desc("filename"), llvm::cl::init(""),
+    llvm::cl::cat(novaCategory));
 
 static llvm::cl::opt<uint64_t> maxSpecBytes(
     "max-spec-bytes",
@@ -211,6 +231,41 @@ static LogicalResult writeArtifact(StringRef outputFilename, StringRef text) {
   return success();
 }
 
+/// One file of an --emit run and its contents.
+struct Artifact {
+  std::string path, text;
+};
+
+/// Writes every artifact, all or none: each goes to a temporary next to its
+/// path, and the temporaries are renamed into place only when all were
+/// written. A path of "-" is standard output, written last.
+static LogicalResult writeArtifacts(const std::vector<Artifact> &artifacts) {
+  if (artifacts.size() == 1)
+    return writeArtifact(artifacts[0].path, artifacts[0].text);
+  ::nova::rt::AtomicFileSet files;
+  std::string error;
+  const Artifact *toStdout = nullptr;
+  for (const Artifact &a : artifacts) {
+    if (a.path == "-") {
+      toStdout = &a;
+      continue;
+    }
+    std::string temporary;
+    if (!files.stage(a.path, temporary, error) ||
+        !::nova::rt::writeFileAtomically(temporary, a.text, error)) {
+      llvm::errs() << "nova-opt: " << error << "\n";
+      return failure();
+    }
+  }
+  if (!files.commit(error)) {
+    llvm::errs() << "nova-opt: " << error << "\n";
+    return failure();
+  }
+  if (toStdout)
+    llvm::outs() << toStdout->text;
+  return success();
+}
+
 /// Where --emit=obj/llvm report the phases of the compile: stderr with
 /// --progress=always, or auto and stderr a terminal.
 static llvm::raw_ostream *progressStream() {
@@ -220,9 +275,28 @@ static llvm::raw_ostream *progressStream() {
   return nullptr;
 }
 
-/// --emit: compiles for the CPU and produces the requested artifact.
+/// The manifest file's text: the contract with the target it is built for.
 static FailureOr<std::string>
-emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
+manifestText(::nova::rt::ModuleManifest manifest) {
+  std::string error;
+  FailureOr<::nova::rt::ManifestTarget> target =
+      mlir::nova::describeTarget(targetCpu, error);
+  if (failed(target)) {
+    llvm::errs() << "nova-opt: " << error << "\n";
+    return failure();
+  }
+  manifest.target = *target;
+  return ::nova::rt::writeManifestJson(manifest);
+}
+
+/// --emit: compiles for the CPU and produces the requested artifact, and
+/// the --emit-header/--emit-manifest files into `extra`. Every pass manager
+/// gets `setup` (mlir-opt's instrumentation flags); the objects come from
+/// the compile cache unless `useCache` is false.
+static FailureOr<std::string>
+emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename,
+             mlir::nova::PassManagerSetup setup, bool useCache,
+             std::vector<Artifact> &extra) {
   std::string out, error;
   llvm::raw_string_ostream os(out);
   // A module over a mesh of several devices is one rank's program (its
@@ -236,21 +310,26 @@ emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
       mlir::nova::readManifest(module);
   if (failed(manifest))
     return failure();
+  if (!emitHeaderFile.empty()) {
+    std::string header;
+    llvm::raw_string_ostream hs(header);
+    mlir::nova::emitHeader(*manifest, emitPrefix,
+                           llvm::sys::path::filename(inputFilename), hs);
+    extra.push_back({emitHeaderFile, header});
+  }
+  if (!emitManifestFile.empty()) {
+    FailureOr<std::string> json = manifestText(*manifest);
+    if (failed(json))
+      return failure();
+    extra.push_back({emitManifestFile, *json});
+  }
   if (emitKind == "header") {
     mlir::nova::emitHeader(*manifest, emitPrefix,
                            llvm::sys::path::filename(inputFilename), os);
     return out;
   }
-  if (emitKind == "manifest") {
-    FailureOr<::nova::rt::ManifestTarget> target =
-        mlir::nova::describeTarget(targetCpu, error);
-    if (failed(target)) {
-      llvm::errs() << "nova-opt: " << error << "\n";
-      return failure();
-    }
-    manifest->target = *target;
-    return ::nova::rt::writeManifestJson(*manifest);
-  }
+  if (emitKind == "manifest")
+    return manifestText(*manifest);
   std::unique_ptr<mlir::nova::CpuPipelineOptions> options =
       mlir::nova::CpuPipelineOptions::createFromString(pipelineOptions);
   if (!options) {
@@ -260,7 +339,8 @@ emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
   }
   if (emitKind == "mlir") {
     PassManager pm(&context);
-    if (failed(mlir::nova::buildNovaCpuPipeline(pm, *options)) ||
+    if (failed(setup(pm)) ||
+        failed(mlir::nova::buildNovaCpuPipeline(pm, *options)) ||
         failed(pm.run(module)))
       return failure();
     module->print(os);
@@ -268,15 +348,16 @@ emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
   }
   if (emitKind == "obj") {
     FailureOr<std::string> object = mlir::nova::compileObject(
-        module, targetCpu, *options, mlir::nova::objectCacheDirectory(), error,
-        nullptr, progressStream());
+        module, targetCpu, *options,
+        useCache ? mlir::nova::objectCacheDirectory() : std::nullopt, error,
+        nullptr, progressStream(), setup);
     if (failed(object))
       llvm::errs() << "nova-opt: " << error << "\n";
     return object;
   }
   llvm::LLVMContext llvmContext;
   auto llvmModule = mlir::nova::lowerToLLVMIR(
-      module, llvmContext, targetCpu, *options, error, progressStream());
+      module, llvmContext, targetCpu, *options, error, progressStream(), setup);
   if (failed(llvmModule)) {
     llvm::errs() << "nova-opt: " << error << "\n";
     return failure();
@@ -284,6 +365,84 @@ emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename) {
   mlir::nova::addPackedEntryPoints(**llvmModule, *manifest);
   (*llvmModule)->print(os, nullptr);
   return out;
+}
+
+/// Checks the --emit flags before anything is loaded or compiled.
+static LogicalResult checkEmitFlags(StringRef outputFilename) {
+  auto fail = [](const llvm::Twine &message) {
+    llvm::errs() << "nova-opt: " << message << "\n";
+    return failure();
+  };
+  if (emitKind != "mlir" && emitKind != "llvm" && emitKind != "obj" &&
+      emitKind != "header" && emitKind != "manifest")
+    return fail("--emit expects mlir, llvm, obj, header or manifest, got '" +
+                ::nova::rt::printable(emitKind) + "'");
+  if (progressMode != "auto" && progressMode != "always" &&
+      progressMode != "never")
+    return fail("--progress expects auto, always or never, got '" +
+                ::nova::rt::printable(progressMode) + "'");
+  if (emitKind == "obj" && outputFilename == "-")
+    return fail("--emit=obj needs -o FILE");
+  std::string error;
+  if (!mlir::nova::isValidSymbolPrefix(emitPrefix, error))
+    return fail("--emit-prefix '" + ::nova::rt::printable(emitPrefix) +
+                "' cannot start a C identifier: " + error);
+  if (emitKind != "header" && emitKind != "mlir" &&
+      failed(mlir::nova::describeTarget(targetCpu, error)))
+    return fail(error);
+  // Two outputs of one run on one path would overwrite each other.
+  std::vector<std::string> paths = {outputFilename.str()};
+  for (const std::string &extra :
+       {emitHeaderFile.getValue(), emitManifestFile.getValue()})
+    if (!extra.empty()) {
+      if (extra == "-")
+        return fail("--emit-header and --emit-manifest need a file name");
+      if (std::find(paths.begin(), paths.end(), extra) != paths.end())
+        return fail("'" + ::nova::rt::printable(extra) +
+                    "' is given for two outputs of the run");
+      paths.push_back(extra);
+    }
+  return success();
+}
+
+/// Applies mlir-opt's pass-manager flags (IR printing, statistics, crash
+/// reproducers, --mlir-timing, --verify-each) to a pass manager of --emit.
+static LogicalResult applyMlirOptFlags(PassManager &pm,
+                                       const MlirOptMainConfig &config) {
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  applyDefaultTimingPassManagerCLOptions(pm);
+  pm.enableVerifier(config.shouldVerifyPasses());
+  return success();
+}
+
+/// nova-opt --emit: the user's pipeline (mlir-opt's pass flags, if any),
+/// then the compile step; every output written, or none.
+static int runEmit(StringRef inputFilename, StringRef outputFilename,
+                   DialectRegistry &registry, const MlirOptMainConfig &config) {
+  if (failed(checkEmitFlags(outputFilename)))
+    return EXIT_FAILURE;
+  // An MLIR or LLVM flag may change the code without being part of the
+  // compile cache's key: such runs compile afresh.
+  bool useCache = !mlir::nova::usedForeignOptions({&novaCategory});
+  std::vector<Artifact> artifacts;
+  FailureOr<std::string> artifact = withLoadedModule(
+      inputFilename, registry,
+      [&](ModuleOp module, MLIRContext &context) -> FailureOr<std::string> {
+        auto setup = [&](PassManager &pm) {
+          return applyMlirOptFlags(pm, config);
+        };
+        PassManager user(&context);
+        if (failed(setup(user)) || failed(config.setupPassPipeline(user)) ||
+            failed(user.run(module)))
+          return failure();
+        return emitArtifact(module, context, inputFilename, setup, useCache,
+                            artifacts);
+      });
+  if (failed(artifact))
+    return EXIT_FAILURE;
+  artifacts.insert(artifacts.begin(), {outputFilename.str(), *artifact});
+  return succeeded(writeArtifacts(artifacts)) ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 int main(int argc, char **argv) {
@@ -294,6 +453,10 @@ int main(int argc, char **argv) {
   registerAllPasses();
   mlir::nova::registerNovaPasses();
 
+  mlir::nova::installVersionPrinter("nova-opt");
+  // LLVM's back-end options go behind --help-hidden; Nova's options and
+  // MLIR's (registered by registerAndParseCLIOptions) stay in --help.
+  mlir::nova::hideForeignOptions({&novaCategory});
   auto [inputFilename, outputFilename] = registerAndParseCLIOptions(
       argc, argv, "Nova compile driver (MLIR 22)\n", registry);
   MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
@@ -308,33 +471,11 @@ int main(int argc, char **argv) {
         });
   }
 
-  if (!emitKind.empty()) {
-    if (emitKind != "mlir" && emitKind != "llvm" && emitKind != "obj" &&
-        emitKind != "header" && emitKind != "manifest") {
-      llvm::errs() << "nova-opt: --emit expects mlir, llvm, obj, header or "
-                      "manifest, got '"
-                   << emitKind << "'\n";
-      return EXIT_FAILURE;
-    }
-    if (progressMode != "auto" && progressMode != "always" &&
-        progressMode != "never") {
-      llvm::errs() << "nova-opt: --progress expects auto, always or never, "
-                      "got '"
-                   << progressMode << "'\n";
-      return EXIT_FAILURE;
-    }
-    if (emitKind == "obj" && outputFilename == "-") {
-      llvm::errs() << "nova-opt: --emit=obj needs -o FILE\n";
-      return EXIT_FAILURE;
-    }
-    FailureOr<std::string> artifact = withLoadedModule(
-        inputFilename, registry,
-        [input = inputFilename](ModuleOp module, MLIRContext &context) {
-          return emitArtifact(module, context, input);
-        });
-    if (failed(artifact) || failed(writeArtifact(outputFilename, *artifact)))
-      return EXIT_FAILURE;
-    return EXIT_SUCCESS;
+  if (!emitKind.empty())
+    return runEmit(inputFilename, outputFilename, registry, config);
+  if (!emitHeaderFile.empty() || !emitManifestFile.empty()) {
+    llvm::errs() << "nova-opt: --emit-header and --emit-manifest need --emit\n";
+    return EXIT_FAILURE;
   }
   if (explainCollectivesFlag && rulesFilename.empty()) {
     llvm::errs()

@@ -7,6 +7,7 @@
 #include "tools/nova-run/Runner.h"
 
 #include "passes/Driver/LoadModel.h"
+#include "passes/Driver/ToolSupport.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Passes.h"
 #include "runtime/backends/Backends.h"
@@ -20,6 +21,8 @@
 #include "nova/runtime/Npy.h"
 #include "nova/runtime/SafeTensors.h"
 #include "nova/runtime/Shape.h"
+#include "nova/runtime/TensorLiteral.h"
+#include "nova/runtime/Text.h"
 
 #include "mlir/IR/Verifier.h"
 #include "mlir/InitAllPasses.h"
@@ -64,7 +67,10 @@ static cl::opt<std::string> entryName("entry",
                                       cl::value_desc("name"),
                                       cl::cat(runCategory));
 static cl::list<std::string>
-    inputFiles("input", cl::desc("An input: NAME=FILE.npy (repeatable)"),
+    inputFiles("input",
+               cl::desc("An input: NAME=FILE.npy, or inline NAME=3, "
+                        "NAME=1,2,3 or NAME=2x2xi32=1,2,3,4 (repeatable; "
+                        "docs/nova-run.md)"),
                cl::value_desc("name=file.npy"), cl::cat(runCategory));
 static cl::opt<std::string>
     paramsFile("params",
@@ -389,7 +395,8 @@ bool readInputs(const rt::ManifestEntry &entry, std::vector<HostTensor> &inputs,
   for (const std::string &spec : inputFiles) {
     auto [name, file] = StringRef(spec).split('=');
     if (file.empty()) {
-      error = "--input expects NAME=FILE.npy, got '" + spec + "'";
+      error = "--input expects NAME=FILE.npy or NAME=VALUES, got '" +
+              rt::printable(spec) + "'";
       return false;
     }
     int index = indexOf(ports, name);
@@ -397,12 +404,23 @@ bool readInputs(const rt::ManifestEntry &entry, std::vector<HostTensor> &inputs,
       std::string names;
       for (const rt::ManifestArg *p : ports)
         names += (names.empty() ? "" : ", ") + p->name;
-      error = "unknown input '" + name.str() + "'; the entry takes: " + names;
+      error = "unknown input '" + rt::printable(name) +
+              "'; the entry takes: " + names;
       return false;
     }
     if (given[index]) {
-      error = "input '" + name.str() + "' is given twice";
+      error = "input '" + rt::printable(name) + "' is given twice";
       return false;
+    }
+    if (!file.ends_with(".npy") && rt::isTensorLiteral(file)) {
+      const rt::ManifestArg &port = *ports[index];
+      if (!rt::parseTensorLiteral(file, port.dtype, port.shape, inputs[index],
+                                  error)) {
+        error = "input '" + port.name + "' (" + describe(port) + "): " + error;
+        return false;
+      }
+      given[index] = true;
+      continue;
     }
     HostTensor raw;
     if (!rt::readNpy(file.str(), raw, error)) {
@@ -432,7 +450,7 @@ bool readInputs(const rt::ManifestEntry &entry, std::vector<HostTensor> &inputs,
       continue;
     }
     error = "missing input '" + port.name + "' (" + describe(port) +
-            "); pass --input " + port.name + "=FILE.npy";
+            "); pass --input " + port.name + "=FILE.npy or inline values";
     return false;
   }
   return true;
@@ -588,9 +606,15 @@ void printOutputs(const rt::ManifestEntry &entry,
     llvm::outs() << ports[i]->name << " = " << outputs[i].describe();
     if (outputs[i].numElements() <= 16) {
       llvm::outs() << " [";
-      for (int64_t k = 0; k < outputs[i].numElements(); ++k)
-        llvm::outs() << (k ? ", " : "")
-                     << llvm::format("%g", outputs[i].floatAt(k));
+      // Integers exactly (an i64 does not fit a double); floats as %g.
+      bool isFloat = rt::isFloat(outputs[i].dtype());
+      for (int64_t k = 0; k < outputs[i].numElements(); ++k) {
+        llvm::outs() << (k ? ", " : "");
+        if (isFloat)
+          llvm::outs() << llvm::format("%g", outputs[i].floatAt(k));
+        else
+          llvm::outs() << outputs[i].intAt(k);
+      }
       llvm::outs() << "]";
     }
     llvm::outs() << "\n";
@@ -849,6 +873,7 @@ int runModel() {
 int ::nova::run::novaRunMain(int argc, char **argv) {
   registerAllPasses();
   ::mlir::nova::registerNovaPasses();
+  ::mlir::nova::installVersionPrinter("nova-run");
   cl::HideUnrelatedOptions(runCategory);
   cl::ParseCommandLineOptions(argc, argv, "Run a Nova module\n");
   if (ranksOption.getNumOccurrences())
