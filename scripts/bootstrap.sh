@@ -9,6 +9,9 @@ packages=(
   # Toolchain: LLVM/MLIR 22 (bookworm-security), clang + lld, CMake + Ninja.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22 libclang-rt-22-dev libomp-22-dev libdnnl-dev libopenblas-dev
   cmake ninja-build python3
+  # The installed-package test builds a user application with CMake and with
+  # make + pkg-config.
+  make pkg-config
   # Sharded execution: MPICH (mpirun.mpich, libmpich.so.12; no headers needed).
   mpich
   # Spec import (RE2: linear-time partition-rule regexes), unit tests, benchmarks.
