@@ -20,6 +20,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/InlineAsm.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -271,6 +272,8 @@ static const llvm::Target *hostTarget(llvm::Triple &triple,
                                       std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  // The object's CPU check is inline assembly (cpuid, xgetbv).
+  llvm::InitializeNativeTargetAsmParser();
   triple = llvm::Triple(llvm::sys::getProcessTriple());
   return llvm::TargetRegistry::lookupTarget(triple, error);
 }
@@ -498,10 +501,207 @@ LogicalResult mlir::nova::emitObject(llvm::Module &module, StringRef cpu,
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// The CPU check of an object
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Where CPUID reports an LLVM target feature: leaf, subleaf, register
+/// (0 eax .. 3 edx) and bit; `xcr0` is the XGETBV mask of the register state
+/// the OS must enable for it (AVX: ymm; AVX-512: zmm and k; AMX: tiles).
+struct CpuidFeature {
+  const char *name;
+  uint32_t leaf, subleaf;
+  unsigned reg, bit;
+  uint64_t xcr0;
+};
+constexpr uint64_t kYmm = 0x6, kZmm = 0xe6, kTiles = 0x60000;
+constexpr CpuidFeature kCpuidFeatures[] = {
+    {"sse", 1, 0, 3, 25, 0},
+    {"sse2", 1, 0, 3, 26, 0},
+    {"sse3", 1, 0, 2, 0, 0},
+    {"ssse3", 1, 0, 2, 9, 0},
+    {"fma", 1, 0, 2, 12, kYmm},
+    {"sse4.1", 1, 0, 2, 19, 0},
+    {"sse4.2", 1, 0, 2, 20, 0},
+    {"movbe", 1, 0, 2, 22, 0},
+    {"popcnt", 1, 0, 2, 23, 0},
+    {"avx", 1, 0, 2, 28, kYmm},
+    {"f16c", 1, 0, 2, 29, kYmm},
+    {"bmi", 7, 0, 1, 3, 0},
+    {"avx2", 7, 0, 1, 5, kYmm},
+    {"bmi2", 7, 0, 1, 8, 0},
+    {"avx512f", 7, 0, 1, 16, kZmm},
+    {"avx512dq", 7, 0, 1, 17, kZmm},
+    {"avx512ifma", 7, 0, 1, 21, kZmm},
+    {"avx512cd", 7, 0, 1, 28, kZmm},
+    {"avx512bw", 7, 0, 1, 30, kZmm},
+    {"avx512vl", 7, 0, 1, 31, kZmm},
+    {"avx512vbmi", 7, 0, 2, 1, kZmm},
+    {"avx512vbmi2", 7, 0, 2, 6, kZmm},
+    {"gfni", 7, 0, 2, 8, 0},
+    {"vaes", 7, 0, 2, 9, kYmm},
+    {"vpclmulqdq", 7, 0, 2, 10, kYmm},
+    {"avx512vnni", 7, 0, 2, 11, kZmm},
+    {"avx512bitalg", 7, 0, 2, 12, kZmm},
+    {"avx512vpopcntdq", 7, 0, 2, 14, kZmm},
+    {"amx-bf16", 7, 0, 3, 22, kTiles},
+    {"avx512fp16", 7, 0, 3, 23, kZmm},
+    {"amx-tile", 7, 0, 3, 24, kTiles},
+    {"amx-int8", 7, 0, 3, 25, kTiles},
+    {"avxvnni", 7, 1, 0, 4, kYmm},
+    {"avx512bf16", 7, 1, 0, 5, kZmm},
+    {"lzcnt", 0x80000001u, 0, 2, 5, 0},
+};
+} // namespace
+
+/// Makes every entry of `module` check, on its first call, that the CPU it
+/// runs on has the instruction-set features `cpu` enables (those of
+/// kCpuidFeatures, with the OS support for their registers): without them
+/// it writes "nova: <model> was compiled for <cpu>; this CPU lacks: ..." to
+/// stderr and aborts, where the code would otherwise die of SIGILL somewhere
+/// inside. Nothing is added when every feature is baseline x86-64.
+static LogicalResult addCpuCheck(llvm::Module &module,
+                                 const rt::ModuleManifest &manifest,
+                                 StringRef cpu, std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> tm = makeTargetMachine(cpu, error);
+  if (!tm)
+    return failure();
+  std::vector<const CpuidFeature *> needed;
+  for (const CpuidFeature &f : kCpuidFeatures)
+    if (tm->getMCSubtargetInfo()->checkFeatures(std::string("+") + f.name) &&
+        StringRef(f.name) != "sse" && StringRef(f.name) != "sse2")
+      needed.push_back(&f);
+  if (needed.empty())
+    return success();
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *i32 = llvm::Type::getInt32Ty(ctx),
+             *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Type *voidTy = llvm::Type::getVoidTy(ctx);
+  auto *checked = new llvm::GlobalVariable(
+      module, i32, false, llvm::GlobalValue::InternalLinkage,
+      llvm::ConstantInt::get(i32, 0), "nova.cpu_checked");
+  auto *check = llvm::Function::Create(llvm::FunctionType::get(voidTy, false),
+                                       llvm::GlobalValue::InternalLinkage,
+                                       "nova.check_cpu", module);
+  check->addFnAttr(llvm::Attribute::NoInline);
+  check->addFnAttr(llvm::Attribute::Cold);
+  llvm::FunctionCallee writeFn = module.getOrInsertFunction(
+      "write", llvm::FunctionType::get(i64, {i32, ptr, i64}, false));
+  llvm::FunctionCallee abortFn = module.getOrInsertFunction(
+      "abort", llvm::FunctionType::get(voidTy, false));
+
+  auto *entry = llvm::BasicBlock::Create(ctx, "entry", check);
+  auto *run = llvm::BasicBlock::Create(ctx, "run", check);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", check);
+  llvm::IRBuilder<> b(entry);
+  b.CreateCondBr(b.CreateICmpNE(b.CreateLoad(i32, checked), b.getInt32(0)),
+                 done, run);
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
+
+  b.SetInsertPoint(run);
+  auto *regs = llvm::StructType::get(ctx, {i32, i32, i32, i32});
+  auto *cpuidAsm = llvm::InlineAsm::get(
+      llvm::FunctionType::get(regs, {i32, i32}, false), "cpuid",
+      "={ax},={bx},={cx},={dx},{ax},{cx}", /*hasSideEffects=*/false);
+  std::map<std::pair<uint32_t, uint32_t>, llvm::Value *> leaves;
+  auto cpuid = [&](uint32_t leaf, uint32_t sub) {
+    llvm::Value *&r = leaves[{leaf, sub}];
+    if (!r)
+      r = b.CreateCall(cpuidAsm, {b.getInt32(leaf), b.getInt32(sub)});
+    return r;
+  };
+  // The highest basic and extended leaves: a missing leaf reads as zeros.
+  llvm::Value *maxBasic = b.CreateExtractValue(cpuid(0, 0), 0);
+  llvm::Value *maxExt = b.CreateExtractValue(cpuid(0x80000000u, 0), 0);
+  // XCR0, when the OS enabled XSAVE (leaf 1, ecx bit 27), else 0.
+  llvm::Value *osxsave = b.CreateAnd(
+      b.CreateLShr(b.CreateExtractValue(cpuid(1, 0), 2), 27), b.getInt32(1));
+  auto *xgetbvBlock = llvm::BasicBlock::Create(ctx, "xgetbv", check);
+  auto *features = llvm::BasicBlock::Create(ctx, "features", check);
+  llvm::BasicBlock *before = b.GetInsertBlock();
+  b.CreateCondBr(b.CreateICmpNE(osxsave, b.getInt32(0)), xgetbvBlock, features);
+  b.SetInsertPoint(xgetbvBlock);
+  auto *xgetbvAsm = llvm::InlineAsm::get(
+      llvm::FunctionType::get(llvm::StructType::get(ctx, {i32, i32}), {i32},
+                              false),
+      "xgetbv", "={ax},={dx},{cx}", false);
+  llvm::Value *xr = b.CreateCall(xgetbvAsm, {b.getInt32(0)});
+  llvm::Value *xcr0 = b.CreateOr(
+      b.CreateZExt(b.CreateExtractValue(xr, 0), i64),
+      b.CreateShl(b.CreateZExt(b.CreateExtractValue(xr, 1), i64), 32));
+  b.CreateBr(features);
+  b.SetInsertPoint(features);
+  llvm::PHINode *xcr = b.CreatePHI(i64, 2);
+  xcr->addIncoming(b.getInt64(0), before);
+  xcr->addIncoming(xcr0, xgetbvBlock);
+
+  // missing = OR over features of (not present) << index.
+  llvm::Value *missingAny = b.getFalse();
+  std::vector<llvm::Value *> missing;
+  for (const CpuidFeature *f : needed) {
+    llvm::Value *maxLeaf = f->leaf >= 0x80000000u ? maxExt : maxBasic;
+    llvm::Value *hasLeaf = b.CreateICmpUGE(maxLeaf, b.getInt32(f->leaf));
+    llvm::Value *reg = b.CreateExtractValue(cpuid(f->leaf, f->subleaf), f->reg);
+    llvm::Value *bit = b.CreateICmpNE(
+        b.CreateAnd(reg, b.getInt32(1u << f->bit)), b.getInt32(0));
+    llvm::Value *os = b.getTrue();
+    if (f->xcr0)
+      os = b.CreateICmpEQ(b.CreateAnd(xcr, b.getInt64(f->xcr0)),
+                          b.getInt64(f->xcr0));
+    llvm::Value *lacks =
+        b.CreateNot(b.CreateAnd(hasLeaf, b.CreateAnd(bit, os)));
+    missing.push_back(lacks);
+    missingAny = b.CreateOr(missingAny, lacks);
+  }
+  auto *ok = llvm::BasicBlock::Create(ctx, "ok", check);
+  auto *fail = llvm::BasicBlock::Create(ctx, "fail", check);
+  b.CreateCondBr(missingAny, fail, ok);
+  b.SetInsertPoint(ok);
+  b.CreateStore(b.getInt32(1), checked);
+  b.CreateRetVoid();
+
+  b.SetInsertPoint(fail);
+  auto say = [&](const std::string &text) {
+    llvm::Value *str = b.CreateGlobalString(text, "nova.cpu_message");
+    b.CreateCall(writeFn, {b.getInt32(2), str, b.getInt64(text.size())});
+  };
+  say("nova: '" + rt::printable(manifest.model) +
+      "' was compiled for --target-cpu=" + cpu.str() + "; this CPU lacks:");
+  for (size_t i = 0; i < needed.size(); ++i) {
+    auto *yes = llvm::BasicBlock::Create(ctx, "lacks", check);
+    auto *next = llvm::BasicBlock::Create(ctx, "next", check);
+    b.CreateCondBr(missing[i], yes, next);
+    b.SetInsertPoint(yes);
+    say(std::string(" ") + needed[i]->name);
+    b.CreateBr(next);
+    b.SetInsertPoint(next);
+  }
+  say("\n(recompile with a --target-cpu this machine has, e.g. x86-64-v3)\n");
+  b.CreateCall(abortFn);
+  b.CreateUnreachable();
+
+  // Every entry calls it first (after its allocas, which stay static).
+  for (const rt::ManifestEntry &e : manifest.entries) {
+    llvm::Function *fn = module.getFunction(e.symbol);
+    if (!fn || fn->empty())
+      continue;
+    llvm::BasicBlock &first = fn->getEntryBlock();
+    auto it = first.begin();
+    while (it != first.end() && llvm::isa<llvm::AllocaInst>(*it))
+      ++it;
+    llvm::IRBuilder<>(&first, it).CreateCall(check);
+  }
+  return success();
+}
+
 FailureOr<std::string> mlir::nova::compileObject(
     ModuleOp module, StringRef cpu, const CpuPipelineOptions &options,
     const std::optional<std::string> &cacheDirectory, std::string &error,
-    bool *hit, llvm::raw_ostream *progress, PassManagerSetup setup) {
+    bool *hit, llvm::raw_ostream *progress, PassManagerSetup setup,
+    bool checkCpu) {
   PhaseReport report(progress, module);
   if (hit)
     *hit = false;
@@ -514,8 +714,10 @@ FailureOr<std::string> mlir::nova::compileObject(
     std::string optionText;
     llvm::raw_string_ostream optionStream(optionText);
     options.print(optionStream);
-    key =
-        objectCacheKey(module, target.cpu + ";" + target.features, optionText);
+    key = objectCacheKey(module,
+                         target.cpu + ";" + target.features +
+                             (checkCpu ? ";cpu-check" : ""),
+                         optionText);
     if (key)
       if (std::optional<std::string> cached =
               readCachedObject(*cacheDirectory, *key)) {
@@ -530,6 +732,8 @@ FailureOr<std::string> mlir::nova::compileObject(
   if (failed(llvmModule))
     return failure();
   addPackedEntryPoints(**llvmModule, *manifest);
+  if (checkCpu && failed(addCpuCheck(**llvmModule, *manifest, cpu, error)))
+    return failure();
   llvm::SmallVector<char, 0> object;
   llvm::raw_svector_ostream objectStream(object);
   report.begin("code generation");

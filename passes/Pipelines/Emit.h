@@ -104,11 +104,16 @@ void addPackedEntryPoints(llvm::Module &module,
 /// there for the same module, target, options and compiler is returned
 /// instead, and a new one is stored (`*hit` says which happened); a cache
 /// that cannot be written costs a warning on stderr, never the compile.
+///
+/// With `checkCpu` (objects for other machines: nova-opt --emit=obj), every
+/// entry first checks, once per process, that the CPU has the instruction
+/// set features `cpu` enables and otherwise aborts naming the missing ones
+/// (never SIGILL); code JIT-compiled for the host needs no check.
 FailureOr<std::string> compileObject(
     ModuleOp module, llvm::StringRef cpu, const CpuPipelineOptions &options,
     const std::optional<std::string> &cacheDirectory, std::string &error,
     bool *hit = nullptr, llvm::raw_ostream *progress = nullptr,
-    PassManagerSetup setup = {});
+    PassManagerSetup setup = {}, bool checkCpu = false);
 
 /// Object code (ELF, position independent) for `module` and `cpu`.
 LogicalResult emitObject(llvm::Module &module, llvm::StringRef cpu,

@@ -350,7 +350,7 @@ emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename,
     FailureOr<std::string> object = mlir::nova::compileObject(
         module, targetCpu, *options,
         useCache ? mlir::nova::objectCacheDirectory() : std::nullopt, error,
-        nullptr, progressStream(), setup);
+        nullptr, progressStream(), setup, /*checkCpu=*/true);
     if (failed(object))
       llvm::errs() << "nova-opt: " << error << "\n";
     return object;
