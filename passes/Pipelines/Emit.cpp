@@ -23,6 +23,7 @@
 #include "llvm/IR/InlineAsm.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Linker/Linker.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
@@ -31,6 +32,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 
 #include <chrono>
 #include <map>
@@ -42,6 +44,11 @@ namespace rt = ::nova::rt;
 //===----------------------------------------------------------------------===//
 // Symbols
 //===----------------------------------------------------------------------===//
+
+/// The module attribute prefixEntryPoints records its prefix in.
+static constexpr llvm::StringLiteral kSymbolPrefixAttr = "nova.symbol_prefix";
+/// `const char *<prefix>cpu_tier(void)`: the tier an object runs.
+static constexpr llvm::StringLiteral kTierQuery = "cpu_tier";
 
 bool mlir::nova::isValidSymbolPrefix(StringRef prefix, std::string &error) {
   for (size_t i = 0; i < prefix.size(); ++i) {
@@ -69,9 +76,19 @@ LogicalResult mlir::nova::prefixEntryPoints(ModuleOp module, StringRef prefix) {
   FailureOr<rt::ModuleManifest> manifest = getOrDeriveManifest(module);
   if (failed(manifest))
     return failure();
-  for (rt::ManifestEntry &entry : manifest->entries)
+  for (rt::ManifestEntry &entry : manifest->entries) {
+    if (entry.name == kTierQuery) {
+      Operation *at = module.lookupSymbol(entry.name);
+      return (at ? at : module.getOperation())->emitError()
+             << "an entry point cannot be called '" << kTierQuery
+             << "': the object's tier query has that name";
+    }
     entry.symbol = (prefix + entry.name).str();
+  }
   attachManifest(module, *manifest);
+  // The object's other public symbols (its tier query) take it too.
+  module->setAttr(kSymbolPrefixAttr,
+                  StringAttr::get(module.getContext(), prefix));
   if (prefix.empty())
     return success();
   for (auto func : module.getOps<func::FuncOp>())
@@ -208,6 +225,13 @@ void mlir::nova::emitHeader(const rt::ModuleManifest &manifest,
   llvm::raw_string_ostream bs(body);
   for (const rt::ManifestEntry &entry : manifest.entries)
     emitEntryDeclarations(entry, bs);
+  bs << "/* The instruction-set tier the entry points run on this machine: "
+        "the\n"
+        " * object's --target-cpu or, in an object compiled for several "
+        "tiers,\n"
+        " * the one chosen at the first call (NOVA_CPU_TIER overrides it; "
+        "docs/abi.md). */\n"
+     << "const char *" << prefix << kTierQuery << "(void);\n\n";
   // The full model name and prefix make the guard readable; the hash of the
   // declarations (FNV-1a over model, prefix and body) keeps two models that
   // share both, e.g. two specs called model.yaml, from sharing it.
@@ -264,8 +288,59 @@ void mlir::nova::emitHeader(const rt::ModuleManifest &manifest,
 }
 
 //===----------------------------------------------------------------------===//
-// LLVM IR and objects
+// Targets and their tiers
 //===----------------------------------------------------------------------===//
+
+namespace {
+/// Where CPUID reports an LLVM target feature: leaf, subleaf, register
+/// (0 eax .. 3 edx) and bit; `xcr0` is the XGETBV mask of the register state
+/// the OS must enable for it (AVX: ymm; AVX-512: zmm and k; AMX: tiles).
+struct CpuidFeature {
+  const char *name;
+  uint32_t leaf, subleaf;
+  unsigned reg, bit;
+  uint64_t xcr0;
+};
+constexpr uint64_t kYmm = 0x6, kZmm = 0xe6, kTiles = 0x60000;
+/// The features beyond baseline x86-64 (SSE2) that an object's CPU check
+/// and tier choice look at.
+constexpr CpuidFeature kCpuidFeatures[] = {
+    {"sse3", 1, 0, 2, 0, 0},
+    {"ssse3", 1, 0, 2, 9, 0},
+    {"fma", 1, 0, 2, 12, kYmm},
+    {"sse4.1", 1, 0, 2, 19, 0},
+    {"sse4.2", 1, 0, 2, 20, 0},
+    {"movbe", 1, 0, 2, 22, 0},
+    {"popcnt", 1, 0, 2, 23, 0},
+    {"avx", 1, 0, 2, 28, kYmm},
+    {"f16c", 1, 0, 2, 29, kYmm},
+    {"bmi", 7, 0, 1, 3, 0},
+    {"avx2", 7, 0, 1, 5, kYmm},
+    {"bmi2", 7, 0, 1, 8, 0},
+    {"avx512f", 7, 0, 1, 16, kZmm},
+    {"avx512dq", 7, 0, 1, 17, kZmm},
+    {"avx512ifma", 7, 0, 1, 21, kZmm},
+    {"avx512cd", 7, 0, 1, 28, kZmm},
+    {"avx512bw", 7, 0, 1, 30, kZmm},
+    {"avx512vl", 7, 0, 1, 31, kZmm},
+    {"avx512vbmi", 7, 0, 2, 1, kZmm},
+    {"avx512vbmi2", 7, 0, 2, 6, kZmm},
+    {"gfni", 7, 0, 2, 8, 0},
+    {"vaes", 7, 0, 2, 9, kYmm},
+    {"vpclmulqdq", 7, 0, 2, 10, kYmm},
+    {"avx512vnni", 7, 0, 2, 11, kZmm},
+    {"avx512bitalg", 7, 0, 2, 12, kZmm},
+    {"avx512vpopcntdq", 7, 0, 2, 14, kZmm},
+    {"amx-bf16", 7, 0, 3, 22, kTiles},
+    {"avx512fp16", 7, 0, 3, 23, kZmm},
+    {"amx-tile", 7, 0, 3, 24, kTiles},
+    {"amx-int8", 7, 0, 3, 25, kTiles},
+    {"avxvnni", 7, 1, 0, 4, kYmm},
+    {"avx512bf16", 7, 1, 0, 5, kZmm},
+    {"lzcnt", 0x80000001u, 0, 2, 5, 0},
+};
+using FeatureList = std::vector<const CpuidFeature *>;
+} // namespace
 
 /// The LLVM target of the host's triple (and the triple).
 static const llvm::Target *hostTarget(llvm::Triple &triple,
@@ -309,38 +384,106 @@ static bool checkCpuName(StringRef cpu, std::string &error) {
   return false;
 }
 
-FailureOr<rt::ManifestTarget> mlir::nova::describeTarget(StringRef cpu,
-                                                         std::string &error) {
-  rt::ManifestTarget target{"cpu", cpu.str(), ""};
-  if (cpu != "native" && !checkCpuName(cpu, error))
-    return failure();
-  if (cpu == "native") {
-    target.cpu = llvm::sys::getHostCPUName().str();
-    std::vector<std::string> list;
-    for (auto &f : llvm::sys::getHostCPUFeatures())
-      list.push_back((f.second ? "+" : "-") + f.getKey().str());
-    std::sort(list.begin(), list.end()); // deterministic
-    target.features = llvm::join(list, ",");
+/// The features of kCpuidFeatures that `tier` enables.
+static FeatureList tierFeatures(const rt::ManifestTier &tier) {
+  llvm::Triple triple;
+  std::string error;
+  FeatureList list;
+  const llvm::Target *target = hostTarget(triple, error);
+  if (!target)
+    return list;
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, tier.cpu, tier.features));
+  for (const CpuidFeature &f : kCpuidFeatures)
+    if (info && info->checkFeatures(std::string("+") + f.name))
+      list.push_back(&f);
+  return list;
+}
+
+/// One CPU name: "native" resolves to the host CPU and its features.
+static FailureOr<rt::ManifestTier> describeTier(StringRef cpu,
+                                                std::string &error) {
+  if (cpu != "native") {
+    if (!checkCpuName(cpu, error))
+      return failure();
+    return rt::ManifestTier{cpu.str(), ""};
   }
+  std::vector<std::string> list;
+  for (auto &f : llvm::sys::getHostCPUFeatures())
+    list.push_back((f.second ? "+" : "-") + f.getKey().str());
+  std::sort(list.begin(), list.end()); // deterministic
+  return rt::ManifestTier{llvm::sys::getHostCPUName().str(),
+                          llvm::join(list, ",")};
+}
+
+FailureOr<rt::ManifestTarget> mlir::nova::describeTarget(StringRef cpus,
+                                                         std::string &error) {
+  llvm::SmallVector<StringRef> names;
+  cpus.split(names, ',', /*MaxSplit=*/-1, /*KeepEmpty=*/true);
+  std::vector<rt::ManifestTier> tiers;
+  for (StringRef name : names) {
+    if (name.empty()) {
+      error = "--target-cpu '" + rt::printable(cpus) +
+              "' has an empty CPU name (expected CPU[,CPU...])";
+      return failure();
+    }
+    if (name == "native" && names.size() > 1) {
+      error = "--target-cpu 'native' is the building machine's CPU and "
+              "cannot be one of several tiers";
+      return failure();
+    }
+    if (llvm::count(names, name) > 1) {
+      error = "--target-cpu names '" + rt::printable(name) + "' twice";
+      return failure();
+    }
+    FailureOr<rt::ManifestTier> tier = describeTier(name, error);
+    if (failed(tier))
+      return failure();
+    tiers.push_back(*tier);
+  }
+  // Every tier runs only where the baseline does: it must have all of the
+  // baseline's features.
+  FeatureList base = tierFeatures(tiers.front());
+  for (size_t i = 1; i < tiers.size(); ++i) {
+    FeatureList has = tierFeatures(tiers[i]);
+    std::vector<std::string> lacks;
+    for (const CpuidFeature *f : base)
+      if (!llvm::is_contained(has, f))
+        lacks.push_back(f->name);
+    if (!lacks.empty()) {
+      error = "--target-cpu tier '" + tiers[i].cpu +
+              "' lacks features of the baseline '" + tiers.front().cpu + "' (" +
+              llvm::join(lacks, " ") +
+              "); list the baseline first, then higher tiers";
+      return failure();
+    }
+  }
+  rt::ManifestTarget target{
+      "cpu", tiers.front().cpu, tiers.front().features, {}};
+  target.tiers.assign(tiers.begin() + 1, tiers.end());
   return target;
 }
 
-/// A target machine for the host triple and `cpu` (with the host's
-/// features for "native").
+/// The baseline, then the higher tiers.
+static std::vector<rt::ManifestTier>
+allTiers(const rt::ManifestTarget &target) {
+  std::vector<rt::ManifestTier> tiers = {{target.cpu, target.features}};
+  tiers.insert(tiers.end(), target.tiers.begin(), target.tiers.end());
+  return tiers;
+}
+
+/// A target machine for the host triple and `tier`.
 static std::unique_ptr<llvm::TargetMachine>
-makeTargetMachine(StringRef cpu, std::string &error) {
+makeTargetMachine(const rt::ManifestTier &tier, std::string &error) {
   llvm::Triple triple;
   const llvm::Target *target = hostTarget(triple, error);
   if (!target)
     return nullptr;
-  FailureOr<rt::ManifestTarget> described = describeTarget(cpu, error);
-  if (failed(described))
-    return nullptr;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, described->cpu, described->features, llvm::TargetOptions(),
-      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+      triple, tier.cpu, tier.features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!tm)
-    error = "cannot create a target machine for CPU '" + described->cpu + "'";
+    error = "cannot create a target machine for CPU '" + tier.cpu + "'";
   return tm;
 }
 
@@ -358,6 +501,376 @@ targetManifest(ModuleOp module, StringRef cpu, std::string &error) {
   manifest->target = *target;
   return manifest;
 }
+
+//===----------------------------------------------------------------------===//
+// Choosing a tier at run time
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Builds, in one function, the code that reads the CPU's features (CPUID,
+/// and XGETBV for the register state the OS enabled) and writes messages to
+/// stderr.
+class CpuProbe {
+public:
+  CpuProbe(llvm::Function *fn, llvm::IRBuilder<> &b) : fn(fn), b(b) {
+    llvm::LLVMContext &ctx = fn->getContext();
+    i32 = b.getInt32Ty();
+    i64 = b.getInt64Ty();
+    auto *regs = llvm::StructType::get(ctx, {i32, i32, i32, i32});
+    cpuidAsm = llvm::InlineAsm::get(
+        llvm::FunctionType::get(regs, {i32, i32}, false), "cpuid",
+        "={ax},={bx},={cx},={dx},{ax},{cx}", /*hasSideEffects=*/false);
+    // The highest basic and extended leaves: a missing leaf reads as 0s.
+    maxBasic = b.CreateExtractValue(cpuid(0, 0), 0);
+    maxExt = b.CreateExtractValue(cpuid(0x80000000u, 0), 0);
+    // XCR0, when the OS enabled XSAVE (leaf 1, ecx bit 27), else 0.
+    llvm::Value *osxsave =
+        b.CreateAnd(b.CreateLShr(b.CreateExtractValue(cpuid(1, 0), 2), 27), 1);
+    auto *read = llvm::BasicBlock::Create(ctx, "xgetbv", fn);
+    auto *join = llvm::BasicBlock::Create(ctx, "features", fn);
+    llvm::BasicBlock *before = b.GetInsertBlock();
+    b.CreateCondBr(b.CreateICmpNE(osxsave, b.getInt32(0)), read, join);
+    b.SetInsertPoint(read);
+    auto *xgetbvAsm = llvm::InlineAsm::get(
+        llvm::FunctionType::get(llvm::StructType::get(ctx, {i32, i32}), {i32},
+                                false),
+        "xgetbv", "={ax},={dx},{cx}", false);
+    llvm::Value *xr = b.CreateCall(xgetbvAsm, {b.getInt32(0)});
+    llvm::Value *value = b.CreateOr(
+        b.CreateZExt(b.CreateExtractValue(xr, 0), i64),
+        b.CreateShl(b.CreateZExt(b.CreateExtractValue(xr, 1), i64), 32));
+    b.CreateBr(join);
+    b.SetInsertPoint(join);
+    llvm::PHINode *phi = b.CreatePHI(i64, 2);
+    phi->addIncoming(b.getInt64(0), before);
+    phi->addIncoming(value, read);
+    xcr0 = phi;
+  }
+
+  /// i1: the CPU (or its OS) lacks `f`.
+  llvm::Value *lacks(const CpuidFeature *f) {
+    llvm::Value *&known = missing[f];
+    if (known)
+      return known;
+    llvm::Value *maxLeaf = f->leaf >= 0x80000000u ? maxExt : maxBasic;
+    llvm::Value *hasLeaf = b.CreateICmpUGE(maxLeaf, b.getInt32(f->leaf));
+    llvm::Value *reg = b.CreateExtractValue(cpuid(f->leaf, f->subleaf), f->reg);
+    llvm::Value *bit =
+        b.CreateICmpNE(b.CreateAnd(reg, 1u << f->bit), b.getInt32(0));
+    llvm::Value *os = b.getTrue();
+    if (f->xcr0)
+      os = b.CreateICmpEQ(b.CreateAnd(xcr0, f->xcr0), b.getInt64(f->xcr0));
+    return known = b.CreateNot(b.CreateAnd(hasLeaf, b.CreateAnd(bit, os)));
+  }
+
+  /// i1: the CPU has every feature of `list`.
+  llvm::Value *hasAll(const FeatureList &list) {
+    llvm::Value *all = b.getTrue();
+    for (const CpuidFeature *f : list)
+      all = b.CreateAnd(all, b.CreateNot(lacks(f)));
+    return all;
+  }
+
+  /// Writes `text` to stderr.
+  void say(const std::string &text) {
+    llvm::Value *str = b.CreateGlobalString(text, "nova.cpu_message");
+    b.CreateCall(writeFn(), {b.getInt32(2), str, b.getInt64(text.size())});
+  }
+  /// Writes the C string `str` to stderr.
+  void sayString(llvm::Value *str) {
+    llvm::Module &m = *fn->getParent();
+    llvm::FunctionCallee strlenFn = m.getOrInsertFunction(
+        "strlen", llvm::FunctionType::get(i64, {b.getPtrTy()}, false));
+    b.CreateCall(writeFn(), {b.getInt32(2), str, b.CreateCall(strlenFn, str)});
+  }
+  /// Writes " <name>" for each feature of `list` the CPU lacks.
+  void sayMissing(const FeatureList &list) {
+    for (const CpuidFeature *f : list) {
+      auto *yes = llvm::BasicBlock::Create(fn->getContext(), "lacks", fn);
+      auto *next = llvm::BasicBlock::Create(fn->getContext(), "next", fn);
+      b.CreateCondBr(lacks(f), yes, next);
+      b.SetInsertPoint(yes);
+      say(std::string(" ") + f->name);
+      b.CreateBr(next);
+      b.SetInsertPoint(next);
+    }
+  }
+  /// Ends the current block with abort().
+  void abort() {
+    llvm::FunctionCallee abortFn = fn->getParent()->getOrInsertFunction(
+        "abort", llvm::FunctionType::get(b.getVoidTy(), false));
+    b.CreateCall(abortFn);
+    b.CreateUnreachable();
+  }
+
+private:
+  llvm::Value *cpuid(uint32_t leaf, uint32_t sub) {
+    llvm::Value *&r = leaves[{leaf, sub}];
+    if (!r)
+      r = b.CreateCall(cpuidAsm, {b.getInt32(leaf), b.getInt32(sub)});
+    return r;
+  }
+  llvm::FunctionCallee writeFn() {
+    return fn->getParent()->getOrInsertFunction(
+        "write", llvm::FunctionType::get(i64, {i32, b.getPtrTy(), i64}, false));
+  }
+
+  llvm::Function *fn;
+  llvm::IRBuilder<> &b;
+  llvm::Type *i32, *i64;
+  llvm::InlineAsm *cpuidAsm;
+  llvm::Value *maxBasic, *maxExt, *xcr0;
+  std::map<std::pair<uint32_t, uint32_t>, llvm::Value *> leaves;
+  std::map<const CpuidFeature *, llvm::Value *> missing;
+};
+} // namespace
+
+static constexpr const char *kTierEnv = "NOVA_CPU_TIER";
+
+/// The process's tier index: -1 until chosen.
+static llvm::GlobalVariable *tierIndex(llvm::Module &module) {
+  if (llvm::GlobalVariable *g = module.getNamedGlobal("nova.tier"))
+    return g;
+  llvm::Type *i32 = llvm::Type::getInt32Ty(module.getContext());
+  return new llvm::GlobalVariable(
+      module, i32, false, llvm::GlobalValue::InternalLinkage,
+      llvm::ConstantInt::getSigned(i32, -1), "nova.tier");
+}
+
+/// Adds `i32 nova.select_tier()`: the index in `tiers` (the baseline first)
+/// of the tier this process runs, chosen on the first call and kept. With
+/// several tiers it is the one NOVA_CPU_TIER names, if set, else the last one
+/// whose features the CPU has (with the OS support for their registers);
+/// when the CPU lacks the chosen tier's features, or the baseline's, it
+/// writes which to stderr and aborts, where the code would otherwise die of
+/// SIGILL somewhere inside.
+static llvm::Function *addTierSelection(llvm::Module &module,
+                                        const rt::ModuleManifest &manifest,
+                                        ArrayRef<rt::ManifestTier> tiers) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::GlobalVariable *chosen = tierIndex(module);
+  auto *fn = llvm::Function::Create(
+      llvm::FunctionType::get(llvm::Type::getInt32Ty(ctx), false),
+      llvm::GlobalValue::InternalLinkage, "nova.select_tier", module);
+  fn->addFnAttr(llvm::Attribute::NoInline);
+  fn->addFnAttr(llvm::Attribute::Cold);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  llvm::LoadInst *known =
+      b.CreateAlignedLoad(b.getInt32Ty(), chosen, llvm::Align(4));
+  known->setAtomic(llvm::AtomicOrdering::Monotonic);
+  auto *ready = llvm::BasicBlock::Create(ctx, "ready", fn);
+  auto *probeBlock = llvm::BasicBlock::Create(ctx, "probe", fn);
+  b.CreateCondBr(b.CreateICmpSGE(known, b.getInt32(0)), ready, probeBlock);
+  b.SetInsertPoint(ready);
+  b.CreateRet(known);
+
+  b.SetInsertPoint(probeBlock);
+  CpuProbe probe(fn, b);
+  std::vector<FeatureList> needs;
+  std::vector<llvm::Value *> runs;
+  for (const rt::ManifestTier &tier : tiers) {
+    needs.push_back(tierFeatures(tier));
+    runs.push_back(probe.hasAll(needs.back()));
+  }
+  std::string model = rt::printable(manifest.model);
+  // pick[i]: tier i is the one; refuse[i]: it was asked for (or is the
+  // baseline) and the CPU cannot run it.
+  std::vector<llvm::BasicBlock *> pick, refuse;
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    pick.push_back(llvm::BasicBlock::Create(ctx, "pick", fn));
+    refuse.push_back(llvm::BasicBlock::Create(ctx, "refuse", fn));
+  }
+  auto *automatic = llvm::BasicBlock::Create(ctx, "auto", fn);
+  if (tiers.size() > 1) {
+    llvm::Module &m = module;
+    llvm::FunctionCallee getenvFn = m.getOrInsertFunction(
+        "getenv", llvm::FunctionType::get(b.getPtrTy(), {b.getPtrTy()}, false));
+    llvm::FunctionCallee strcmpFn = m.getOrInsertFunction(
+        "strcmp", llvm::FunctionType::get(b.getInt32Ty(),
+                                          {b.getPtrTy(), b.getPtrTy()}, false));
+    llvm::Value *asked =
+        b.CreateCall(getenvFn, b.CreateGlobalString(kTierEnv, "nova.env"));
+    auto *named = llvm::BasicBlock::Create(ctx, "named", fn);
+    b.CreateCondBr(b.CreateIsNull(asked), automatic, named);
+    b.SetInsertPoint(named);
+    std::vector<std::string> names;
+    for (size_t i = 0; i < tiers.size(); ++i) {
+      names.push_back(tiers[i].cpu);
+      auto *asksThis = llvm::BasicBlock::Create(ctx, "asks", fn);
+      auto *next = llvm::BasicBlock::Create(ctx, "next", fn);
+      llvm::Value *same = b.CreateICmpEQ(
+          b.CreateCall(strcmpFn, {asked, b.CreateGlobalString(
+                                             tiers[i].cpu, "nova.tier_name")}),
+          b.getInt32(0));
+      b.CreateCondBr(same, asksThis, next);
+      b.SetInsertPoint(asksThis);
+      b.CreateCondBr(runs[i], pick[i], refuse[i]);
+      b.SetInsertPoint(next);
+    }
+    probe.say(std::string("nova: ") + kTierEnv + "=");
+    probe.sayString(asked);
+    probe.say(" is not a tier of '" + model +
+              "' (its tiers: " + llvm::join(names, ", ") + ")\n");
+    probe.abort();
+  } else {
+    b.CreateBr(automatic);
+  }
+  // Without a name: the last tier the CPU runs.
+  b.SetInsertPoint(automatic);
+  for (size_t i = tiers.size(); i-- > 1;) {
+    auto *next = llvm::BasicBlock::Create(ctx, "lower", fn);
+    b.CreateCondBr(runs[i], pick[i], next);
+    b.SetInsertPoint(next);
+  }
+  b.CreateCondBr(runs[0], pick[0], refuse[0]);
+
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    b.SetInsertPoint(pick[i]);
+    llvm::StoreInst *store = b.CreateAlignedStore(
+        b.getInt32(static_cast<uint32_t>(i)), chosen, llvm::Align(4));
+    store->setAtomic(llvm::AtomicOrdering::Monotonic);
+    b.CreateRet(b.getInt32(static_cast<uint32_t>(i)));
+
+    b.SetInsertPoint(refuse[i]);
+    if (i == 0)
+      probe.say("nova: '" + model + "' was compiled for --target-cpu=" +
+                tiers[0].cpu + "; this CPU lacks:");
+    else
+      probe.say(std::string("nova: ") + kTierEnv + "=" + tiers[i].cpu +
+                " asks '" + model + "' for a tier this CPU lacks:");
+    probe.sayMissing(needs[i]);
+    probe.say(i == 0 ? "\n(recompile with a --target-cpu this machine has)\n"
+                     : "\n");
+    probe.abort();
+  }
+  return fn;
+}
+
+/// The tier index, choosing it on the first call: a relaxed load of
+/// nova.tier, and `select` only while it is -1.
+static llvm::Value *currentTier(llvm::IRBuilder<> &b, llvm::Function *select) {
+  llvm::Module &module = *select->getParent();
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Function *fn = b.GetInsertBlock()->getParent();
+  llvm::LoadInst *known = b.CreateAlignedLoad(b.getInt32Ty(), tierIndex(module),
+                                              llvm::Align(4), "tier");
+  known->setAtomic(llvm::AtomicOrdering::Monotonic);
+  llvm::BasicBlock *before = b.GetInsertBlock();
+  auto *choose = llvm::BasicBlock::Create(ctx, "choose", fn);
+  auto *go = llvm::BasicBlock::Create(ctx, "go", fn);
+  b.CreateCondBr(b.CreateICmpSLT(known, b.getInt32(0)), choose, go);
+  b.SetInsertPoint(choose);
+  llvm::Value *chosen = b.CreateCall(select);
+  b.CreateBr(go);
+  b.SetInsertPoint(go);
+  llvm::PHINode *tier = b.CreatePHI(b.getInt32Ty(), 2);
+  tier->addIncoming(known, before);
+  tier->addIncoming(chosen, choose);
+  return tier;
+}
+
+/// The name of tier `cpu`'s copy of `symbol` in a multi-tier object.
+static std::string tierSymbol(StringRef symbol, StringRef cpu) {
+  return (symbol + "." + cpu).str();
+}
+
+/// Defines every entry of a multi-tier module as a dispatcher: it calls the
+/// copy of the tier the process runs (tierSymbol).
+static LogicalResult addDispatchers(llvm::Module &module,
+                                    const rt::ModuleManifest &manifest,
+                                    ArrayRef<rt::ManifestTier> tiers,
+                                    llvm::Function *select,
+                                    std::string &error) {
+  llvm::LLVMContext &ctx = module.getContext();
+  for (const rt::ManifestEntry &entry : manifest.entries) {
+    std::vector<llvm::Function *> copies;
+    for (const rt::ManifestTier &tier : tiers)
+      copies.push_back(module.getFunction(tierSymbol(entry.symbol, tier.cpu)));
+    if (llvm::is_contained(copies, nullptr)) {
+      error = "entry '" + entry.symbol + "' lost a tier's copy";
+      return failure();
+    }
+    auto *fn = llvm::Function::Create(copies[0]->getFunctionType(),
+                                      llvm::GlobalValue::ExternalLinkage,
+                                      entry.symbol, module);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+    llvm::Value *tier = currentTier(b, select);
+    std::vector<llvm::Value *> args;
+    for (llvm::Argument &arg : fn->args())
+      args.push_back(&arg);
+    auto *first = llvm::BasicBlock::Create(ctx, "tier", fn);
+    llvm::SwitchInst *which = b.CreateSwitch(tier, first, tiers.size() - 1);
+    for (size_t i = 0; i < copies.size(); ++i) {
+      llvm::BasicBlock *block = first;
+      if (i > 0) {
+        block = llvm::BasicBlock::Create(ctx, "tier", fn);
+        which->addCase(b.getInt32(static_cast<uint32_t>(i)), block);
+      }
+      b.SetInsertPoint(block);
+      llvm::CallInst *call = b.CreateCall(copies[i], args);
+      call->setTailCall();
+      if (fn->getReturnType()->isVoidTy())
+        b.CreateRetVoid();
+      else
+        b.CreateRet(call);
+    }
+  }
+  return success();
+}
+
+/// Adds `const char *<prefix>cpu_tier(void)`: the tier's CPU name (with
+/// several tiers, the one chosen: `select` is non-null).
+static void addTierQuery(llvm::Module &module, StringRef prefix,
+                         ArrayRef<rt::ManifestTier> tiers,
+                         llvm::Function *select) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  auto *fn = llvm::Function::Create(llvm::FunctionType::get(ptr, false),
+                                    llvm::GlobalValue::ExternalLinkage,
+                                    (prefix + kTierQuery).str(), module);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  std::vector<llvm::Constant *> names;
+  for (const rt::ManifestTier &tier : tiers)
+    names.push_back(b.CreateGlobalString(tier.cpu, "nova.tier_name"));
+  if (!select) {
+    b.CreateRet(names[0]);
+    return;
+  }
+  auto *type = llvm::ArrayType::get(ptr, names.size());
+  auto *table = new llvm::GlobalVariable(
+      module, type, /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
+      llvm::ConstantArray::get(type, names), "nova.tier_names");
+  llvm::Value *tier = currentTier(b, select);
+  llvm::Value *slot = b.CreateInBoundsGEP(
+      type, table, {b.getInt64(0), b.CreateZExt(tier, b.getInt64Ty())});
+  b.CreateRet(b.CreateLoad(ptr, slot));
+}
+
+/// Makes every entry of a single-tier `module` choose its (only) tier first,
+/// which checks, once per process, that the CPU has the features the tier
+/// enables. Nothing is added when every feature is baseline x86-64.
+static void addCpuCheck(llvm::Module &module,
+                        const rt::ModuleManifest &manifest,
+                        const rt::ManifestTier &tier) {
+  if (tierFeatures(tier).empty())
+    return;
+  llvm::Function *select = addTierSelection(module, manifest, {tier});
+  // Every entry calls it first (after its allocas, which stay static).
+  for (const rt::ManifestEntry &e : manifest.entries) {
+    llvm::Function *fn = module.getFunction(e.symbol);
+    if (!fn || fn->empty())
+      continue;
+    llvm::BasicBlock &first = fn->getEntryBlock();
+    auto it = first.begin();
+    while (it != first.end() && llvm::isa<llvm::AllocaInst>(*it))
+      ++it;
+    llvm::IRBuilder<>(&first, it).CreateCall(select);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// LLVM IR and objects
+//===----------------------------------------------------------------------===//
 
 namespace {
 /// The phase lines of a compile on `os` (none without one).
@@ -391,6 +904,89 @@ private:
 };
 } // namespace
 
+/// Readies a translated module for `tm` (data layout, triple, the bf16
+/// helpers, vector tuning) and optimizes it at -O3.
+static LogicalResult optimizeFor(llvm::Module &module, llvm::TargetMachine &tm,
+                                 PhaseReport &report, StringRef phase,
+                                 std::string &error) {
+  module.setDataLayout(tm.createDataLayout());
+  module.setTargetTriple(tm.getTargetTriple());
+  if (failed(addSoftFloatHelpers(module))) {
+    error = "cannot add the bf16 conversion helpers";
+    return failure();
+  }
+  tuneForTarget(module, tm);
+  report.begin(phase);
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3)
+      .run(module, mam);
+  report.end();
+  return success();
+}
+
+/// One module holding a copy of `base` optimized for each tier: every
+/// function of a copy carries its tier's CPU and features, its entries are
+/// renamed (tierSymbol) and all of it is private to the object but the
+/// bf16 helpers, whose baseline copy serves every tier.
+static FailureOr<std::unique_ptr<llvm::Module>> optimizeTiers(
+    std::unique_ptr<llvm::Module> base, const rt::ModuleManifest &manifest,
+    ArrayRef<rt::ManifestTier> tiers, PhaseReport &report, std::string &error) {
+  std::unique_ptr<llvm::Module> linked;
+  std::vector<std::string> privatize;
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    std::unique_ptr<llvm::Module> copy =
+        i + 1 < tiers.size() ? llvm::CloneModule(*base) : std::move(base);
+    std::unique_ptr<llvm::TargetMachine> tm =
+        makeTargetMachine(tiers[i], error);
+    if (!tm)
+      return failure();
+    for (llvm::Function &f : *copy) {
+      if (f.isDeclaration())
+        continue;
+      f.addFnAttr("target-cpu", tm->getTargetCPU());
+      if (!tm->getTargetFeatureString().empty())
+        f.addFnAttr("target-features", tm->getTargetFeatureString());
+    }
+    if (failed(optimizeFor(*copy, *tm, report, "LLVM -O3 for " + tiers[i].cpu,
+                           error)))
+      return failure();
+    // Linked under names of their own (the linker would drop private
+    // definitions nothing refers to yet), then made private.
+    for (llvm::GlobalValue &g : copy->global_values()) {
+      if (g.isDeclaration() || g.hasLocalLinkage() || g.hasAppendingLinkage())
+        continue;
+      if (g.isWeakForLinker()) {
+        if (i > 0)
+          if (auto *f = llvm::dyn_cast<llvm::Function>(&g))
+            f->deleteBody();
+        continue;
+      }
+      std::string name = tierSymbol(g.getName(), tiers[i].cpu);
+      g.setName(name);
+      privatize.push_back(name);
+    }
+    if (!linked)
+      linked = std::move(copy);
+    else if (llvm::Linker::linkModules(*linked, std::move(copy))) {
+      error = "cannot link the tiers' code into one module";
+      return failure();
+    }
+  }
+  for (const std::string &name : privatize)
+    if (llvm::GlobalValue *g = linked->getNamedValue(name))
+      g->setLinkage(llvm::GlobalValue::InternalLinkage);
+  return linked;
+}
+
 FailureOr<std::unique_ptr<llvm::Module>>
 mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
                           StringRef cpu, const CpuPipelineOptions &options,
@@ -401,6 +997,9 @@ mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
   FailureOr<rt::ModuleManifest> manifest = targetManifest(module, cpu, error);
   if (failed(manifest))
     return failure();
+  std::string prefix;
+  if (auto attr = module->getAttrOfType<StringAttr>(kSymbolPrefixAttr))
+    prefix = attr.getValue().str();
   attachManifest(module, *manifest);
   PassManager pm(module.getContext());
   if (setup && failed(setup(pm))) {
@@ -422,32 +1021,24 @@ mlir::nova::lowerToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
     error = "translation to LLVM IR failed";
     return failure();
   }
-  std::unique_ptr<llvm::TargetMachine> tm = makeTargetMachine(cpu, error);
-  if (!tm)
-    return failure();
-  llvmModule->setDataLayout(tm->createDataLayout());
-  llvmModule->setTargetTriple(tm->getTargetTriple());
-  if (failed(addSoftFloatHelpers(*llvmModule))) {
-    error = "cannot add the bf16 conversion helpers";
-    return failure();
+  std::vector<rt::ManifestTier> tiers = allTiers(manifest->target);
+  if (tiers.size() == 1) {
+    std::unique_ptr<llvm::TargetMachine> tm =
+        makeTargetMachine(tiers[0], error);
+    if (!tm || failed(optimizeFor(*llvmModule, *tm, report, "LLVM -O3", error)))
+      return failure();
+    addTierQuery(*llvmModule, prefix, tiers, nullptr);
+    return llvmModule;
   }
-  tuneForTarget(*llvmModule, *tm);
-  report.begin("LLVM -O3");
-  // -O3 for the target.
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(tm.get());
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3)
-      .run(*llvmModule, mam);
-  report.end();
-  return llvmModule;
+  FailureOr<std::unique_ptr<llvm::Module>> linked =
+      optimizeTiers(std::move(llvmModule), *manifest, tiers, report, error);
+  if (failed(linked))
+    return failure();
+  llvm::Function *select = addTierSelection(**linked, *manifest, tiers);
+  if (failed(addDispatchers(**linked, *manifest, tiers, select, error)))
+    return failure();
+  addTierQuery(**linked, prefix, tiers, select);
+  return linked;
 }
 
 void mlir::nova::addPackedEntryPoints(llvm::Module &module,
@@ -488,7 +1079,12 @@ void mlir::nova::addPackedEntryPoints(llvm::Module &module,
 LogicalResult mlir::nova::emitObject(llvm::Module &module, StringRef cpu,
                                      llvm::raw_pwrite_stream &os,
                                      std::string &error) {
-  std::unique_ptr<llvm::TargetMachine> tm = makeTargetMachine(cpu, error);
+  FailureOr<rt::ManifestTarget> target = describeTarget(cpu, error);
+  if (failed(target))
+    return failure();
+  // The baseline's machine; the other tiers' functions carry their own.
+  std::unique_ptr<llvm::TargetMachine> tm =
+      makeTargetMachine(allTiers(*target).front(), error);
   if (!tm)
     return failure();
   llvm::legacy::PassManager pm;
@@ -498,202 +1094,6 @@ LogicalResult mlir::nova::emitObject(llvm::Module &module, StringRef cpu,
     return failure();
   }
   pm.run(module);
-  return success();
-}
-
-//===----------------------------------------------------------------------===//
-// The CPU check of an object
-//===----------------------------------------------------------------------===//
-
-namespace {
-/// Where CPUID reports an LLVM target feature: leaf, subleaf, register
-/// (0 eax .. 3 edx) and bit; `xcr0` is the XGETBV mask of the register state
-/// the OS must enable for it (AVX: ymm; AVX-512: zmm and k; AMX: tiles).
-struct CpuidFeature {
-  const char *name;
-  uint32_t leaf, subleaf;
-  unsigned reg, bit;
-  uint64_t xcr0;
-};
-constexpr uint64_t kYmm = 0x6, kZmm = 0xe6, kTiles = 0x60000;
-constexpr CpuidFeature kCpuidFeatures[] = {
-    {"sse", 1, 0, 3, 25, 0},
-    {"sse2", 1, 0, 3, 26, 0},
-    {"sse3", 1, 0, 2, 0, 0},
-    {"ssse3", 1, 0, 2, 9, 0},
-    {"fma", 1, 0, 2, 12, kYmm},
-    {"sse4.1", 1, 0, 2, 19, 0},
-    {"sse4.2", 1, 0, 2, 20, 0},
-    {"movbe", 1, 0, 2, 22, 0},
-    {"popcnt", 1, 0, 2, 23, 0},
-    {"avx", 1, 0, 2, 28, kYmm},
-    {"f16c", 1, 0, 2, 29, kYmm},
-    {"bmi", 7, 0, 1, 3, 0},
-    {"avx2", 7, 0, 1, 5, kYmm},
-    {"bmi2", 7, 0, 1, 8, 0},
-    {"avx512f", 7, 0, 1, 16, kZmm},
-    {"avx512dq", 7, 0, 1, 17, kZmm},
-    {"avx512ifma", 7, 0, 1, 21, kZmm},
-    {"avx512cd", 7, 0, 1, 28, kZmm},
-    {"avx512bw", 7, 0, 1, 30, kZmm},
-    {"avx512vl", 7, 0, 1, 31, kZmm},
-    {"avx512vbmi", 7, 0, 2, 1, kZmm},
-    {"avx512vbmi2", 7, 0, 2, 6, kZmm},
-    {"gfni", 7, 0, 2, 8, 0},
-    {"vaes", 7, 0, 2, 9, kYmm},
-    {"vpclmulqdq", 7, 0, 2, 10, kYmm},
-    {"avx512vnni", 7, 0, 2, 11, kZmm},
-    {"avx512bitalg", 7, 0, 2, 12, kZmm},
-    {"avx512vpopcntdq", 7, 0, 2, 14, kZmm},
-    {"amx-bf16", 7, 0, 3, 22, kTiles},
-    {"avx512fp16", 7, 0, 3, 23, kZmm},
-    {"amx-tile", 7, 0, 3, 24, kTiles},
-    {"amx-int8", 7, 0, 3, 25, kTiles},
-    {"avxvnni", 7, 1, 0, 4, kYmm},
-    {"avx512bf16", 7, 1, 0, 5, kZmm},
-    {"lzcnt", 0x80000001u, 0, 2, 5, 0},
-};
-} // namespace
-
-/// Makes every entry of `module` check, on its first call, that the CPU it
-/// runs on has the instruction-set features `cpu` enables (those of
-/// kCpuidFeatures, with the OS support for their registers): without them
-/// it writes "nova: <model> was compiled for <cpu>; this CPU lacks: ..." to
-/// stderr and aborts, where the code would otherwise die of SIGILL somewhere
-/// inside. Nothing is added when every feature is baseline x86-64.
-static LogicalResult addCpuCheck(llvm::Module &module,
-                                 const rt::ModuleManifest &manifest,
-                                 StringRef cpu, std::string &error) {
-  std::unique_ptr<llvm::TargetMachine> tm = makeTargetMachine(cpu, error);
-  if (!tm)
-    return failure();
-  std::vector<const CpuidFeature *> needed;
-  for (const CpuidFeature &f : kCpuidFeatures)
-    if (tm->getMCSubtargetInfo()->checkFeatures(std::string("+") + f.name) &&
-        StringRef(f.name) != "sse" && StringRef(f.name) != "sse2")
-      needed.push_back(&f);
-  if (needed.empty())
-    return success();
-  llvm::LLVMContext &ctx = module.getContext();
-  llvm::Type *i32 = llvm::Type::getInt32Ty(ctx),
-             *i64 = llvm::Type::getInt64Ty(ctx);
-  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
-  llvm::Type *voidTy = llvm::Type::getVoidTy(ctx);
-  auto *checked = new llvm::GlobalVariable(
-      module, i32, false, llvm::GlobalValue::InternalLinkage,
-      llvm::ConstantInt::get(i32, 0), "nova.cpu_checked");
-  auto *check = llvm::Function::Create(llvm::FunctionType::get(voidTy, false),
-                                       llvm::GlobalValue::InternalLinkage,
-                                       "nova.check_cpu", module);
-  check->addFnAttr(llvm::Attribute::NoInline);
-  check->addFnAttr(llvm::Attribute::Cold);
-  llvm::FunctionCallee writeFn = module.getOrInsertFunction(
-      "write", llvm::FunctionType::get(i64, {i32, ptr, i64}, false));
-  llvm::FunctionCallee abortFn = module.getOrInsertFunction(
-      "abort", llvm::FunctionType::get(voidTy, false));
-
-  auto *entry = llvm::BasicBlock::Create(ctx, "entry", check);
-  auto *run = llvm::BasicBlock::Create(ctx, "run", check);
-  auto *done = llvm::BasicBlock::Create(ctx, "done", check);
-  llvm::IRBuilder<> b(entry);
-  b.CreateCondBr(b.CreateICmpNE(b.CreateLoad(i32, checked), b.getInt32(0)),
-                 done, run);
-  b.SetInsertPoint(done);
-  b.CreateRetVoid();
-
-  b.SetInsertPoint(run);
-  auto *regs = llvm::StructType::get(ctx, {i32, i32, i32, i32});
-  auto *cpuidAsm = llvm::InlineAsm::get(
-      llvm::FunctionType::get(regs, {i32, i32}, false), "cpuid",
-      "={ax},={bx},={cx},={dx},{ax},{cx}", /*hasSideEffects=*/false);
-  std::map<std::pair<uint32_t, uint32_t>, llvm::Value *> leaves;
-  auto cpuid = [&](uint32_t leaf, uint32_t sub) {
-    llvm::Value *&r = leaves[{leaf, sub}];
-    if (!r)
-      r = b.CreateCall(cpuidAsm, {b.getInt32(leaf), b.getInt32(sub)});
-    return r;
-  };
-  // The highest basic and extended leaves: a missing leaf reads as zeros.
-  llvm::Value *maxBasic = b.CreateExtractValue(cpuid(0, 0), 0);
-  llvm::Value *maxExt = b.CreateExtractValue(cpuid(0x80000000u, 0), 0);
-  // XCR0, when the OS enabled XSAVE (leaf 1, ecx bit 27), else 0.
-  llvm::Value *osxsave = b.CreateAnd(
-      b.CreateLShr(b.CreateExtractValue(cpuid(1, 0), 2), 27), b.getInt32(1));
-  auto *xgetbvBlock = llvm::BasicBlock::Create(ctx, "xgetbv", check);
-  auto *features = llvm::BasicBlock::Create(ctx, "features", check);
-  llvm::BasicBlock *before = b.GetInsertBlock();
-  b.CreateCondBr(b.CreateICmpNE(osxsave, b.getInt32(0)), xgetbvBlock, features);
-  b.SetInsertPoint(xgetbvBlock);
-  auto *xgetbvAsm = llvm::InlineAsm::get(
-      llvm::FunctionType::get(llvm::StructType::get(ctx, {i32, i32}), {i32},
-                              false),
-      "xgetbv", "={ax},={dx},{cx}", false);
-  llvm::Value *xr = b.CreateCall(xgetbvAsm, {b.getInt32(0)});
-  llvm::Value *xcr0 = b.CreateOr(
-      b.CreateZExt(b.CreateExtractValue(xr, 0), i64),
-      b.CreateShl(b.CreateZExt(b.CreateExtractValue(xr, 1), i64), 32));
-  b.CreateBr(features);
-  b.SetInsertPoint(features);
-  llvm::PHINode *xcr = b.CreatePHI(i64, 2);
-  xcr->addIncoming(b.getInt64(0), before);
-  xcr->addIncoming(xcr0, xgetbvBlock);
-
-  // missing = OR over features of (not present) << index.
-  llvm::Value *missingAny = b.getFalse();
-  std::vector<llvm::Value *> missing;
-  for (const CpuidFeature *f : needed) {
-    llvm::Value *maxLeaf = f->leaf >= 0x80000000u ? maxExt : maxBasic;
-    llvm::Value *hasLeaf = b.CreateICmpUGE(maxLeaf, b.getInt32(f->leaf));
-    llvm::Value *reg = b.CreateExtractValue(cpuid(f->leaf, f->subleaf), f->reg);
-    llvm::Value *bit = b.CreateICmpNE(
-        b.CreateAnd(reg, b.getInt32(1u << f->bit)), b.getInt32(0));
-    llvm::Value *os = b.getTrue();
-    if (f->xcr0)
-      os = b.CreateICmpEQ(b.CreateAnd(xcr, b.getInt64(f->xcr0)),
-                          b.getInt64(f->xcr0));
-    llvm::Value *lacks =
-        b.CreateNot(b.CreateAnd(hasLeaf, b.CreateAnd(bit, os)));
-    missing.push_back(lacks);
-    missingAny = b.CreateOr(missingAny, lacks);
-  }
-  auto *ok = llvm::BasicBlock::Create(ctx, "ok", check);
-  auto *fail = llvm::BasicBlock::Create(ctx, "fail", check);
-  b.CreateCondBr(missingAny, fail, ok);
-  b.SetInsertPoint(ok);
-  b.CreateStore(b.getInt32(1), checked);
-  b.CreateRetVoid();
-
-  b.SetInsertPoint(fail);
-  auto say = [&](const std::string &text) {
-    llvm::Value *str = b.CreateGlobalString(text, "nova.cpu_message");
-    b.CreateCall(writeFn, {b.getInt32(2), str, b.getInt64(text.size())});
-  };
-  say("nova: '" + rt::printable(manifest.model) +
-      "' was compiled for --target-cpu=" + cpu.str() + "; this CPU lacks:");
-  for (size_t i = 0; i < needed.size(); ++i) {
-    auto *yes = llvm::BasicBlock::Create(ctx, "lacks", check);
-    auto *next = llvm::BasicBlock::Create(ctx, "next", check);
-    b.CreateCondBr(missing[i], yes, next);
-    b.SetInsertPoint(yes);
-    say(std::string(" ") + needed[i]->name);
-    b.CreateBr(next);
-    b.SetInsertPoint(next);
-  }
-  say("\n(recompile with a --target-cpu this machine has, e.g. x86-64-v3)\n");
-  b.CreateCall(abortFn);
-  b.CreateUnreachable();
-
-  // Every entry calls it first (after its allocas, which stay static).
-  for (const rt::ManifestEntry &e : manifest.entries) {
-    llvm::Function *fn = module.getFunction(e.symbol);
-    if (!fn || fn->empty())
-      continue;
-    llvm::BasicBlock &first = fn->getEntryBlock();
-    auto it = first.begin();
-    while (it != first.end() && llvm::isa<llvm::AllocaInst>(*it))
-      ++it;
-    llvm::IRBuilder<>(&first, it).CreateCall(check);
-  }
   return success();
 }
 
@@ -708,15 +1108,15 @@ FailureOr<std::string> mlir::nova::compileObject(
   FailureOr<rt::ModuleManifest> manifest = targetManifest(module, cpu, error);
   if (failed(manifest))
     return failure();
-  const rt::ManifestTarget &target = manifest->target;
+  std::vector<rt::ManifestTier> tiers = allTiers(manifest->target);
   std::optional<std::string> key;
   if (cacheDirectory) {
-    std::string optionText;
+    std::string optionText, targetText;
     llvm::raw_string_ostream optionStream(optionText);
     options.print(optionStream);
-    key = objectCacheKey(module,
-                         target.cpu + ";" + target.features +
-                             (checkCpu ? ";cpu-check" : ""),
+    for (const rt::ManifestTier &tier : tiers)
+      targetText += tier.cpu + ";" + tier.features + ";";
+    key = objectCacheKey(module, targetText + (checkCpu ? "cpu-check" : ""),
                          optionText);
     if (key)
       if (std::optional<std::string> cached =
@@ -732,8 +1132,9 @@ FailureOr<std::string> mlir::nova::compileObject(
   if (failed(llvmModule))
     return failure();
   addPackedEntryPoints(**llvmModule, *manifest);
-  if (checkCpu && failed(addCpuCheck(**llvmModule, *manifest, cpu, error)))
-    return failure();
+  // A multi-tier object always checks (choosing its tier).
+  if (checkCpu && tiers.size() == 1)
+    addCpuCheck(**llvmModule, *manifest, tiers[0]);
   llvm::SmallVector<char, 0> object;
   llvm::raw_svector_ostream objectStream(object);
   report.begin("code generation");

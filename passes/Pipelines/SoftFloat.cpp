@@ -17,6 +17,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Linker/Linker.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Target/TargetMachine.h"
 
@@ -77,7 +78,9 @@ LogicalResult mlir::nova::addSoftFloatHelpers(llvm::Module &module) {
 
 void mlir::nova::tuneForTarget(llvm::Module &module,
                                const llvm::TargetMachine &tm) {
-  if (!tm.getTargetFeatureString().contains("+avx512f"))
+  // The subtarget, not the feature string: a named CPU (znver4) has AVX-512
+  // with an empty one.
+  if (!tm.getMCSubtargetInfo()->checkFeatures("+avx512f"))
     return;
   for (llvm::Function &f : module)
     if (!f.isDeclaration())

@@ -295,6 +295,14 @@ std::string nova::rt::writeManifestJson(const ModuleManifest &m) {
   w.string(m.target.cpu);
   w.key("features");
   w.string(m.target.features);
+  w.key("tiers");
+  w.open('[');
+  for (const ManifestTier &tier : m.target.tiers) {
+    w.item();
+    w.out += "{\"cpu\": " + json::quote(tier.cpu) +
+             ", \"features\": " + json::quote(tier.features) + "}";
+  }
+  w.close(']');
   w.close('}');
   w.key("meshes");
   w.open('[');
@@ -467,9 +475,22 @@ private:
 
 static bool readTarget(Reader &r, const json::Value &v, ManifestTarget &t) {
   return r.within("target", [&] {
-    return r.object(v, {"kind", "cpu", "features"}) &&
-           r.string(v, "kind", t.kind) && r.string(v, "cpu", t.cpu) &&
-           r.string(v, "features", t.features);
+    if (!r.object(v, {"kind", "cpu", "features", "tiers"}) ||
+        !r.string(v, "kind", t.kind) || !r.string(v, "cpu", t.cpu) ||
+        !r.string(v, "features", t.features))
+      return false;
+    const json::Value &tiers = *v.get("tiers");
+    if (!r.array(tiers, "key 'tiers'"))
+      return false;
+    for (const json::Value &item : tiers.items()) {
+      ManifestTier tier;
+      if (!r.object(item, {"cpu", "features"}) ||
+          !r.string(item, "cpu", tier.cpu) ||
+          !r.string(item, "features", tier.features))
+        return false;
+      t.tiers.push_back(std::move(tier));
+    }
+    return true;
   });
 }
 

@@ -103,10 +103,13 @@ static llvm::cl::opt<std::string> emitKind(
 
 static llvm::cl::opt<std::string> targetCpu(
     "target-cpu",
-    llvm::cl::desc("CPU to compile for with --emit=llvm/obj: 'native' (the "
-                   "host CPU and its features) or an LLVM CPU name such as "
-                   "x86-64-v3"),
-    llvm::cl::init("native"), llvm::cl::cat(novaCategory));
+    llvm::cl::desc("CPU tiers to compile for with --emit=llvm/obj: an LLVM "
+                   "CPU name (default x86-64-v3: AVX2 + FMA) or 'native' (the "
+                   "building machine's CPU); a list BASE,TIER,... holds a copy "
+                   "of the code for each, the entries running the last one "
+                   "the CPU has (docs/using-nova-in-your-build.md)"),
+    llvm::cl::value_desc("cpu[,cpu...]"), llvm::cl::init("x86-64-v3"),
+    llvm::cl::cat(novaCategory));
 
 static llvm::cl::opt<std::string> pipelineOptions(
     "pipeline-options",
@@ -139,6 +142,14 @@ static llvm::cl::opt<std::string> emitManifestFile(
     "emit-manifest",
     llvm::cl::desc("With --emit: also write the manifest (JSON) to this "
                    "file"),
+    llvm::cl::value_desc("filename"), llvm::cl::init(""),
+    llvm::cl::cat(novaCategory));
+
+static llvm::cl::opt<std::string> emitDepfile(
+    "emit-depfile",
+    llvm::cl::desc("With --emit: also write a Make-style dependency file "
+                   "(CMake's DEPFILE, Ninja's depfile) naming the run's "
+                   "outputs and every file it read"),
     llvm::cl::value_desc("filename"), llvm::cl::init(""),
     llvm::cl::cat(novaCategory));
 
@@ -393,10 +404,12 @@ static LogicalResult checkEmitFlags(StringRef outputFilename) {
   // Two outputs of one run on one path would overwrite each other.
   std::vector<std::string> paths = {outputFilename.str()};
   for (const std::string &extra :
-       {emitHeaderFile.getValue(), emitManifestFile.getValue()})
+       {emitHeaderFile.getValue(), emitManifestFile.getValue(),
+        emitDepfile.getValue()})
     if (!extra.empty()) {
       if (extra == "-")
-        return fail("--emit-header and --emit-manifest need a file name");
+        return fail("--emit-header, --emit-manifest and --emit-depfile need "
+                    "a file name");
       if (std::find(paths.begin(), paths.end(), extra) != paths.end())
         return fail("'" + ::nova::rt::printable(extra) +
                     "' is given for two outputs of the run");
@@ -414,6 +427,33 @@ static LogicalResult applyMlirOptFlags(PassManager &pm,
   applyDefaultTimingPassManagerCLOptions(pm);
   pm.enableVerifier(config.shouldVerifyPasses());
   return success();
+}
+
+/// A path in a Make rule: spaces and '#' escaped with '\\', '$' doubled.
+static std::string makeEscaped(StringRef path) {
+  std::string out;
+  for (char c : path) {
+    if (c == ' ' || c == '#')
+      out += '\\';
+    else if (c == '$')
+      out += '$';
+    out += c;
+  }
+  return out;
+}
+
+/// The --emit-depfile text: every output of the run depends on the spec (or
+/// IR) and the rules it read. A spec reads no other file.
+static std::string depfileText(const std::vector<Artifact> &outputs,
+                               StringRef input, StringRef rules) {
+  std::string text;
+  for (const Artifact &output : outputs)
+    text += (text.empty() ? "" : " ") + makeEscaped(output.path);
+  text += ":";
+  for (StringRef read : {input, rules})
+    if (!read.empty() && read != "-")
+      text += " " + makeEscaped(read);
+  return text + "\n";
 }
 
 /// nova-opt --emit: the user's pipeline (mlir-opt's pass flags, if any),
@@ -442,6 +482,9 @@ static int runEmit(StringRef inputFilename, StringRef outputFilename,
   if (failed(artifact))
     return EXIT_FAILURE;
   artifacts.insert(artifacts.begin(), {outputFilename.str(), *artifact});
+  if (!emitDepfile.empty())
+    artifacts.push_back(
+        {emitDepfile, depfileText(artifacts, inputFilename, rulesFilename)});
   return succeeded(writeArtifacts(artifacts)) ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
@@ -473,8 +516,10 @@ int main(int argc, char **argv) {
 
   if (!emitKind.empty())
     return runEmit(inputFilename, outputFilename, registry, config);
-  if (!emitHeaderFile.empty() || !emitManifestFile.empty()) {
-    llvm::errs() << "nova-opt: --emit-header and --emit-manifest need --emit\n";
+  if (!emitHeaderFile.empty() || !emitManifestFile.empty() ||
+      !emitDepfile.empty()) {
+    llvm::errs() << "nova-opt: --emit-header, --emit-manifest and "
+                    "--emit-depfile need --emit\n";
     return EXIT_FAILURE;
   }
   if (explainCollectivesFlag && rulesFilename.empty()) {

@@ -110,6 +110,8 @@ int main(int argc, char **argv) {
   *(int32_t *)args[find("step")] = 0;
 
   adapter_forward_args(args);
+  /* The instruction-set tier the kernels ran (NOVA_CPU_TIER picks one). */
+  fprintf(stderr, "kernels: %s\n", adapter_cpu_tier());
 
   int64_t mshape[2] = {rows, vocab};
   if (!write_npy(argv[3], "hidden", "<f4", info[h].shape, 2, hidden,

@@ -62,7 +62,7 @@ func.func @gather(%x: tensor<2x4xbf16> {nova.name = "x"}, %comm: i32 {nova.commu
 
 // The manifest: global shapes (the scales of the row-split w2 broadcast),
 // the local blocks the entries take, the communicator after the inputs.
-// MANIFEST:      "nova_manifest": 2,
+// MANIFEST:      "nova_manifest": 3,
 // MANIFEST:      "path": "mlp/w1",
 // MANIFEST-NEXT: "dtype": "i8",
 // MANIFEST-NEXT: "shape": [16, 16],

@@ -9,7 +9,9 @@ variant with one parameter per manifest argument in order (name, C type,
 const for what the call reads), the argument count and the argument table
 (name, kind, dtype, shape, bytes); the object's exported symbols
 (`llvm-nm --defined-only --extern-only`) must be exactly the entries'
-symbols and their `_args` variants, plus the weak bf16 conversion helpers.
+symbols and their `_args` variants, plus the tier query the header
+declares (`const char *<prefix>cpu_tier(void)`, one) and the weak bf16
+conversion helpers.
 An SPMD entry's communicator is `int32_t <name> /* MPICH MPI_Comm */` in
 the prototype at its manifest position, the second parameter of the packed
 variant, and absent from the argument count and table (which list the
@@ -103,12 +105,16 @@ def main():
             if len(parts) >= 3 and parts[1] in "TtWw":
                 exported.add(parts[2])
         want = {e["symbol"] for e in entries} | {e["symbol"] + "_args" for e in entries}
-        missing = want - exported
-        extra = exported - want - HELPERS
+        queries = re.findall(r"^const char \*(\w+cpu_tier)\(void\);$", header,
+                             re.M)
+        if len(queries) != 1:
+            fail("the header declares %d tier queries, expected 1" % len(queries))
+        missing = (want | set(queries)) - exported
+        extra = exported - want - set(queries) - HELPERS
         if missing or extra:
             fail("object exports: missing %s, unexpected %s"
                  % (sorted(missing), sorted(extra)))
-        print("object: %d entry symbols exported" % len(want))
+        print("object: %d entry symbols exported, and %s" % (len(want), queries[0]))
 
 
 if __name__ == "__main__":

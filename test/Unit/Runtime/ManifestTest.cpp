@@ -26,7 +26,8 @@ ModuleManifest sample() {
   ModuleManifest m;
   m.model = "tiny";
   m.novaVersion = novaVersion();
-  m.target = {"cpu", "x86-64-v3", ""};
+  m.target = {
+      "cpu", "x86-64-v3", "", {{"znver4", ""}, {"native-like", "+avx2"}}};
   m.meshes.push_back({"mesh", {{"data", 1}, {"model", 2}}});
   ManifestParam w;
   w.path = "layer/w";
@@ -106,6 +107,14 @@ TEST(ManifestTest, RoundTripsByteForByte) {
   EXPECT_EQ(back.param("layer/w")->spec->at(0),
             std::vector<std::string>{"model"});
   EXPECT_EQ(back.entryBySymbol("nova_forward"), &back.entries[0]);
+  // The higher tiers of a multi-tier object, in order.
+  ASSERT_EQ(back.target.tiers.size(), 2u);
+  EXPECT_EQ(back.target.tiers[0].cpu, "znver4");
+  EXPECT_EQ(back.target.tiers[1].features, "+avx2");
+  EXPECT_NE(text.find("\"tiers\": [\n      {\"cpu\": \"znver4\", "
+                      "\"features\": \"\"},"),
+            std::string::npos)
+      << text;
   std::vector<DeclaredTensor> declared = back.declaredTensors();
   ASSERT_EQ(declared.size(), 3u);
   EXPECT_EQ(declared[1].name, "layer/w.scales");
@@ -255,13 +264,21 @@ TEST(ManifestTest, WrongTypesAreNamedWithTheirKey) {
   EXPECT_NE(parseError(mutated("\"kind\": \"cpu\"", "\"kind\": [\"cpu\"]"))
                 .find("target: key 'kind': expected a string"),
             std::string::npos);
+  EXPECT_NE(parseError(mutated("{\"cpu\": \"znver4\", \"features\": \"\"}",
+                               "{\"cpu\": \"znver4\"}"))
+                .find("target: missing key \"features\""),
+            std::string::npos);
+  EXPECT_NE(parseError(mutated("{\"cpu\": \"znver4\", \"features\": \"\"}",
+                               "\"znver4\""))
+                .find("target: expected an object"),
+            std::string::npos);
 }
 
 TEST(ManifestTest, VersionMismatchIsAnError) {
   std::string error =
-      parseError(mutated("\"nova_manifest\": 2", "\"nova_manifest\": 1"));
-  EXPECT_NE(error.find("manifest schema version 1, this build of Nova reads "
-                       "version 2"),
+      parseError(mutated("\"nova_manifest\": 3", "\"nova_manifest\": 2"));
+  EXPECT_NE(error.find("manifest schema version 2, this build of Nova reads "
+                       "version 3"),
             std::string::npos)
       << error;
 }

@@ -31,7 +31,7 @@ namespace nova::rt {
 
 /// The manifest schema version this build writes and reads.
 /// 2: the `communicator` role and the parameters' `local_shape`.
-constexpr int kManifestVersion = 2;
+constexpr int kManifestVersion = 3;
 
 /// Nova's version ("0.4.0"), recorded in every manifest.
 const char *novaVersion();
@@ -151,12 +151,22 @@ struct ManifestParam {
   std::vector<DeclaredTensor> declaredTensors() const;
 };
 
-/// What the module was compiled for: kind "cpu" with an LLVM CPU name and
-/// feature string, or empty before code generation.
+/// One instruction-set tier of an object: an LLVM CPU name and feature
+/// string (features only for "native").
+struct ManifestTier {
+  std::string cpu;
+  std::string features;
+};
+
+/// What the module was compiled for: kind "cpu" with the baseline tier (what
+/// every machine running it needs) and the higher tiers the object also
+/// holds, one of which its entries choose at load time (docs/abi.md); empty
+/// before code generation.
 struct ManifestTarget {
   std::string kind;
   std::string cpu;
   std::string features;
+  std::vector<ManifestTier> tiers;
 };
 
 struct ModuleManifest {

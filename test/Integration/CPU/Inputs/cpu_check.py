@@ -9,29 +9,16 @@ host lacks.
 """
 import sys
 
-# LLVM feature name -> /proc/cpuinfo flag, where they differ.
-CPUINFO = {
-    "sse3": "pni", "sse4.1": "sse4_1", "sse4.2": "sse4_2", "bmi": "bmi1",
-    "lzcnt": "abm", "avx512fp16": "avx512_fp16", "avx512vnni": "avx512_vnni",
-    "avx512bf16": "avx512_bf16", "avx512vbmi2": "avx512_vbmi2",
-    "avx512bitalg": "avx512_bitalg", "avx512vpopcntdq": "avx512_vpopcntdq",
-    "amx-bf16": "amx_bf16", "amx-tile": "amx_tile", "amx-int8": "amx_int8",
-    "avxvnni": "avx_vnni",
-}
+from host_cpu import lacking
 
 rc, output, features = int(sys.argv[1]), open(sys.argv[2]).read(), sys.argv[3:]
-flags = set()
-for line in open("/proc/cpuinfo"):
-    if line.startswith("flags"):
-        flags = set(line.split(":", 1)[1].split())
-        break
-lacking = [f for f in features if CPUINFO.get(f, f) not in flags]
+missing = lacking(features)
 if rc == 0:
     assert "ran" in output, output
-    assert not lacking, "ran, but the host lacks %s" % lacking
+    assert not missing, "ran, but the host lacks %s" % missing
     print("ran: the host has every feature")
 else:
     line = [l for l in output.splitlines() if "this CPU lacks:" in l][0]
     listed = line.split("this CPU lacks:")[1].split()
-    assert sorted(listed) == sorted(lacking), (listed, lacking)
+    assert sorted(listed) == sorted(missing), (listed, missing)
     print("refused, naming exactly the missing features")
