@@ -472,6 +472,20 @@ allTiers(const rt::ManifestTarget &target) {
   return tiers;
 }
 
+FailureOr<std::vector<std::string>>
+mlir::nova::featuresHostLacks(StringRef cpu, std::string &error) {
+  FailureOr<rt::ManifestTarget> target = describeTarget(cpu, error);
+  if (failed(target))
+    return failure();
+  llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+  std::vector<std::string> lacks;
+  for (const rt::ManifestTier &tier : allTiers(*target))
+    for (const CpuidFeature *f : tierFeatures(tier))
+      if (!host.lookup(f->name) && !llvm::is_contained(lacks, f->name))
+        lacks.push_back(f->name);
+  return lacks;
+}
+
 /// A target machine for the host triple and `tier`.
 static std::unique_ptr<llvm::TargetMachine>
 makeTargetMachine(const rt::ManifestTier &tier, std::string &error) {

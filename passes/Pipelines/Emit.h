@@ -75,6 +75,12 @@ void emitHeader(const ::nova::rt::ModuleManifest &manifest,
 FailureOr<::nova::rt::ManifestTarget> describeTarget(llvm::StringRef cpu,
                                                      std::string &error);
 
+/// The instruction-set features (LLVM names, those an object's CPU check
+/// looks at) of every tier `cpu` names that the host CPU lacks: empty when
+/// the host runs all of them. An invalid `cpu` is an error.
+FailureOr<std::vector<std::string>> featuresHostLacks(llvm::StringRef cpu,
+                                                      std::string &error);
+
 /// Lowers `module` in place with nova-cpu-pipeline (with `options`) and
 /// translates it to an LLVM module for `cpu` ("native" = the host CPU and its
 /// features), optimized at -O3, with the bf16 conversion helpers linked in.

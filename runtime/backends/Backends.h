@@ -43,6 +43,11 @@ struct BackendOptions {
   /// and whether the object came from the compile cache. Without it the
   /// line appears only for compiles over a second with stderr a terminal.
   bool reportCompile = false;
+  /// The CPU the CPU backend compiles for: "native" (the host), or an LLVM
+  /// CPU name (e.g. x86-64-v3) to run that instruction-set tier's code on
+  /// the host, which must have its features (an error names the missing
+  /// ones): how the differential suite checks every tier the host runs.
+  std::string targetCpu = "native";
 };
 
 /// A way to execute a module's entry points.

@@ -30,6 +30,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/Support/Format.h"
@@ -100,7 +101,16 @@ public:
     }
     contract = std::move(*manifest);
     contract.target.kind = "cpu";
-    contract.target.cpu = "native";
+    contract.target.cpu = options.targetCpu;
+    FailureOr<std::vector<std::string>> lacks =
+        ::mlir::nova::featuresHostLacks(options.targetCpu, error);
+    if (failed(lacks))
+      return false;
+    if (!lacks->empty()) {
+      error = "the host CPU cannot run code for '" + options.targetCpu +
+              "': it lacks " + llvm::join(*lacks, " ");
+      return false;
+    }
     if (contract.isSpmd() && !options.communicator) {
       error = "the module is an SPMD program (its entries take an MPI "
               "communicator): pass BackendOptions::communicator";
@@ -115,8 +125,8 @@ public:
         options.useCompileCache ? ::mlir::nova::objectCacheDirectory()
                                 : std::nullopt;
     FailureOr<std::string> object = ::mlir::nova::compileObject(
-        *module, "native", ::mlir::nova::CpuPipelineOptions(), cache, error,
-        &hit,
+        *module, options.targetCpu, ::mlir::nova::CpuPipelineOptions(), cache,
+        error, &hit,
         options.reportCompile || llvm::sys::Process::StandardErrIsDisplayed()
             ? &llvm::errs()
             : nullptr);
@@ -132,8 +142,10 @@ public:
             .count();
     if (options.reportCompile ||
         (seconds > 1 && llvm::sys::Process::StandardErrIsDisplayed()))
-      llvm::errs() << "nova: compiled '" << contract.model
-                   << "' for the host CPU in " << llvm::format("%.2f", seconds)
+      llvm::errs() << "nova: compiled '" << contract.model << "' for "
+                   << (options.targetCpu == "native" ? "the host CPU"
+                                                     : options.targetCpu)
+                   << " in " << llvm::format("%.2f", seconds)
                    << " s (compile cache: "
                    << (!cache ? "off"
                        : hit  ? "hit"

@@ -22,6 +22,7 @@
 #include "runtime/backends/Backends.h"
 
 #include "passes/Passes.h"
+#include "passes/Pipelines/Emit.h"
 
 #include "nova/runtime/AtomicFile.h"
 #include "nova/runtime/Float.h"
@@ -1323,8 +1324,11 @@ protected:
   }
 };
 
-TEST_P(DifferentialTest, CompiledMatchesInterpreter) {
-  const FamilySpec &spec = GetParam();
+/// Runs a family's cases on the interpreter and on the CPU backend compiled
+/// for `targetCpu` (a tier the host has), on 1/`divisor` of the family's
+/// cases (at least 5).
+static void runFamily(const FamilySpec &spec, const std::string &targetCpu,
+                      int divisor) {
   int scale = 1;
   if (const char *s = std::getenv("NOVA_DIFF_SCALE"))
     scale = std::max(1, std::atoi(s));
@@ -1334,7 +1338,8 @@ TEST_P(DifferentialTest, CompiledMatchesInterpreter) {
   Gen gen(seed ^ std::hash<std::string>()(spec.name));
   std::vector<Case> cases;
   std::string text;
-  for (int i = 0; i < spec.count * scale; ++i) {
+  int count = std::max(std::min(spec.count, 5), spec.count / divisor);
+  for (int i = 0; i < count * scale; ++i) {
     cases.push_back(
         spec.make(gen, std::string(spec.name) + "_" + std::to_string(i)));
     text += cases.back().text;
@@ -1355,8 +1360,10 @@ TEST_P(DifferentialTest, CompiledMatchesInterpreter) {
   ASSERT_TRUE(succeeded(verify(*module)));
   std::string error;
   auto interp = ::nova::backends::createBackend("interp", *module, error);
-  auto cpu = ::nova::backends::createBackend("cpu", *module, error);
-  ASSERT_TRUE(interp && cpu) << error;
+  ::nova::backends::BackendOptions options;
+  options.targetCpu = targetCpu;
+  auto cpu = ::nova::backends::createBackend("cpu", *module, error, options);
+  ASSERT_TRUE(interp && cpu) << targetCpu << ": " << error;
   auto noParams = [](const std::string &n, HostTensor &, std::string &e) {
     e = "no parameter " + n;
     return false;
@@ -1394,7 +1401,70 @@ TEST_P(DifferentialTest, CompiledMatchesInterpreter) {
     if (failures > 5)
       break;
   }
-  RecordProperty("cases", static_cast<int>(cases.size()));
+  ::testing::Test::RecordProperty(targetCpu == "native" ? "cases"
+                                                        : "cases_" + targetCpu,
+                                  static_cast<int>(cases.size()));
+}
+
+TEST_P(DifferentialTest, CompiledMatchesInterpreter) {
+  runFamily(GetParam(), "native", 1);
+}
+
+/// The instruction-set tiers below the host's own code: AVX2 (x86-64-v3)
+/// and AVX-512F without VNNI/BF16 (x86-64-v4), each on a quarter of the
+/// cases; a tier the host lacks is skipped and named.
+TEST_P(DifferentialTest, EveryTierMatchesInterpreter) {
+  std::vector<std::string> skipped;
+  for (const char *tier : {"x86-64-v3", "x86-64-v4"}) {
+    std::string error;
+    FailureOr<std::vector<std::string>> lacks =
+        ::mlir::nova::featuresHostLacks(tier, error);
+    ASSERT_TRUE(succeeded(lacks)) << error;
+    if (!lacks->empty()) {
+      skipped.push_back(std::string(tier) + " (the host lacks " +
+                        llvm::join(*lacks, " ") + ")");
+      continue;
+    }
+    SCOPED_TRACE(tier);
+    runFamily(GetParam(), tier, 4);
+    if (HasFatalFailure())
+      return;
+  }
+  if (!skipped.empty())
+    std::printf("tiers skipped: %s\n", llvm::join(skipped, ", ").c_str());
+}
+
+TEST(CpuTierTest, ATierTheHostLacksIsAnErrorNamingItsFeatures) {
+  DialectRegistry registry;
+  ::mlir::nova::registerNovaCompilerDialects(registry);
+  MLIRContext context(registry);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
+      "func.func @f(%x: tensor<2xf32>) -> tensor<2xf32> {\n"
+      "  return %x : tensor<2xf32>\n}\n",
+      &context);
+  ASSERT_TRUE(module);
+  ::nova::backends::BackendOptions options;
+  std::string error;
+  // Sapphire Rapids has AMX, which the host may lack.
+  options.targetCpu = "sapphirerapids";
+  FailureOr<std::vector<std::string>> lacks =
+      ::mlir::nova::featuresHostLacks(options.targetCpu, error);
+  ASSERT_TRUE(succeeded(lacks)) << error;
+  auto cpu = ::nova::backends::createBackend("cpu", *module, error, options);
+  if (lacks->empty()) {
+    EXPECT_TRUE(cpu) << error;
+  } else {
+    EXPECT_FALSE(cpu);
+    EXPECT_EQ(error, "the host CPU cannot run code for 'sapphirerapids': it "
+                     "lacks " +
+                         llvm::join(*lacks, " "));
+  }
+  options.targetCpu = "x86_64-v3";
+  EXPECT_FALSE(::nova::backends::createBackend("cpu", *module, error, options));
+  EXPECT_NE(error.find("unknown --target-cpu 'x86_64-v3' for x86_64 (did you "
+                       "mean 'x86-64-v3'?)"),
+            std::string::npos)
+      << error;
 }
 
 INSTANTIATE_TEST_SUITE_P(
