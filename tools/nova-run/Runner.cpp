@@ -174,6 +174,12 @@ static cl::opt<bool> noCompileCache(
     "no-compile-cache",
     cl::desc("Neither reuse nor store compiled objects in the compile cache"),
     cl::cat(runCategory));
+static cl::opt<std::string> targetCpu(
+    "target-cpu",
+    cl::desc("The CPU backend compiles for this instruction-set tier: "
+             "'native' (the host) or an LLVM CPU name the host runs, e.g. "
+             "x86-64-v3 (what an AOT object runs by default)"),
+    cl::value_desc("cpu"), cl::init("native"), cl::cat(runCategory));
 static cl::opt<uint64_t> maxSpecBytes(
     "max-spec-bytes", cl::desc("Refuse YAML specs larger than this"),
     cl::init(::mlir::nova::kDefaultMaxSpecBytes), cl::cat(runCategory));
@@ -217,6 +223,7 @@ BackendOptions backendOptions() {
   BackendOptions options;
   options.reportCompile = reportCompile;
   options.useCompileCache = !noCompileCache;
+  options.targetCpu = targetCpu;
   return options;
 }
 
