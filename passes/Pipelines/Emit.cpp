@@ -486,6 +486,17 @@ mlir::nova::featuresHostLacks(StringRef cpu, std::string &error) {
   return lacks;
 }
 
+FailureOr<std::vector<std::string>>
+mlir::nova::cpuFeatures(StringRef cpu, std::string &error) {
+  FailureOr<rt::ManifestTarget> target = describeTarget(cpu, error);
+  if (failed(target))
+    return failure();
+  std::vector<std::string> names;
+  for (const CpuidFeature *f : tierFeatures(allTiers(*target).back()))
+    names.push_back(f->name);
+  return names;
+}
+
 /// A target machine for the host triple and `tier`.
 static std::unique_ptr<llvm::TargetMachine>
 makeTargetMachine(const rt::ManifestTier &tier, std::string &error) {

@@ -81,6 +81,11 @@ FailureOr<::nova::rt::ManifestTarget> describeTarget(llvm::StringRef cpu,
 FailureOr<std::vector<std::string>> featuresHostLacks(llvm::StringRef cpu,
                                                       std::string &error);
 
+/// The instruction-set features (as featuresHostLacks names them) of the
+/// CPU `cpu` names ("native": the host; for a list of tiers, the last).
+FailureOr<std::vector<std::string>> cpuFeatures(llvm::StringRef cpu,
+                                                std::string &error);
+
 /// Lowers `module` in place with nova-cpu-pipeline (with `options`) and
 /// translates it to an LLVM module for `cpu` ("native" = the host CPU and its
 /// features), optimized at -O3, with the bf16 conversion helpers linked in.

@@ -6,6 +6,7 @@
 
 #include "test/Bench/BenchUtil.h"
 
+#include "passes/Pipelines/Emit.h"
 #include "passes/Pipelines/Pipelines.h"
 
 #include "nova/runtime/AtomicFile.h"
@@ -183,6 +184,43 @@ const Limits &nova::bench::limits() {
   return measured;
 }
 
+static std::string &targetCpuName() {
+  static std::string cpu = "native";
+  return cpu;
+}
+
+bool nova::bench::setTargetCpu(const std::string &cpu, std::string &error) {
+  mlir::FailureOr<std::vector<std::string>> lacks =
+      mlir::nova::featuresHostLacks(cpu, error);
+  if (mlir::failed(lacks))
+    return false;
+  if (!lacks->empty()) {
+    error = "the host cannot run code for '" + cpu + "': it lacks";
+    for (const std::string &f : *lacks)
+      error += " " + f;
+    return false;
+  }
+  targetCpuName() = cpu;
+  return true;
+}
+
+std::string nova::bench::targetDescription() {
+  std::string error, vector;
+  mlir::FailureOr<std::vector<std::string>> features =
+      mlir::nova::cpuFeatures(targetCpuName(), error);
+  mlir::FailureOr<rt::ManifestTarget> target =
+      mlir::nova::describeTarget(targetCpuName(), error);
+  if (mlir::failed(features) || mlir::failed(target))
+    return targetCpuName();
+  // The features that choose a kernel path.
+  for (const char *f : {"avx2", "fma", "avx512f", "avx512vnni", "avx512bf16",
+                        "avx512fp16", "amx-bf16", "amx-int8"})
+    if (llvm::is_contained(*features, f))
+      vector += (vector.empty() ? "" : " ") + std::string(f);
+  return target->cpu + (targetCpuName() == "native" ? " (the host)" : "") +
+         ": " + (vector.empty() ? "SSE only" : vector);
+}
+
 std::unique_ptr<nova::backends::CompiledCpuModule>
 nova::bench::compile(const std::string &text) {
   static mlir::DialectRegistry *registry = [] {
@@ -197,8 +235,10 @@ nova::bench::compile(const std::string &text) {
       mlir::parseSourceString<mlir::ModuleOp>(text, context);
   std::string error;
   std::unique_ptr<backends::CompiledCpuModule> compiled;
+  backends::BackendOptions options;
+  options.targetCpu = targetCpuName();
   if (module)
-    compiled = backends::compileForCpu(*module, error);
+    compiled = backends::compileForCpu(*module, error, options);
   if (!compiled) {
     std::fprintf(stderr, "bench: cannot compile:\n%s\n%s\n", error.c_str(),
                  text.c_str());

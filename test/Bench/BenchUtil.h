@@ -33,9 +33,17 @@ struct Limits {
 /// Measured once, on first use.
 const Limits &limits();
 
-/// JIT-compiles MLIR text for the host CPU; aborts with the diagnostics on
+/// The CPU tier the benchmarks compile Nova's kernels for: "native" (the
+/// host, by default) or an LLVM CPU name the host can run (--target-cpu).
+/// Returns false with `error` set for a name the host cannot run.
+bool setTargetCpu(const std::string &cpu, std::string &error);
+/// "<cpu> (<its vector features>)": what the kernels were compiled for.
+std::string targetDescription();
+
+/// JIT-compiles MLIR text for the target CPU; aborts with the diagnostics on
 /// error (a benchmark with a broken kernel must not report a time).
-std::unique_ptr<backends::CompiledCpuModule> compile(const std::string &mlirText);
+std::unique_ptr<backends::CompiledCpuModule>
+compile(const std::string &mlirText);
 
 /// A 64-byte aligned buffer.
 struct Buffer {

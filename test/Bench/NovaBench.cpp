@@ -96,7 +96,8 @@ std::string table() {
   os << "Machine limits measured in this run (" << l.threads
      << " threads): DRAM read " << fmt("%.1f", l.readBytesPerSecond / 1e9)
      << " GB/s, f32 FMA peak " << fmt("%.0f", l.fmaFlopsPerSecond / 1e9)
-     << " GFLOP/s.\n\n";
+     << " GFLOP/s.\n\nNova's kernels compiled for " << targetDescription()
+     << ".\n\n";
   os << "| shape | Nova (median) | achieved | fraction of limit | peer | peer "
         "(median) | Nova vs peer |\n";
   os << "|---|---|---|---|---|---|---|\n";
@@ -317,8 +318,7 @@ void addQMatmul(int64_t m, int64_t n, int64_t blocks) {
     for (int64_t i = 0; i < m * n; ++i)
       y[i] = f32ToBf16(yf[i]);
   };
-  addShape(
-      std::move(shape), [get] { get(); }, nova, peer);
+  addShape(std::move(shape), [get] { get(); }, nova, peer);
 }
 
 //===----------------------------------------------------------------------===//
@@ -492,8 +492,7 @@ void addMoe(int64_t t) {
     moePeer(static_cast<uint16_t *>(s.x->data), t,
             static_cast<uint16_t *>(s.y->data));
   };
-  addShape(
-      std::move(shape), [get] { get(); }, nova, peer);
+  addShape(std::move(shape), [get] { get(); }, nova, peer);
 }
 
 //===----------------------------------------------------------------------===//
@@ -670,9 +669,15 @@ int main(int argc, char **argv) {
   std::vector<char *> args;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.rfind("--markdown=", 0) == 0)
+    std::string error;
+    if (a.rfind("--markdown=", 0) == 0) {
       markdown = a.substr(11);
-    else
+    } else if (a.rfind("--target-cpu=", 0) == 0) {
+      if (!setTargetCpu(a.substr(13), error)) {
+        std::fprintf(stderr, "nova-bench: --target-cpu: %s\n", error.c_str());
+        return 1;
+      }
+    } else
       args.push_back(argv[i]);
   }
   int n = static_cast<int>(args.size());

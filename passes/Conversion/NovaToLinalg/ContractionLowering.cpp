@@ -21,13 +21,15 @@ using namespace mlir;
 using namespace mlir::nova;
 using utils::IteratorType;
 
-/// A quantized x [M, K] · W [K, N] for M > 1: each weight row of a column
+/// A quantized x [M, K] · W [K, N]. For M > 1 each weight row of a column
 /// tile is dequantized once (into an f32 row) and applied to a block of up
 /// to 64 rows of x, four weight rows per pass over the block's accumulators
-/// (which stay in L2); the sum over k keeps its sequential order. Column
-/// tiles run on threads. (Tile sizes chosen by measurement on AVX-512:
-/// docs/performance.md.)
-static Value rowReuseQMatmul(OpBuilder &b, Location loc, Value x,
+/// (which stay in L2). For M = 1 (decode) four weight rows are dequantized
+/// inside one pass over the accumulators, which load and store each
+/// accumulator once for four rows. Either way the sum over k keeps its
+/// sequential order. Column tiles run on threads. (Tile sizes chosen by
+/// measurement on AVX-512: docs/performance.md.)
+static Value quantizedMatmul(OpBuilder &b, Location loc, Value x,
                              const QuantizedWeight &weight,
                              RankedTensorType resultType,
                              const ScheduleOptions &options) {
@@ -41,8 +43,10 @@ static Value rowReuseQMatmul(OpBuilder &b, Location loc, Value x,
                  ? x
                  : tensor::CollapseShapeOp::create(b, loc, x, rows).getResult();
   int64_t block = std::max<int64_t>(1, divisorAtMost(m, kRowBlock, 1));
-  int64_t width =
-      m * n * k >= options.parallelWork ? rowReuseTileWidth(n, block) : 0;
+  int64_t width = m == 1 ? columnTileWidth(m, n, k, options)
+                  : m * n * k >= options.parallelWork
+                      ? rowReuseTileWidth(n, block)
+                      : 0;
   if (width == 0 || width == n)
     width = n;
   bool exactProduct =
@@ -51,8 +55,15 @@ static Value rowReuseQMatmul(OpBuilder &b, Location loc, Value x,
   auto tile = [&](OpBuilder &tb, Value offset, Value dest) -> Value {
     KernelBuilder t(tb, loc);
     Value acc = t.filled({m, width}, t.f32(0.0));
-    SmallVector<Value> scratch = rowScratch(t, width);
     WeightTile wt{weight, {}, offset, width, exactProduct};
+    if (m == 1) {
+      acc = fusedWeightRows(
+          t, wt, acc, t.index(0), [&](KernelBuilder &kx, Value kIdx) {
+            return kx.toF32(kx.extract(x2, {kx.index(0), kIdx}));
+          });
+      return castTensor(tb, loc, acc, element, dest);
+    }
+    SmallVector<Value> scratch = rowScratch(t, width);
     acc = t.forLoop(0, m / block, acc,
                     [&](KernelBuilder &kbl, Value blk, ValueRange accs) {
                       Value lo = kbl.muli(blk, kbl.index(block));
@@ -77,13 +88,13 @@ static Value rowReuseQMatmul(OpBuilder &b, Location loc, Value x,
 
 namespace {
 
-/// The accumulation of y = x · w (w [K, N], or [N, K] when `transpose`;
-/// quantized when `scales` is given) over the iteration space
+/// The accumulation of y = x · w (w [K, N], or [N, K] when `transpose`)
+/// over the iteration space
 /// (lead..., k, n) with the output columns innermost (or (lead..., n, k) for
 /// a transposed weight, whose contiguous dimension is k).
 struct Contraction {
   Location loc;
-  Value x, weight, scales;
+  Value x, weight;
   bool transpose;
   RankedTensorType resultType;
 
@@ -93,7 +104,7 @@ struct Contraction {
   Value tile(OpBuilder &b, Value offset, int64_t width, Value dest) const;
 
 private:
-  /// The tile's slice of the weight (or of per-column scales) along `dim`.
+  /// The tile's slice of the weight along `dim`.
   Value columnSlice(OpBuilder &b, Value t, unsigned dim, Value offset,
                     int64_t width) const;
 };
@@ -128,31 +139,18 @@ Value Contraction::tile(OpBuilder &b, Value offset, int64_t width,
   outDims.push_back(nDim);
   SmallVector<IteratorType> iterators(numDims, IteratorType::parallel);
   iterators[kDim] = IteratorType::reduction;
-  auto sType = scales ? tensorTypeOf(scales) : RankedTensorType();
-  bool exactProduct = exactProductInF32(xType.getElementType(),
-                                        scales ? sType.getElementType()
-                                               : wType.getElementType());
+  bool exactProduct =
+      exactProductInF32(xType.getElementType(), wType.getElementType());
 
   SmallVector<int64_t> shape(resultType.getShape());
   shape.back() = width;
-  Value w = weight, s = scales;
-  if (width != resultType.getShape().back()) {
+  Value w = weight;
+  if (width != resultType.getShape().back())
     w = columnSlice(b, weight, transpose ? 0 : 1, offset, width);
-    if (scales && sType.getShape().back() != 1)
-      s = columnSlice(b, scales, 1, offset, width);
-  }
-  // The tile's scales widened to f32 once, outside the reduction.
-  if (scales)
-    s = castTensor(b, loc, s, b.getF32Type());
   SmallVector<AffineMap> maps = {projection(ctx, numDims, xDims)};
   maps.push_back(transpose ? projection(ctx, numDims, {nDim, kDim})
                            : projection(ctx, numDims, {kDim, nDim}));
   SmallVector<Value> inputs = {x, w};
-  if (scales) {
-    maps.push_back(
-        scalesMap(ctx, numDims, {}, kDim, nDim, wType, tensorTypeOf(s)));
-    inputs.push_back(s);
-  }
   maps.push_back(projection(ctx, numDims, outDims));
   KernelBuilder kb(b, loc);
   Type element = resultType.getElementType();
@@ -163,11 +161,8 @@ Value Contraction::tile(OpBuilder &b, Value offset, int64_t width,
   Value acc = buildGeneric(
       b, loc, RankedTensorType::get(shape, b.getF32Type()), inputs, accInit,
       maps, iterators, [&](KernelBuilder &k, ValueRange args) {
-        Value wv = scales ? dequantizeScalar(k, args[1], args[2],
-                                             sType.getElementType())
-                          : args[1];
         Value xv = k.toF32(args[0]);
-        wv = k.toF32(wv);
+        Value wv = k.toF32(args[1]);
         // A product of two 16-bit floats is exact in f32, so a fused
         // multiply-add rounds exactly like the multiply and add.
         if (exactProduct)
@@ -180,8 +175,7 @@ Value Contraction::tile(OpBuilder &b, Value offset, int64_t width,
 }
 
 /// y[..., n] = round_R(Σ_k x[..., k] · w[k, n]) with w[k, n] (or w[n, k] when
-/// `transpose`) dequantized inside the reduction when `scales` is given, so a
-/// quantized weight is never materialized.
+/// `transpose`).
 ///
 /// Schedule: the iteration space is (lead..., k, n) with the output columns
 /// innermost, so each step streams a contiguous row of the weight into a row
@@ -196,10 +190,6 @@ static Value contraction(ConversionPatternRewriter &rewriter,
   int64_t m = 1;
   for (int64_t d : resultType.getShape().drop_back())
     m *= d;
-  if (c.scales && m > 1)
-    return rowReuseQMatmul(rewriter, c.loc, c.x,
-                           QuantizedWeight::get(c.weight, c.scales), resultType,
-                           options);
   int64_t width =
       columnTileWidth(m, n, tensorTypeOf(c.x).getShape().back(), options);
   if (width == 0)
@@ -221,8 +211,7 @@ struct MatmulLowering : ScheduledLowering<MatmulOp> {
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Contraction c{op.getLoc(),          adaptor.getLhs(),
-                  adaptor.getRhs(),     Value(),
+    Contraction c{op.getLoc(), adaptor.getLhs(), adaptor.getRhs(),
                   op.getTransposeRhs(), tensorTypeOf(op.getResult())};
     rewriter.replaceOp(op, contraction(rewriter, c, options));
     return success();
@@ -234,13 +223,12 @@ struct QMatmulLowering : ScheduledLowering<QMatmulOp> {
   LogicalResult
   matchAndRewrite(QMatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Contraction c{op.getLoc(),
-                  adaptor.getInput(),
-                  adaptor.getWeight(),
-                  adaptor.getScales(),
-                  false,
-                  tensorTypeOf(op.getResult())};
-    rewriter.replaceOp(op, contraction(rewriter, c, options));
+    KernelBuilder kb(rewriter, op.getLoc());
+    rewriter.replaceOp(
+        op, quantizedMatmul(rewriter, op.getLoc(), adaptor.getInput(),
+                            QuantizedWeight::get(kb, adaptor.getWeight(),
+                                                 adaptor.getScales()),
+                            tensorTypeOf(op.getResult()), options));
     return success();
   }
 };

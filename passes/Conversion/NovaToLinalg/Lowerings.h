@@ -80,6 +80,24 @@ Value castTensor(OpBuilder &b, Location loc, Value v, Type element,
 Value dequantizeScalar(KernelBuilder &kb, Value q, Value scale,
                        Type scaleType = Type());
 
+/// bf16(qf · s) as an f32 value for an int8 `qf` (as f32) and a bf16 scale
+/// `s` (as f32) with |s| < 2^105, given `split` = s · (2^16 + 1) (exact in
+/// f32): Veltkamp's split of the exact product at 8 significant bits,
+/// γ = qf · split, δ = fma(qf, s, -γ), γ + δ. It rounds to nearest-even
+/// exactly as dequantizeScalar does for every int8 and every such scale
+/// (checked exhaustively by test/Unit/Differential), except that it may give +0
+/// for -0: three f32 operations instead of a multiply and five integer ones,
+/// for accumulations that start from +0 (where the sign of a zero term
+/// never shows).
+Value splitDequantize(KernelBuilder &kb, Value qf, Value s, Value split);
+
+/// s · (2^16 + 1): the split constant of splitDequantize for scale `s` (f32).
+Value splitConstant(KernelBuilder &kb, Value s);
+
+/// Whether every element of the bf16 tensor `scales` is one splitDequantize
+/// rounds exactly (|s| < 2^105: finite, and far from overflow): an i1.
+Value splitDequantizable(KernelBuilder &kb, Value scales);
+
 /// (a, ia) ranks before (b, ib): descending values, NaN above every number,
 /// ties (NaN included) to the lower index. The order of moe_route's and
 /// sample's top-k.

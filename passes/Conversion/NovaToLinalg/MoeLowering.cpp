@@ -361,12 +361,11 @@ Value ExpertMatmul::expertSlots(KernelBuilder &k, const WeightTile &tile,
   int64_t depth = tensorTypeOf(weight.q).getDimSize(1);
   // One slot (decode): each row dequantized inside its update.
   auto single = [&](KernelBuilder &k) {
-    return k.forLoop(0, depth, acc,
-                     [&](KernelBuilder &k, Value kk, ValueRange accs) {
-                       auto [slot, xv] = slotX(k, lo, kk);
-                       return SmallVector<Value>{
-                           fusedRowUpdate(k, tile, kk, accs[0], slot, xv)};
-                     });
+    Value slot = k.extract(groups.order, {lo});
+    return SmallVector<Value>{
+        fusedWeightRows(k, tile, acc, slot, [&](KernelBuilder &kk, Value kIdx) {
+          return slotX(kk, lo, kIdx).second;
+        })};
   };
   auto several = [&](KernelBuilder &k) {
     return k.forLoop(
@@ -437,7 +436,7 @@ struct ExpertQMatmulLowering : ScheduledLowering<ExpertQMatmulOp> {
     ExpertGroups groups =
         groupSlotsByExpert(kb, adaptor.getExperts(), numExperts);
     QuantizedWeight weight =
-        QuantizedWeight::get(adaptor.getWeight(), adaptor.getScales());
+        QuantizedWeight::get(kb, adaptor.getWeight(), adaptor.getScales());
     ExpertMatmul em{
         loc,        adaptor.getInput(),
         weight,     perToken,

@@ -127,6 +127,49 @@ Value mlir::nova::dequantizeScalar(KernelBuilder &kb, Value q, Value scale,
   return kb.bitcast(rounded, b.getF32Type());
 }
 
+Value mlir::nova::splitConstant(KernelBuilder &kb, Value s) {
+  return kb.mul(s, kb.f32(65537.0));
+}
+
+Value mlir::nova::splitDequantize(KernelBuilder &kb, Value qf, Value s,
+                                  Value split) {
+  OpBuilder &b = kb.builder();
+  Value gamma = kb.mul(qf, split);
+  Value delta =
+      math::FmaOp::create(b, kb.location(), qf, s, kb.neg(gamma)).getResult();
+  return kb.add(gamma, delta);
+}
+
+Value mlir::nova::splitDequantizable(KernelBuilder &kb, Value scales) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.location();
+  // One loop over all the scales with the largest magnitude's bits (|s| as
+  // an integer) carried in a register: a buffer would cost alias checks, and
+  // LLVM fully unrolls small nests of constant trip counts (thousands of
+  // instructions for a few KB of scales). 2^105 is 0x7400. The collapse is
+  // free on the identity layouts nova-cpu-pipeline bufferizes to.
+  auto type = tensorTypeOf(scales);
+  if (type.getRank() > 1) {
+    ReassociationIndices all;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      all.push_back(d);
+    scales = tensor::CollapseShapeOp::create(
+        b, loc, scales, SmallVector<ReassociationIndices>{all});
+  }
+  Type i16 = b.getI16Type(), i32 = b.getI32Type();
+  Value largest = kb.forLoop(
+      0, type.getNumElements(), {kb.i32(0)},
+      [&](KernelBuilder &k, Value i, ValueRange acc) {
+        Value bits = arith::ExtUIOp::create(
+            k.builder(), loc, i32, k.bitcast(k.extract(scales, {i}), i16));
+        Value magnitude = k.andi(bits, k.i32(0x7fff));
+        return SmallVector<Value>{
+            arith::MaxSIOp::create(k.builder(), loc, magnitude, acc[0])
+                .getResult()};
+      })[0];
+  return kb.cmpi(arith::CmpIPredicate::slt, largest, kb.i32(0x7400));
+}
+
 Value mlir::nova::filledF32(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                             double value) {
   KernelBuilder kb(b, loc);

@@ -14,11 +14,25 @@ using namespace mlir;
 using namespace mlir::nova;
 using utils::IteratorType;
 
-QuantizedWeight QuantizedWeight::get(Value q, Value scales) {
+QuantizedWeight QuantizedWeight::get(KernelBuilder &kb, Value q, Value scales) {
   auto wType = tensorTypeOf(q), sType = tensorTypeOf(scales);
   int64_t rows = wType.getShape()[wType.getRank() - 2];
-  return {q, scales, rows / sType.getShape()[sType.getRank() - 2],
-          sType.getShape().back() != 1, sType.getElementType()};
+  Type scaleType = sType.getElementType();
+  return {q,
+          scales,
+          rows / sType.getShape()[sType.getRank() - 2],
+          sType.getShape().back() != 1,
+          scaleType,
+          scaleType.isBF16() ? splitDequantizable(kb, scales) : Value()};
+}
+
+Value QuantizedRow::dequantize(KernelBuilder &g, ValueRange a,
+                               bool split) const {
+  Value scale = perColumn ? a[1] : scalar;
+  if (!split)
+    return dequantizeScalar(g, a[0], scale, scaleType);
+  Value s = g.toF32(scale);
+  return splitDequantize(g, g.toF32(a[0]), s, splitConstant(g, s));
 }
 
 //===----------------------------------------------------------------------===//
@@ -63,13 +77,23 @@ QuantizedRow mlir::nova::quantizedRow(OpBuilder &b, Location loc,
 Value mlir::nova::dequantizedRow(OpBuilder &b, Location loc,
                                  const WeightTile &tile, Value k, Value init) {
   QuantizedRow row = quantizedRow(b, loc, tile, k);
-  return linalg::MapOp::create(b, loc, row.inputs, init,
-                               [&](OpBuilder &mb, Location l, ValueRange a) {
-                                 KernelBuilder g(mb, l);
-                                 linalg::YieldOp::create(mb, l,
-                                                         row.dequantize(g, a));
-                               })
-      .getResult()[0];
+  auto map = [&](KernelBuilder &kb, bool split) {
+    return SmallVector<Value>{
+        linalg::MapOp::create(kb.builder(), loc, row.inputs, init,
+                              [&](OpBuilder &mb, Location l, ValueRange a) {
+                                KernelBuilder g(mb, l);
+                                linalg::YieldOp::create(
+                                    mb, l, row.dequantize(g, a, split));
+                              })
+            .getResult()[0]};
+  };
+  KernelBuilder kb(b, loc);
+  if (!tile.weight.splittable)
+    return map(kb, false)[0];
+  return kb.ifThenElse(
+      tile.weight.splittable, TypeRange{init.getType()},
+      [&](KernelBuilder &k) { return map(k, true); },
+      [&](KernelBuilder &k) { return map(k, false); })[0];
 }
 
 /// sum + xv · v, fused when the product is exact in f32.
@@ -92,21 +116,99 @@ static Value updateAccumulatorRow(OpBuilder &b, Location loc, Value acc,
       ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
 }
 
-Value mlir::nova::fusedRowUpdate(KernelBuilder &kb, const WeightTile &tile,
-                                 Value k, Value acc, Value r, Value xv) {
+Value mlir::nova::fusedRowsUpdate(KernelBuilder &kb, const WeightTile &tile,
+                                  ArrayRef<Value> ks, Value acc, Value r,
+                                  ArrayRef<Value> xvs, bool split) {
   OpBuilder &b = kb.builder();
   Location loc = kb.location();
-  QuantizedRow row = quantizedRow(b, loc, tile, k);
+  SmallVector<QuantizedRow> rows;
+  for (Value k : ks)
+    rows.push_back(quantizedRow(b, loc, tile, k));
+  // Rows of one scale block share its scales: load them once.
+  bool shared =
+      ks.size() == 1 || tile.weight.rowsPerBlock % int64_t(ks.size()) == 0;
+  size_t count = ks.size();
+  SmallVector<Value> inputs;
+  for (const QuantizedRow &row : rows)
+    inputs.push_back(row.inputs[0]);
+  if (tile.weight.perColumn)
+    for (size_t j = 0; j < (shared ? 1 : count); ++j)
+      inputs.push_back(rows[j].inputs[1]);
   AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, acc.getContext());
-  SmallVector<AffineMap> maps(row.inputs.size() + 1, id1);
+  SmallVector<AffineMap> maps(inputs.size() + 1, id1);
   return updateAccumulatorRow(b, loc, acc, r, tile.width, [&](Value accRow) {
-    return buildGeneric(b, loc, tensorTypeOf(accRow), row.inputs, accRow, maps,
-                        {IteratorType::parallel},
-                        [&](KernelBuilder &g, ValueRange a) {
-                          return multiplyAdd(g, loc, tile.exactProduct, xv,
-                                             row.dequantize(g, a), a.back());
-                        });
+    return buildGeneric(
+        b, loc, tensorTypeOf(accRow), inputs, accRow, maps,
+        {IteratorType::parallel}, [&](KernelBuilder &g, ValueRange a) {
+          Value sum = a.back();
+          // Each distinct scale widened (and split) once.
+          SmallVector<std::pair<Value, Value>> splits;
+          for (size_t j = 0; j < count; ++j) {
+            size_t from = shared ? 0 : j;
+            Value scale =
+                tile.weight.perColumn ? a[count + from] : rows[from].scalar;
+            Value w;
+            if (split) {
+              if (from >= splits.size()) {
+                Value s = g.toF32(scale);
+                splits.push_back({s, splitConstant(g, s)});
+              }
+              w = splitDequantize(g, g.toF32(a[j]), splits[from].first,
+                                  splits[from].second);
+            } else {
+              w = dequantizeScalar(g, a[j], scale, tile.weight.scaleType);
+            }
+            sum = multiplyAdd(g, loc, tile.exactProduct, xvs[j], w, sum);
+          }
+          return sum;
+        });
   });
+}
+
+Value mlir::nova::forWeightRowGroups(KernelBuilder &kb, int64_t depth,
+                                     int64_t group, Value acc,
+                                     RowGroupBody body) {
+  int64_t mainDepth = depth / group * group;
+  Value a = acc;
+  if (mainDepth > 0)
+    a = kb.forLoop(0, mainDepth / group, acc,
+                   [&](KernelBuilder &kk, Value step, ValueRange c) {
+                     SmallVector<Value> ks;
+                     Value k0 = kk.muli(step, kk.index(group));
+                     for (int64_t u = 0; u < group; ++u)
+                       ks.push_back(u ? kk.addi(k0, kk.index(u)) : k0);
+                     return SmallVector<Value>{body(kk, ks, c[0])};
+                   })[0];
+  if (mainDepth == depth)
+    return a;
+  return kb.forLoop(mainDepth, depth, a,
+                    [&](KernelBuilder &kk, Value k0, ValueRange c) {
+                      return SmallVector<Value>{body(kk, {k0}, c[0])};
+                    })[0];
+}
+
+Value mlir::nova::fusedWeightRows(KernelBuilder &kb, const WeightTile &tile,
+                                  Value acc, Value r, XOfRow xOf) {
+  auto wType = tensorTypeOf(tile.weight.q);
+  int64_t depth = wType.getShape()[wType.getRank() - 2];
+  auto rows = [&](KernelBuilder &k, int64_t group, bool split) {
+    return SmallVector<Value>{forWeightRowGroups(
+        k, depth, group, acc,
+        [&](KernelBuilder &kk, ArrayRef<Value> ks, Value a) {
+          SmallVector<Value> xvs;
+          for (Value kIdx : ks)
+            xvs.push_back(xOf(kk, kIdx));
+          return fusedRowsUpdate(kk, tile, ks, a, r, xvs, split);
+        })};
+  };
+  if (!tile.weight.splittable)
+    return rows(kb, kFusedRowUnroll, false)[0];
+  // Scales the split cannot take (huge, infinite or NaN) are rare: the exact
+  // fallback keeps the code small.
+  return kb.ifThenElse(
+      tile.weight.splittable, TypeRange{acc.getType()},
+      [&](KernelBuilder &k) { return rows(k, kFusedRowUnroll, true); },
+      [&](KernelBuilder &k) { return rows(k, 1, false); })[0];
 }
 
 Value mlir::nova::accumulateRows(KernelBuilder &kb, Value acc,
@@ -149,29 +251,17 @@ Value mlir::nova::accumulateWeightRows(KernelBuilder &kb,
   Location loc = kb.location();
   auto wType = tensorTypeOf(tile.weight.q);
   int64_t depth = wType.getShape()[wType.getRank() - 2];
-  // Weight rows k0 .. k0 + count applied in one pass.
-  auto rowsFrom = [&](KernelBuilder &kk, Value k0, int64_t count, Value a) {
-    SmallVector<Value> vecs, ks;
-    for (int64_t u = 0; u < count; ++u) {
-      ks.push_back(kk.addi(k0, kk.index(u)));
-      vecs.push_back(
-          dequantizedRow(kk.builder(), loc, tile, ks.back(), scratch[u]));
-    }
-    return accumulateRows(
-        kk, a, vecs, lo, hi, tile.exactProduct,
-        [&](KernelBuilder &kr, Value p) { return inputs(kr, p, ks); });
-  };
-  int64_t mainDepth = depth / kRowUnroll * kRowUnroll;
-  Value a = kb.forLoop(0, mainDepth / kRowUnroll, acc,
-                       [&](KernelBuilder &kk, Value step, ValueRange c) {
-                         Value k0 = kk.muli(step, kk.index(kRowUnroll));
-                         return SmallVector<Value>{
-                             rowsFrom(kk, k0, kRowUnroll, c[0])};
-                       })[0];
-  return kb.forLoop(mainDepth, depth, a,
-                    [&](KernelBuilder &kk, Value k0, ValueRange c) {
-                      return SmallVector<Value>{rowsFrom(kk, k0, 1, c[0])};
-                    })[0];
+  return forWeightRowGroups(
+      kb, depth, kRowUnroll, acc,
+      [&](KernelBuilder &kk, ArrayRef<Value> ks, Value a) {
+        SmallVector<Value> vecs;
+        for (auto [u, k] : llvm::enumerate(ks))
+          vecs.push_back(
+              dequantizedRow(kk.builder(), loc, tile, k, scratch[u]));
+        return accumulateRows(
+            kk, a, vecs, lo, hi, tile.exactProduct,
+            [&](KernelBuilder &kr, Value p) { return inputs(kr, p, ks); });
+      });
 }
 
 //===----------------------------------------------------------------------===//

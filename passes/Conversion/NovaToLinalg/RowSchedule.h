@@ -7,7 +7,7 @@
 // within a tile each weight row is dequantized once into an f32 row
 // (dequantizedRow) that several rows of accumulators add x times
 // (accumulateRows), or, for a single row of x, dequantized inside its update
-// (fusedRowUpdate). The sum over the weight's rows keeps its sequential
+// (fusedRowsUpdate). The sum over the weight's rows keeps its sequential
 // order, so every schedule gives the same result.
 //
 //===----------------------------------------------------------------------===//
@@ -30,6 +30,9 @@ inline constexpr int64_t kRowReuseAccumulators = 64 * 1024;
 inline constexpr int64_t kRowReuseMaxTile = 4096;
 /// Weight rows applied per pass over a block's accumulators.
 inline constexpr int64_t kRowUnroll = 4;
+/// Weight rows dequantized and applied per pass over one row of
+/// accumulators (fusedWeightRows).
+inline constexpr int64_t kFusedRowUnroll = 8;
 
 /// An int8 weight [lead..., K, N] with its scales [lead..., G, C] and their
 /// layout (§1.2): W[lead..., k, n] = round_S(q · s[lead..., k / (K / G),
@@ -43,9 +46,13 @@ struct QuantizedWeight {
   bool perColumn;
   /// S, the type each dequantized element is rounded to.
   Type scaleType;
+  /// For bf16 scales, whether all of them are splitDequantize's (an i1
+  /// computed once per call); null otherwise.
+  Value splittable;
 
-  /// The weight `q` with `scales`, their layout read from the shapes.
-  static QuantizedWeight get(Value q, Value scales);
+  /// The weight `q` with `scales`, their layout read from the shapes (and
+  /// for bf16 scales, the check of `splittable`).
+  static QuantizedWeight get(KernelBuilder &kb, Value q, Value scales);
 };
 
 /// The columns [offset, offset + width) of the weight rows W[lead..., k, :]:
@@ -68,10 +75,9 @@ struct QuantizedRow {
   Value scalar;
   bool perColumn;
   Type scaleType;
-  /// The dequantized element given the map/generic block arguments.
-  Value dequantize(KernelBuilder &g, ValueRange a) const {
-    return dequantizeScalar(g, a[0], perColumn ? a[1] : scalar, scaleType);
-  }
+  /// The dequantized element given the map/generic block arguments, by
+  /// splitDequantize when `split`.
+  Value dequantize(KernelBuilder &g, ValueRange a, bool split) const;
 };
 
 /// The 1-D slice t[offsets..., offset + 0 .. size) of the innermost
@@ -83,18 +89,40 @@ Value rowOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offsets,
 QuantizedRow quantizedRow(OpBuilder &b, Location loc, const WeightTile &tile,
                           Value k);
 
-/// Row `k` of `tile` dequantized to f32 into `init` ([width]). A linalg.map,
+/// Row `k` of `tile` dequantized to f32 into `init` ([width]), by
+/// splitDequantize when the weight is `splittable`. A linalg.map,
 /// which elementwise fusion leaves alone: fused into its consumers it would
 /// be recomputed for every row of x that uses it.
 Value dequantizedRow(OpBuilder &b, Location loc, const WeightTile &tile,
                      Value k, Value init);
 
-/// acc[r, :] += xv · (row `k` of `tile`), dequantized inside the same loop:
-/// one pass over the row and no scratch, for a row of x used once (an expert
+/// acc[r, :] += Σ_j xvs[j] · (row ks[j] of `tile`), the rows added in
+/// order and dequantized inside the same loop: one pass over the
+/// accumulators and no scratch, for a row of x used once (decode, an expert
 /// with a single slot). The same arithmetic as dequantizedRow followed by
-/// accumulateRows.
-Value fusedRowUpdate(KernelBuilder &kb, const WeightTile &tile, Value k,
-                     Value acc, Value r, Value xv);
+/// accumulateRows. Rows of one group lie in one scale block when the block
+/// height is a multiple of the group size (forWeightRowGroups' groups).
+/// With `split`, the rows are dequantized by splitDequantize.
+Value fusedRowsUpdate(KernelBuilder &kb, const WeightTile &tile,
+                      ArrayRef<Value> ks, Value acc, Value r,
+                      ArrayRef<Value> xvs, bool split);
+
+/// body(ks, acc) for the weight rows 0 .. depth in order: `group` rows at
+/// a time starting at multiples of `group`, then the rest one at a time.
+using RowGroupBody =
+    function_ref<Value(KernelBuilder &, ArrayRef<Value> ks, Value acc)>;
+Value forWeightRowGroups(KernelBuilder &kb, int64_t depth, int64_t group,
+                         Value acc, RowGroupBody body);
+
+/// The x value (f32) that multiplies weight row `k`.
+using XOfRow = function_ref<Value(KernelBuilder &, Value k)>;
+
+/// acc[r, :] += Σ_k xOf(k) · W[lead..., k, tile columns] over all K rows in
+/// order, fusedRowsUpdate on groups of kFusedRowUnroll rows (split
+/// dequantization when the weight is `splittable`; otherwise, for bf16
+/// scales, one exact row at a time).
+Value fusedWeightRows(KernelBuilder &kb, const WeightTile &tile, Value acc,
+                      Value r, XOfRow xOf);
 
 /// (r(p), [x_j(p)]): the accumulator row of position `p` and its x values
 /// (as f32), one per weight row.

@@ -46,10 +46,17 @@ func.func @route(%router: tensor<6x8xf32>) -> (tensor<6x2xf32>, tensor<6x2xi32>)
 // CHECK: %[[BHI:.+]] = arith.minui %{{.+}}, %[[HI]] : index
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c16{{(_[0-9]+)?}} step
 // CHECK: tensor.extract_slice %{{.+}}[%[[E]], %{{.+}}, %{{.+}}] [1, 1, 128] [1, 1, 1] : tensor<4x64x128xi8> to tensor<128xi8>
-// CHECK: %[[R0:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
-// CHECK: %[[R1:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
-// CHECK: %[[R2:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
-// CHECK: %[[R3:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// Each row is dequantized by the split rounding when every scale allows it
+// (checked once per call), exactly on the bits otherwise.
+// CHECK: %[[R0:.+]] = scf.if %[[SPLIT:.+]] -> (tensor<128xf32>)
+// CHECK: linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// CHECK: math.fma
+// CHECK: } else {
+// CHECK: linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// CHECK: arith.bitcast
+// CHECK: %[[R1:.+]] = scf.if %[[SPLIT]] -> (tensor<128xf32>)
+// CHECK: %[[R2:.+]] = scf.if %[[SPLIT]] -> (tensor<128xf32>)
+// CHECK: %[[R3:.+]] = scf.if %[[SPLIT]] -> (tensor<128xf32>)
 // CHECK: scf.for %{{.+}} = %{{.+}} to %[[BHI]] step
 // CHECK: linalg.generic {{.+}} ins(%[[R0]], %[[R1]], %[[R2]], %[[R3]] : tensor<128xf32>, tensor<128xf32>, tensor<128xf32>, tensor<128xf32>)
 // CHECK-COUNT-4: math.fma
@@ -65,11 +72,11 @@ func.func @experts(%x: tensor<6x64xbf16>, %i: tensor<6x2xi32>, %wq: tensor<4x64x
 // -----
 
 // Experts (decode: 2 slots): each expert's weight is read only under an
-// scf.if that its slot range is non-empty, one row at a time. An expert
-// with one slot dequantizes each row inside the update of that slot's
-// accumulators (one linalg.generic reading the int8 row, no scratch row);
-// with several, the row is dequantized once (linalg.map) and applied to
-// each slot.
+// scf.if that its slot range is non-empty. An expert with one slot
+// dequantizes eight rows inside one update of that slot's accumulators (one
+// linalg.generic reading the int8 rows, no scratch row; one row at a time
+// in the exact fallback); with several, each row is dequantized once
+// (linalg.map) and applied to each slot.
 
 // CHECK-LABEL: func.func @experts_decode
 // CHECK-NOT: nova.
@@ -81,6 +88,12 @@ func.func @experts(%x: tensor<6x64xbf16>, %i: tensor<6x2xi32>, %wq: tensor<4x64x
 // CHECK: %[[NEXT:.+]] = arith.addi %[[LO]], %c1{{(_[0-9]+)?}} : index
 // CHECK: %[[ONE:.+]] = arith.cmpi eq, %[[NEXT]], %[[HI]] : index
 // CHECK: scf.if %[[ONE]]
+// CHECK: scf.if %{{.+}} -> (tensor<2x128xf32>)
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c8{{(_[0-9]+)?}} step
+// CHECK-NOT: linalg.map
+// CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<128xi8>, tensor<128xi8>, tensor<128xi8>, tensor<128xi8>, tensor<128xi8>, tensor<128xi8>, tensor<128xi8>, tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// CHECK-COUNT-16: math.fma
+// CHECK: } else {
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c64{{(_[0-9]+)?}} step
 // CHECK-NOT: linalg.map
 // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
@@ -88,7 +101,8 @@ func.func @experts(%x: tensor<6x64xbf16>, %i: tensor<6x2xi32>, %wq: tensor<4x64x
 // CHECK: } else {
 // CHECK: scf.for %[[K:.+]] = %{{.+}} to %c64{{(_[0-9]+)?}} step
 // CHECK: tensor.extract_slice %{{.+}}[%[[E]], %[[K]], %{{.+}}] [1, 1, 128] [1, 1, 1] : tensor<4x64x128xi8> to tensor<128xi8>
-// CHECK: %[[ROW:.+]] = linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
+// CHECK: %[[ROW:.+]] = scf.if
+// CHECK: linalg.map ins(%{{.+}}, %{{.+}} : tensor<128xi8>, tensor<128xbf16>) outs(%{{.+}} : tensor<128xf32>)
 // CHECK: scf.for %{{.+}} = %[[LO]] to %[[HI]] step
 // CHECK: linalg.generic {{.+}} ins(%[[ROW]] : tensor<128xf32>)
 // CHECK: math.fma

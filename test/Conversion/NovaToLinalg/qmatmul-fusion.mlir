@@ -1,28 +1,38 @@
 // RUN: nova-opt %s --split-input-file --convert-nova-to-linalg="parallel-tiles=2" | FileCheck %s
-// RUN: nova-opt %s --pass-pipeline="builtin.module(func.func(convert-nova-to-linalg{parallel-tiles=2}),eliminate-empty-tensors,one-shot-bufferize{bufferize-function-boundaries},cse,canonicalize)" | FileCheck %s --check-prefix=BUF
+// RUN: nova-opt %s --pass-pipeline="builtin.module(func.func(convert-nova-to-linalg{parallel-tiles=2}),eliminate-empty-tensors,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},cse,canonicalize)" | FileCheck %s --check-prefix=BUF
 // RUN: nova-opt %s --nova-cpu-pipeline | FileCheck %s --check-prefix=LLVM
 
-// The dequantization happens inside the matmul's reduction: one
-// linalg.generic reads the int8 weight and the scales, dequantizes each
-// element (int8 x scale, one RNE rounding to bf16 on the bits) and
-// accumulates; no dequantized weight tensor exists at any level.
+// The dequantization happens inside the matmul's reduction: no dequantized
+// weight tensor exists at any level. One row of x (decode) takes eight
+// weight rows per pass over a tile's accumulators, each element
+// dequantized by the split rounding (q * s * 65537, fma(q, s, -that), their
+// sum: bf16(q * s) in three f32 operations) when every scale is below 2^105
+// (a reduction over the scales' bits, once per call), and one row at a time
+// with the integer rounding otherwise.
 
 // CHECK-LABEL: func.func @decode
 // CHECK-NOT: nova.
+// CHECK: tensor.collapse_shape %{{.+}} {{\[\[}}0, 1]] : tensor<8x512xbf16> into tensor<4096xbf16>
+// CHECK: %[[LARGEST:.+]] = scf.for %{{.+}} = %{{.+}} to %c4096 step %{{.+}} iter_args(%{{.+}} = %c0_i32) -> (i32)
+// CHECK: arith.maxsi
+// CHECK: %[[SPLIT:.+]] = arith.cmpi slt, %[[LARGEST]], %c29696_i32 : i32
 // Two column tiles of 256 across threads.
 // CHECK: scf.forall (%{{.+}}) in (2)
-// CHECK: tensor.extract_slice %{{.+}}[0, %{{.+}}] [1024, 256] [1, 1] : tensor<1024x512xi8> to tensor<1024x256xi8>
-// The tile's scales are widened to f32 once, outside the reduction.
-// CHECK: arith.extf %{{.+}} : bf16 to f32
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
-// CHECK-SAME: ins(%{{.+}}, %{{.+}}, %{{.+}} : tensor<1x1024xbf16>, tensor<1024x256xi8>, tensor<8x256xf32>)
-// CHECK-NEXT: ^bb0(%[[X:.+]]: bf16, %[[Q:.+]]: i8, %[[S:.+]]: f32, %[[ACC:.+]]: f32):
-// CHECK: %[[QF:.+]] = arith.sitofp %[[Q]] : i8 to f32
-// CHECK: %[[P:.+]] = arith.mulf %[[QF]], %[[S]] : f32
-// CHECK: arith.bitcast %[[P]] : f32 to i32
-// CHECK: %[[W:.+]] = arith.bitcast %{{.+}} : i32 to f32
-// CHECK: %[[XF:.+]] = arith.extf %[[X]] : bf16 to f32
-// CHECK: math.fma %[[XF]], %[[W]], %[[ACC]] : f32
+// CHECK: scf.if %[[SPLIT]]
+// CHECK: scf.for %{{.+}} = %{{.+}} to %c128{{(_[0-9]+)?}} step
+// CHECK: linalg.generic {{.+}} ins(%{{.+}} : tensor<256xi8>, tensor<256xi8>, tensor<256xi8>, tensor<256xi8>, tensor<256xi8>, tensor<256xi8>, tensor<256xi8>, tensor<256xi8>, tensor<256xbf16>) outs(%{{.+}} : tensor<256xf32>)
+// CHECK: %[[S:.+]] = arith.extf %{{.+}} : bf16 to f32
+// CHECK: %[[C:.+]] = arith.mulf %[[S]], %[[K:.+]] : f32
+// CHECK: %[[QF:.+]] = arith.sitofp %{{.+}} : i8 to f32
+// CHECK: %[[G:.+]] = arith.mulf %[[QF]], %[[C]] : f32
+// CHECK: %[[NG:.+]] = arith.negf %[[G]] : f32
+// CHECK: %[[D:.+]] = math.fma %[[QF]], %[[S]], %[[NG]] : f32
+// CHECK: %[[W:.+]] = arith.addf %[[G]], %[[D]] : f32
+// CHECK: %[[A:.+]] = math.fma %{{.+}}, %[[W]], %{{.+}} : f32
+// CHECK: math.fma %{{.+}}, %{{.+}}, %[[A]] : f32
+// CHECK: } else {
+// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<256xi8>, tensor<256xbf16>) outs(%{{.+}} : tensor<256xf32>)
+// CHECK: arith.bitcast %{{.+}} : f32 to i32
 // CHECK: scf.forall.in_parallel
 // CHECK-NOT: tensor<1024x512xbf16>
 // CHECK-NOT: tensor<1024x512xf32>
@@ -30,11 +40,13 @@
 // CHECK-NOT: tensor<1024x256xf32>
 // CHECK: return
 
-// After bufferization the only buffers are a tile's f32 scales and
+// After bufferization the only buffers are the result and a tile's
 // accumulators; the output tile is written in place (no copy).
 // BUF-LABEL: func.func @decode
 // BUF-NOT: memref.alloc() {{.*}}memref<1024x
-// BUF: memref.alloc() {{.*}}: memref<8x256xf32>
+// BUF-NOT: memref.copy
+// BUF: memref.alloc() {{.*}}: memref<1x512xbf16>
+// BUF-NOT: memref.copy
 // BUF: memref.alloc() {{.*}}: memref<1x256xf32>
 // BUF-NOT: memref.alloc
 // BUF-NOT: memref.copy

@@ -38,7 +38,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <iomanip>
 #include <numeric>
@@ -870,6 +872,136 @@ Case expertNoneCase(Gen &g, const std::string &name) {
   return c;
 }
 
+/// bf16(q · s), the dequantized weight element of §1.3 for a bf16 scale
+/// given as its bits: the exact product rounded to nearest-even.
+float dequantizedBf16(int64_t q, uint16_t scaleBits) {
+  uint32_t bits = uint32_t(scaleBits) << 16;
+  float s;
+  std::memcpy(&s, &bits, 4);
+  float p = float(q) * s; // exact: 8 x 8 significant bits
+  std::memcpy(&bits, &p, 4);
+  if (std::isnan(p))
+    return p;
+  bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;
+  std::memcpy(&p, &bits, 4);
+  return p;
+}
+
+/// The split rounding of the decode schedule (splitDequantize: γ = q · s ·
+/// (2^16 + 1), δ = fma(q, s, -γ), γ + δ) equals bf16(q · s) for every int8
+/// q and every bf16 scale with |s| < 2^105, subnormal ones included, up to
+/// the sign of a zero. The kernels rely on it (the qmatmul_exact family
+/// checks the compiled code on samples).
+TEST(SplitDequantize, ExactForEveryInt8AndEveryScaleBelow2To105) {
+#pragma STDC FP_CONTRACT OFF
+  int64_t checked = 0;
+  for (uint32_t bits = 0; bits < 0x10000; ++bits) {
+    if ((bits & 0x7fff) >= 0x7400)
+      continue;
+    uint32_t wide = bits << 16;
+    float s;
+    std::memcpy(&s, &wide, 4);
+    float split = s * 65537.0f;
+    for (int q = -128; q < 128; ++q, ++checked) {
+      float qf = float(q);
+      float gamma = qf * split;
+      float delta = std::fma(qf, s, -gamma);
+      float got = gamma + delta;
+      float want = dequantizedBf16(q, uint16_t(bits));
+      ASSERT_EQ(got, want) << "q " << q << ", scale bits 0x" << std::hex
+                           << bits;
+    }
+  }
+  EXPECT_EQ(checked, int64_t(2 * 0x7400) * 256);
+}
+
+/// nova.qmatmul or nova.expert_qmatmul whose x rows are one-hot (a 1 in a
+/// random column, per row or slot): each result row is one weight row
+/// dequantized, so the compiled schedules (decode's split rounding and its
+/// exact fallback, the dequantized rows of the multi-row schedule) must give
+/// exactly bf16(q · s) for every int8 (all 256 drawn) and bf16 scales of
+/// every exponent, subnormal ones included. In a quarter of the cases one
+/// scale is huge (2^105 <= |s| < 2^114: finite products), which sends the
+/// call to the exact fallback.
+Case qmatmulExactCase(Gen &g, const std::string &name) {
+  bool experts = g.rng() % 2;
+  int64_t m = g.pick({1, 1, 2, 5, 9}), e = experts ? g.pick({1, 2, 3}) : 1;
+  int64_t k, n;
+  std::tie(k, n) = g.contractionSize();
+  std::vector<int64_t> w = {k, n};
+  if (experts)
+    w.insert(w.begin(), e);
+  Layout l = randomLayout(g, w);
+  HostTensor q = g.ints(DType::I8, w, -128, 127);
+  HostTensor scales = HostTensor::zeros(DType::BF16, l.scales);
+  uint16_t *sb = scales.mutableAs<uint16_t>();
+  for (int64_t i = 0; i < scales.numElements(); ++i) {
+    // Exponent field 0 (zero or subnormal) .. 231 (just under 2^105).
+    int64_t exponent = g.uniform(0, 231);
+    sb[i] = uint16_t((g.rng() % 2) << 15 | exponent << 7 | g.uniform(0, 127));
+  }
+  if (g.rng() % 4 == 0)
+    sb[g.uniform(0, scales.numElements() - 1)] =
+        uint16_t(g.uniform(232, 240) << 7 | g.uniform(0, 127));
+  DType xt = g.pick({0, 1, 1}) ? DType::BF16 : DType::F32;
+  std::vector<int64_t> x = {m, k};
+  HostTensor input = HostTensor::zeros(xt, x), ids;
+  std::vector<int64_t> hot(m);
+  for (int64_t r = 0; r < m; ++r) {
+    hot[r] = g.uniform(0, k - 1);
+    input.setFloatAt(r * k + hot[r], 1.0);
+  }
+  if (experts)
+    ids = g.ints(DType::I32, {m, 1}, 0, e - 1);
+  std::vector<int64_t> rshape =
+      experts ? std::vector<int64_t>{m, 1, n} : std::vector<int64_t>{m, n};
+  Case c{name};
+  std::string xty = tensorType(x, xt), qty = tensorType(w, DType::I8),
+              sty = tensorType(l.scales, DType::BF16),
+              rty = tensorType(rshape, DType::F32);
+  if (experts) {
+    std::string ety = tensorType({m, 1}, DType::I32);
+    c.inputs = {input, ids, q, scales};
+    c.text = func(name, {xty, ety, qty, sty}, {rty},
+                  "  %0 = nova.expert_qmatmul %a0, %a1, %a2, %a3 layout " +
+                      l.attr + " : " + xty + ", " + ety + ", " + qty + ", " +
+                      sty + " -> " + rty + "\n  return %0 : " + rty);
+  } else {
+    c.inputs = {input, q, scales};
+    c.text = func(name, {xty, qty, sty}, {rty},
+                  "  %0 = nova.qmatmul %a0, %a1, %a2 layout " + l.attr + " : " +
+                      xty + ", " + qty + ", " + sty + " -> " + rty +
+                      "\n  return %0 : " + rty);
+  }
+  c.reduction = static_cast<double>(k);
+  int64_t blocks = l.scales[l.scales.size() - 2], columns = l.scales.back();
+  c.invariant = [=](const std::vector<HostTensor> &out) {
+    const uint16_t *s = scales.as<uint16_t>();
+    for (int64_t r = 0; r < m; ++r) {
+      int64_t ex = experts ? ids.intAt(r) : 0, row = hot[r];
+      for (int64_t col = 0; col < n; ++col) {
+        int64_t at = (ex * k + row) * n + col;
+        int64_t block = row / (k / blocks);
+        uint16_t scale =
+            s[(ex * blocks + block) * columns + (columns == 1 ? 0 : col)];
+        float want = dequantizedBf16(q.intAt(at), scale);
+        double got = out[0].floatAt(r * n + col);
+        if (got == want) // +0 and -0 compare equal: the sum starts at +0
+          continue;
+        char text[160];
+        std::snprintf(text, sizeof text,
+                      "row %lld column %lld: %.9g, expected exactly %.9g (q "
+                      "%lld, scale bits 0x%04x)",
+                      (long long)r, (long long)col, got, double(want),
+                      (long long)q.intAt(at), unsigned(scale));
+        return std::string(text);
+      }
+    }
+    return std::string();
+  };
+  return c;
+}
+
 /// A Grok-shaped MoE block with a padding mask on the router: masked
 /// tokens (NaN hidden states in some) get indices -1 and an MoE output of
 /// exactly 0; the rest as in modelCase.
@@ -1473,6 +1605,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FamilySpec{"quantize", quantizeCase, 40},
                       FamilySpec{"matmul", matmulCase, 80},
                       FamilySpec{"qmatmul", qmatmulCase, 100},
+                      FamilySpec{"qmatmul_exact", qmatmulExactCase, 40},
                       FamilySpec{"expert_qmatmul", expertCase, 80},
                       FamilySpec{"moe_route", routeCase, 60},
                       FamilySpec{"moe_combine", combineCase, 40},
