@@ -486,6 +486,17 @@ mlir::nova::featuresHostLacks(StringRef cpu, std::string &error) {
   return lacks;
 }
 
+LogicalResult mlir::nova::checkHostRuns(StringRef cpu, std::string &error) {
+  FailureOr<std::vector<std::string>> lacks = featuresHostLacks(cpu, error);
+  if (failed(lacks))
+    return failure();
+  if (lacks->empty())
+    return success();
+  error = "the host CPU cannot run code for '" + cpu.str() + "': it lacks " +
+          llvm::join(*lacks, " ");
+  return failure();
+}
+
 FailureOr<std::vector<std::string>>
 mlir::nova::cpuFeatures(StringRef cpu, std::string &error) {
   FailureOr<rt::ManifestTarget> target = describeTarget(cpu, error);

@@ -81,6 +81,10 @@ FailureOr<::nova::rt::ManifestTarget> describeTarget(llvm::StringRef cpu,
 FailureOr<std::vector<std::string>> featuresHostLacks(llvm::StringRef cpu,
                                                       std::string &error);
 
+/// Succeeds when the host runs every tier `cpu` names; otherwise `error`
+/// names the features it lacks ("the host CPU cannot run code for ...").
+LogicalResult checkHostRuns(llvm::StringRef cpu, std::string &error);
+
 /// The instruction-set features (as featuresHostLacks names them) of the
 /// CPU `cpu` names ("native": the host; for a list of tiers, the last).
 FailureOr<std::vector<std::string>> cpuFeatures(llvm::StringRef cpu,

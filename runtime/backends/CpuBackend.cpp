@@ -30,7 +30,6 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/Support/Format.h"
@@ -102,15 +101,8 @@ public:
     contract = std::move(*manifest);
     contract.target.kind = "cpu";
     contract.target.cpu = options.targetCpu;
-    FailureOr<std::vector<std::string>> lacks =
-        ::mlir::nova::featuresHostLacks(options.targetCpu, error);
-    if (failed(lacks))
+    if (failed(::mlir::nova::checkHostRuns(options.targetCpu, error)))
       return false;
-    if (!lacks->empty()) {
-      error = "the host CPU cannot run code for '" + options.targetCpu +
-              "': it lacks " + llvm::join(*lacks, " ");
-      return false;
-    }
     if (contract.isSpmd() && !options.communicator) {
       error = "the module is an SPMD program (its entries take an MPI "
               "communicator): pass BackendOptions::communicator";

@@ -190,16 +190,8 @@ static std::string &targetCpuName() {
 }
 
 bool nova::bench::setTargetCpu(const std::string &cpu, std::string &error) {
-  mlir::FailureOr<std::vector<std::string>> lacks =
-      mlir::nova::featuresHostLacks(cpu, error);
-  if (mlir::failed(lacks))
+  if (mlir::failed(mlir::nova::checkHostRuns(cpu, error)))
     return false;
-  if (!lacks->empty()) {
-    error = "the host cannot run code for '" + cpu + "': it lacks";
-    for (const std::string &f : *lacks)
-      error += " " + f;
-    return false;
-  }
   targetCpuName() = cpu;
   return true;
 }

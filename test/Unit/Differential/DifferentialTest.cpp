@@ -875,16 +875,9 @@ Case expertNoneCase(Gen &g, const std::string &name) {
 /// bf16(q · s), the dequantized weight element of §1.3 for a bf16 scale
 /// given as its bits: the exact product rounded to nearest-even.
 float dequantizedBf16(int64_t q, uint16_t scaleBits) {
-  uint32_t bits = uint32_t(scaleBits) << 16;
-  float s;
-  std::memcpy(&s, &bits, 4);
-  float p = float(q) * s; // exact: 8 x 8 significant bits
-  std::memcpy(&bits, &p, 4);
-  if (std::isnan(p))
-    return p;
-  bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;
-  std::memcpy(&p, &bits, 4);
-  return p;
+  // The product is exact in f32 (8 x 8 significant bits), so rounding it
+  // from double is the one rounding of §1.3.
+  return float(rt::roundToBF16(double(q) * rt::bf16BitsToFloat(scaleBits)));
 }
 
 /// The split rounding of the decode schedule (splitDequantize: γ = q · s ·
