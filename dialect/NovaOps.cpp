@@ -11,6 +11,7 @@
 #include "dialect/NovaSharding.h"
 #include "dialect/TokenRegex.h"
 
+#include "nova/runtime/SampleMath.h"
 #include "nova/runtime/Text.h"
 
 #include "mlir/IR/Builders.h"
@@ -596,8 +597,20 @@ LogicalResult AttentionOp::verify() {
 // Sampling
 //===----------------------------------------------------------------------===//
 
+/// Sampling's masses sum exactly in 64 bits up to rt::kMaxSampleVocab
+/// logits per row (nova/runtime/SampleMath.h).
+static LogicalResult expectSampleVocab(Operation *op, Value logits) {
+  int64_t v = shapeOf(logits)[1];
+  if (v > ::nova::rt::kMaxSampleVocab)
+    return op->emitOpError()
+           << "expected at most " << ::nova::rt::kMaxSampleVocab
+           << " logits per row (V), got " << v;
+  return success();
+}
+
 LogicalResult SampleOp::verify() {
-  if (failed(expectRank(*this, "logits", getLogits(), 2, "[B, V]")))
+  if (failed(expectRank(*this, "logits", getLogits(), 2, "[B, V]")) ||
+      failed(expectSampleVocab(*this, getLogits())))
     return failure();
   ArrayRef<int64_t> logits = shapeOf(getLogits());
   int64_t b = logits[0], v = logits[1];
@@ -669,6 +682,7 @@ LogicalResult SampleOp::verify() {
 
 LogicalResult TopPFilterOp::verify() {
   if (failed(expectRank(*this, "logits", getLogits(), 2, "[B, V]")) ||
+      failed(expectSampleVocab(*this, getLogits())) ||
       failed(expectShape(*this, "top_p", {shapeOf(getLogits())[0]},
                          shapeOf(getTopP()))))
     return failure();

@@ -670,27 +670,39 @@ def Nova_TopPFilterOp : Nova_PureOp<"top_p_filter"> {
   let description = [{
     Grok-1's `top_p_filter` (runners.py, §4.2 step 3) on logits `x : [B, V]`
     of element type `T` with `top_p : [B]` (f32); the result has x's type.
-    Per row b, with `p = round_T(top_p[b])` (0.999 → 1.0 in bf16):
+    Per row b, with `p = round_T(top_p[b])` (0.999 → 1.0 in bf16) and
+    `m = max x`:
 
-        π_i  = round_T(exp(x_i - max x) / Σ_j exp(x_j - max x))   (sum in f64)
-        c(v) = Σ_{x_i ≤ v} π_i   for each distinct value v among the x (f64)
-        v*   = the smallest v with c(v) ≥ round_T(1 - p)
+        e_i  = exp_s(f32(x_i - m))          sampling's exponential (below)
+        w_i  = floor(2^40 · e_i)            integer masses; W = Σ_i w_i
+        N    = ceil(round_T(1 - p) · W)     exact (128-bit)
+        v*   = the smallest value v among the x with Σ_{x_i ≤ v} w_i ≥ N
         y_i  = x_i  if x_i ≥ v*,  else round_T(-1e10)
 
-    `round_T(-1e10)` is -9999220736 in bf16 (Grok-1's fill, finite). This is
-    Grok-1's "sort ascending, cumulative sum, first index with c ≥ 1 - p,
-    keep values ≥ that value": a value threshold, so every token tied with
-    the threshold token is kept. Edge cases, Nova-defined where Grok-1 is
-    not (§4.4):
+    `exp_s` is one fixed f32 function (`nova/runtime/SampleMath.h`, within 2
+    ulp of exp on [-87, 0], exactly 1 at 0 and 0 below -87): d · log2(e),
+    n = rint by adding and subtracting 1.5 · 2^23, r = fma(n, -0.693359375,
+    d) then fma(n, 2.12194440e-4, r), the degree-6 polynomial
+    p = fma(p, r, c_j) from c = 1.9875691500e-4, 1.3981999507e-3,
+    8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
+    then fma(p, r · r, r) + 1, times 2^n made from its exponent bits. The
+    masses are integers, so their sums are exact in any order: every
+    backend (any vector width, thread or shard split) finds the same v*,
+    bit for bit, in one vectorized pass. `round_T(-1e10)` is -9999220736 in
+    bf16 (Grok-1's fill, finite). This is Grok-1's "sort ascending,
+    cumulative sum, first index with c ≥ 1 - p, keep values ≥ that value"
+    with the probabilities' sums exact: a value threshold, so every token
+    tied with the threshold token is kept. Edge cases, Nova-defined where
+    Grok-1 is not (§4.4):
     * `p ≥ 1` (incl. bf16-rounded 0.999, and `p > 1`): nothing filtered.
     * `p ≤ 0`: greedy filter: only the maximum and its ties are kept
       (Grok-1 may keep everything there).
-    * no v qualifies through rounding (the f64 sum of π stays below
-      `1 - p`): nothing is filtered, as Grok-1's argmax-of-all-false
-      fallback to index 0.
-    * a NaN or +inf anywhere, or no finite x at all (every x is -inf),
-      makes the π NaN: nothing is filtered. A NaN `top_p` filters nothing
-      either.
+    * For 0 < p < 1, N is at least 1 and at most W, so v* always exists and
+      has a positive mass (Grok-1's "no index qualifies" through rounding
+      cannot happen).
+    * a NaN or +inf anywhere, or no finite x at all (every x is -inf):
+      nothing is filtered. A NaN `top_p` filters nothing either.
+    * V is at most 2^22 (4194304), so that W fits in 64 bits.
 
     Step 3 of `nova.sample` is this op on its scaled, masked logits; every
     backend implements the filter once, for both ops.
@@ -713,7 +725,8 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
   let description = [{
     Grok-1's `sample_token` (§4) on logits `l : [B, V]` of element type `T`
     (bf16 in Grok-1; every step below is computed in `T` as Grok-1 does,
-    except the probability sums, which Nova accumulates in f64). Per row b,
+    except the softmax, which is sampling's own exact definition, below).
+    Per row b,
     with `temperature, top_p : [B]` (f32) and an optional `mask : [B, V]`
     (i32, non-zero = allowed):
 
@@ -746,14 +759,16 @@ def Nova_SampleOp : Nova_PureOp<"sample", [AttrSizedOperandSegments]> {
        optional `row_seeds : [B]` (i64; a request id or per-request seed;
        only with `seed` and `step`), and `ρ_b = b` without it, so the
        counter is then (⌊i/4⌋, b, step, 0).
-    5. `probs = round_T(softmax(x_filtered))` (sum in f64; filtered tokens
-       get exactly 0 unless every token is filtered); `prob = probs[token]`;
-       `top_ids, top_probs` are the `top_k` (default 8) most probable tokens,
-       descending, ties to the lower id, NaN above every number. The
-       softmax is `exp(x_i - max x) / Σ_j exp(x_j - max x)` in IEEE
-       arithmetic: a -inf x gets exactly 0; a NaN or +inf x, or no finite
-       x, makes the sum NaN and so every probability NaN (the finite
-       tokens' too), and `top_ids` is then `0, 1, …, top_k - 1`.
+    5. `probs`, the softmax of the filtered logits x̃ with `m = max x̃`:
+       `e_i = exp_s(f32(x̃_i - m))` and `W = Σ_i floor(2^40 · e_i)` as in
+       `nova.top_p_filter`, then `probs_i = round_T(f64(e_i) · r)` with
+       `r = 1 / (2^-40 · f64(W))` in f64: filtered tokens get exactly 0
+       (their logits are 87 or more below the maximum) unless every token
+       is filtered; `prob = probs[token]`; `top_ids, top_probs` are the
+       `top_k` (default 8) most probable tokens, descending, ties to the
+       lower id. A -inf x̃ gets exactly 0; a NaN or +inf x̃, or no finite
+       x̃, makes every probability NaN (the finite tokens' too), and
+       `top_ids` is then `0, 1, …, top_k - 1`.
 
     Every step reads only row b of the operands (and `seed`, `step`), so
     with `row_seeds` a row's results do not depend on which other rows

@@ -11,6 +11,7 @@
 #include "runtime/interpreter/Kernels.h"
 
 #include "nova/runtime/Philox.h"
+#include "nova/runtime/SampleMath.h"
 
 #include <algorithm>
 #include <cmath>
@@ -478,32 +479,53 @@ FormatBits formatOf(Elem e) {
   }
 }
 
-/// probs_i = round_T(exp(x_i - max) / Σ exp(x_j - max)), sums in double.
-void softmaxRow(const std::vector<double> &x, Elem e, std::vector<double> &p) {
+/// The maximum of a row (-inf for an empty one) and whether it holds NaN.
+std::pair<double, bool> rowMax(const std::vector<double> &x) {
   double m = -INFINITY;
-  for (double v : x)
+  bool anyNaN = false;
+  for (double v : x) {
     m = std::max(m, v);
-  if (std::any_of(x.begin(), x.end(), [](double v) { return std::isnan(v); }))
-    m = NAN;
-  double sum = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    p[i] = std::exp(x[i] - m);
-    sum += p[i];
+    anyNaN |= std::isnan(v);
   }
+  return {m, anyNaN};
+}
+
+/// Sampling's softmax terms of a row x with a finite maximum m:
+/// e_i = sampleExp(f32(x_i - m)). Returns their integer mass Σ sampleMass(e_i),
+/// exact, so that no order of the sum is part of the semantics.
+uint64_t softmaxTerms(const std::vector<double> &x, double m,
+                      std::vector<float> &terms) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    terms[i] = rt::sampleExp(static_cast<float>(x[i]) - static_cast<float>(m));
+    total += rt::sampleMass(terms[i]);
+  }
+  return total;
+}
+
+/// probs_i = round_T(e_i · (1 / (2^-40 · W))) with W the row's integer mass;
+/// every probability NaN for a row with NaN or without a finite maximum.
+void softmaxRow(const std::vector<double> &x, Elem e, std::vector<double> &p,
+                std::vector<float> &terms) {
+  auto [m, anyNaN] = rowMax(x);
+  if (anyNaN || !std::isfinite(m)) {
+    std::fill(p.begin(), p.end(), NAN);
+    return;
+  }
+  uint64_t total = softmaxTerms(x, m, terms);
+  double r = 1.0 / std::ldexp(static_cast<double>(total), -rt::kSampleMassBits);
   for (size_t i = 0; i < x.size(); ++i)
-    p[i] = roundTo(e, p[i] / sum);
+    p[i] = roundTo(e, static_cast<double>(terms[i]) * r);
 }
 
 /// Step 3's value threshold v* for the scaled, masked row x with
-/// p = round_T(top_p); none when nothing is filtered.
+/// p = round_T(top_p); none when nothing is filtered. With the integer
+/// masses w_i of the row's softmax terms and N = ceil(round_T(1 - p) · Σ w),
+/// v* is the smallest value with Σ_{x_i ≤ v*} w_i ≥ N.
 std::optional<double> nucleusThreshold(const std::vector<double> &x, double p,
-                                       Elem e, std::vector<double> &pi,
+                                       Elem e, std::vector<float> &terms,
                                        std::vector<int64_t> &order) {
-  bool anyNaN =
-      std::any_of(x.begin(), x.end(), [](double z) { return std::isnan(z); });
-  double m = -INFINITY;
-  for (double z : x)
-    m = std::max(m, z);
+  auto [m, anyNaN] = rowMax(x);
   if (p <= 0) {
     if (anyNaN)
       return std::nullopt;
@@ -511,29 +533,30 @@ std::optional<double> nucleusThreshold(const std::vector<double> &x, double p,
   }
   if (!(p < 1) || anyNaN || !std::isfinite(m))
     return std::nullopt;
-  softmaxRow(x, e, pi);
-  double need = roundTo(e, 1.0 - p);
+  uint64_t total = softmaxTerms(x, m, terms);
+  uint64_t need =
+      rt::nucleusNeed(static_cast<float>(roundTo(e, 1.0 - p)), total);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(),
             [&](int64_t a, int64_t c) { return x[a] < x[c]; });
-  double mass = 0;
+  uint64_t mass = 0;
   int64_t v = static_cast<int64_t>(x.size());
   for (int64_t i = 0; i < v;) {
     int64_t j = i;
     while (j < v && x[order[j]] == x[order[i]])
-      mass += pi[order[j++]];
+      mass += rt::sampleMass(terms[order[j++]]);
     if (mass >= need)
       return x[order[i]];
     i = j;
   }
-  return std::nullopt;
+  return std::nullopt; // need ≤ the total: not reached
 }
 
 /// nova.top_p_filter of one row x (values of type e) in place, with the
 /// unrounded top_p: the one implementation of the filter, for both
 /// nova.top_p_filter and step 3 of nova.sample.
 void filterRow(std::vector<double> &x, double topP, Elem e,
-               std::vector<double> &pi, std::vector<int64_t> &order) {
+               std::vector<float> &pi, std::vector<int64_t> &order) {
   std::optional<double> threshold =
       nucleusThreshold(x, roundTo(e, topP), e, pi, order);
   if (!threshold)
@@ -548,7 +571,8 @@ void filterRow(std::vector<double> &x, double topP, Elem e,
 Tensor nova::interp::topPFilter(const Tensor &logits, const Tensor &topP) {
   int64_t b = logits.shape[0], v = logits.shape[1];
   Tensor out = Tensor::make(logits.elem, logits.shape);
-  std::vector<double> x(v), pi(v);
+  std::vector<double> x(v);
+  std::vector<float> pi(v);
   std::vector<int64_t> order(v);
   for (int64_t row = 0; row < b; ++row) {
     std::copy_n(&logits.f[row * v], v, x.begin());
@@ -580,7 +604,8 @@ SampleResult nova::interp::sample(const Tensor &logits,
   };
   const double maskValue = roundTo(e, -1e10);
   FormatBits bits = formatOf(e);
-  std::vector<double> x(v), pi(v), probs(v);
+  std::vector<double> x(v), probs(v);
+  std::vector<float> pi(v);
   std::vector<int64_t> order(v);
   for (int64_t row = 0; row < b; ++row) {
     // 1. Temperature, in the logits' type (f32 division, then T). A
@@ -628,7 +653,7 @@ SampleResult nova::interp::sample(const Tensor &logits,
       }
     }
     // 5. Probabilities of the filtered logits and the top-k.
-    softmaxRow(x, e, probs);
+    softmaxRow(x, e, probs, pi);
     r.token.i[row] = token;
     r.prob.f[row] = probs[token];
     std::iota(order.begin(), order.end(), 0);

@@ -6,6 +6,7 @@
 
 #include "passes/Conversion/NovaToLinalg/KernelBuilder.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
 using namespace mlir;
@@ -61,6 +62,14 @@ Value KernelBuilder::castFloat(Value v, Type to) {
     return arith::TruncFOp::create(b, loc, to, bitcast(bits, f32));
   }
   return arith::TruncFOp::create(b, loc, to, v);
+}
+
+Value KernelBuilder::maximumReduction(Value x, Value y) {
+  return LLVM::MaximumOp::create(b, loc, x, y);
+}
+
+Value KernelBuilder::minimumReduction(Value x, Value y) {
+  return LLVM::MinimumOp::create(b, loc, x, y);
 }
 
 Value KernelBuilder::roundTo(Value v, Type t) {

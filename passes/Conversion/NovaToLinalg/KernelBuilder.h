@@ -57,6 +57,15 @@ public:
   Value max(Value x, Value y) {
     return arith::MaximumFOp::create(b, loc, x, y);
   }
+  /// IEEE maximum and minimum (NaN-propagating) as LLVM intrinsics, for the
+  /// step of a reduction loop: arith.maximumf / minimumf become a compare
+  /// and select in arith-expand, which LLVM does not vectorize as a
+  /// reduction, and LLVM's cost model declines maxnum reductions.
+  Value maximumReduction(Value x, Value y);
+  Value minimumReduction(Value x, Value y);
+  Value fma(Value x, Value y, Value z) {
+    return math::FmaOp::create(b, loc, x, y, z);
+  }
   Value exp(Value x) { return math::ExpOp::create(b, loc, x); }
   Value log(Value x) { return math::LogOp::create(b, loc, x); }
   Value tanh(Value x) { return math::TanhOp::create(b, loc, x); }

@@ -15,6 +15,7 @@
 
 #include "dialect/NovaOps.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -223,6 +224,11 @@ struct ConvertNovaToLinalgPass
                            math::MathDialect, scf::SCFDialect,
                            tensor::TensorDialect>();
     target.addIllegalDialect<NovaDialect>();
+    // Reductions that must stay intrinsics for LLVM to vectorize them
+    // (KernelBuilder::maximumReduction).
+    target.addLegalOp<LLVM::MaximumOp, LLVM::MinimumOp>();
+    // Scratch that must not be CSE'd with another (SampleLowering).
+    target.addLegalOp<bufferization::AllocTensorOp>();
     // Declarations stay: the mesh, partition rules and (if any are left)
     // parameters are not compute. The SPMD collectives bufferize as they
     // are and become MPI calls later (nova-collectives-to-mpi).

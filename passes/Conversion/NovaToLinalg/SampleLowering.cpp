@@ -6,12 +6,13 @@
 // search (no sort; one implementation, nucleusFilter, for nova.top_p_filter
 // and step 3 of nova.sample); Philox noise keyed by the row's key and the
 // Gumbel argmax; then the probabilities and the top-k in a few passes over
-// V, in f64 where the op description says so, so the tokens agree with the
-// reference interpreter exactly. A temperature <= 0 skips the filter and
-// the draw (greedy decoding). Non-finite logits need no pass of their own:
-// the max pass notes NaN, and the probability passes carry the
-// normalizer's NaN into the terms they skip. Rows run on threads when the
-// batch is large enough.
+// V. The softmax is sampling's own (nova/runtime/SampleMath.h): an f32
+// exponential of fixed operations and exact integer masses, emitted as
+// branch-free loops that vectorize, so the tokens and probabilities agree
+// with the reference interpreter bit for bit. A temperature <= 0 skips the
+// filter and the draw (greedy decoding). A row with NaN, +inf or no finite
+// logit takes no softmax pass: its probabilities are NaN. Rows run on
+// threads when the batch is large enough.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,10 +20,14 @@
 
 #include "dialect/NovaOps.h"
 #include "nova/runtime/Philox.h"
+#include "nova/runtime/SampleMath.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
+#include <array>
 #include <cmath>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::nova;
@@ -40,16 +45,15 @@ struct RowKey {
   Value low, high;
 };
 
-/// The 32-bit Philox word for (seed, row key, step, i): rt::sampleWord in
-/// IR.
-Value philoxWord(KernelBuilder &k, Value seed, RowKey row, Value step,
-                 Value i) {
+/// The four 32-bit Philox words of counter block `block` (i32) for (seed,
+/// row key, step): the words of entries 4·block .. 4·block + 3, as
+/// rt::sampleWord computes them.
+std::array<Value, 4> philoxBlock(KernelBuilder &k, Value seed, RowKey row,
+                                 Value step, Value block) {
   OpBuilder &b = k.builder();
   Location loc = k.location();
   Type i32 = b.getI32Type();
-  Value i32i = k.indexTo(i, i32);
-  Value c[4] = {arith::DivUIOp::create(b, loc, i32i, k.i32(4)), row.low, step,
-                row.high};
+  Value c[4] = {block, row.low, step, row.high};
   Value key[2] = {
       arith::TruncIOp::create(b, loc, i32, seed),
       arith::TruncIOp::create(b, loc, i32,
@@ -70,7 +74,19 @@ Value philoxWord(KernelBuilder &k, Value seed, RowKey row, Value step,
     key[0] = k.addi(key[0], k.i32(static_cast<int32_t>(w0)));
     key[1] = k.addi(key[1], k.i32(static_cast<int32_t>(w1)));
   }
-  Value lane = arith::RemUIOp::create(b, loc, i32i, k.i32(4));
+  return {c[0], c[1], c[2], c[3]};
+}
+
+/// The 32-bit Philox word for (seed, row key, step, i): rt::sampleWord in
+/// IR.
+Value philoxWord(KernelBuilder &k, Value seed, RowKey row, Value step,
+                 Value i) {
+  Value i32i = k.indexTo(i, k.builder().getI32Type());
+  std::array<Value, 4> c = philoxBlock(
+      k, seed, row, step,
+      arith::DivUIOp::create(k.builder(), k.location(), i32i, k.i32(4)));
+  Value lane =
+      arith::RemUIOp::create(k.builder(), k.location(), i32i, k.i32(4));
   Value word = c[3];
   for (int j = 2; j >= 0; --j)
     word = k.select(k.cmpi(IPred::eq, lane, k.i32(j)), c[j], word);
@@ -164,37 +180,191 @@ SmallVector<Value> insertTopK(KernelBuilder &k, Value ids, Value vals, Value pv,
   return {r[0], r[1]};
 }
 
-/// The nucleus threshold v* = min{v : Σ_{x_i ≤ v} π_i ≥ round_T(1 - p)}
-/// found without sorting: π_i in f64 (one pass after the f64 sum), then
-/// a radix descent over the order-preserving 32-bit keys of the logits,
-/// one byte per pass with a 256-bucket f64 histogram. Returns (v*, found,
-/// scratch); found is false when rounding keeps the total below 1 - p.
+//===----------------------------------------------------------------------===//
+// Sampling's softmax (nova/runtime/SampleMath.h in IR)
+//===----------------------------------------------------------------------===//
+
+/// rt::sampleExp of an f32 d: the same operations in the same order, so the
+/// terms are bit-identical to the interpreter's. Branch-free, so the loops
+/// over a row vectorize.
+Value sampleExp(KernelBuilder &k, Value d) {
+  namespace rt = ::nova::rt;
+  OpBuilder &b = k.builder();
+  Location loc = k.location();
+  Value tooSmall = k.cmpf(Pred::OLT, d, k.f32(rt::kSampleExpMin));
+  // Clamped so that n below stays in range for the terms that are kept.
+  Value dc = k.select(tooSmall, k.f32(rt::kSampleExpMin), d);
+  Value n = k.sub(k.add(k.mul(dc, k.f32(rt::kLog2E)), k.f32(rt::kRound)),
+                  k.f32(rt::kRound));
+  Value r = k.fma(n, k.f32(-rt::kLn2Hi), dc);
+  r = k.fma(n, k.f32(rt::kLn2Lo), r);
+  Value p = k.f32(rt::kExpPoly[0]);
+  for (int j = 1; j < 6; ++j)
+    p = k.fma(p, r, k.f32(rt::kExpPoly[j]));
+  Value y = k.add(k.fma(p, k.mul(r, r), r), k.f32(1.0));
+  Value ni = arith::FPToSIOp::create(b, loc, b.getI32Type(), n);
+  Value scale =
+      k.bitcast(k.shli(k.addi(ni, k.i32(127)), k.i32(23)), b.getF32Type());
+  return k.select(tooSmall, k.f32(0.0), k.mul(y, scale));
+}
+
+/// rt::sampleMass: floor(2^40 · e) as i64.
+Value sampleMass(KernelBuilder &k, Value e) {
+  OpBuilder &b = k.builder();
+  return arith::FPToSIOp::create(
+      b, k.location(), b.getI64Type(),
+      k.mul(e, k.f32(std::ldexp(1.0, ::nova::rt::kSampleMassBits))));
+}
+
+/// rt::nucleusNeed: ceil(need · total) for an f32 need in [0, 1] and an i64
+/// total, in 128-bit integers.
+Value nucleusNeed(KernelBuilder &k, Value need, Value total) {
+  OpBuilder &b = k.builder();
+  Location loc = k.location();
+  Type i128 = b.getIntegerType(128);
+  Value bits = k.bitcast(need, b.getI32Type());
+  Value exponent = k.andi(k.shrui(bits, k.i32(23)), k.i32(0xff));
+  Value normal = k.cmpi(IPred::ne, exponent, k.i32(0));
+  Value a = k.andi(bits, k.i32(0x7fffff));
+  a = k.select(normal, k.ori(a, k.i32(0x800000)), a);
+  Value q = k.select(normal, k.subi(k.i32(150), exponent), k.i32(149));
+  q = arith::MinSIOp::create(b, loc, q, k.i32(100));
+  auto wide = [&](Value v) {
+    return arith::ExtUIOp::create(b, loc, i128, v).getResult();
+  };
+  Value one = wide(k.i32(1));
+  Value product = k.muli(wide(a), wide(total));
+  Value rounded = k.subi(k.addi(product, k.shli(one, wide(q))), one);
+  return arith::TruncIOp::create(b, loc, b.getI64Type(),
+                                 k.shrui(rounded, wide(q)));
+}
+
+/// The [V] f32 scratch of a row's softmax terms: an allocation of its own,
+/// which CSE cannot merge with the row's [V] f32 logits as it would two
+/// tensor.empty (two iter_args with one init would then share a buffer).
+Value termsScratch(KernelBuilder &k, int64_t v) {
+  OpBuilder &b = k.builder();
+  return bufferization::AllocTensorOp::create(
+      b, k.location(), RankedTensorType::get({v}, b.getF32Type()),
+      ValueRange{});
+}
+
+Value termAt(KernelBuilder &k, Value terms, Value i) {
+  return k.extract(terms, {i});
+}
+
+/// The softmax terms e_i = sampleExp(f32(x_i - m)) of a row with a finite
+/// maximum m, written to `terms`, and their total integer mass (i64): one
+/// branch-free pass.
+std::pair<Value, Value>
+softmaxTerms(KernelBuilder &k, int64_t v, Value m, Value terms,
+             function_ref<Value(KernelBuilder &, Value)> logitAt) {
+  SmallVector<Value> r = k.forLoop(
+      0, v, {k.i64(0), terms}, [&](KernelBuilder &ki, Value i, ValueRange st) {
+        Value e = sampleExp(ki, ki.sub(logitAt(ki, i), m));
+        return SmallVector<Value>{ki.addi(st[0], sampleMass(ki, e)),
+                                  ki.insert(e, st[1], {i})};
+      });
+  return {r[0], r[1]};
+}
+
+/// The threshold of a bf16 row with maximum m (a finite value), total mass
+/// `total` and need `n`, from one histogram of masses over the rows' 16-bit
+/// keys: every entry with a positive mass lies within 32 of m (its term is
+/// at least 2^-40), so the keys [key(m - 64), key(m)] hold all of the mass
+/// and the others add 0 to four spare buckets. v* is a value of positive
+/// mass (it is the least value reaching n ≥ 1), so a descent from the top
+/// over the buckets of positive mass finds it: the last whose mass above is
+/// at most total - n. Returns (v*, found).
+std::pair<Value, Value> bf16Threshold(KernelBuilder &k, Value xs, Value m,
+                                      Value terms, Value total, Value n,
+                                      int64_t v) {
+  OpBuilder &b = k.builder();
+  Location loc = k.location();
+  Type i32 = b.getI32Type(), i64 = b.getI64Type(), idx = b.getIndexType();
+  auto key16 = [](KernelBuilder &ki, Value x) {
+    return ki.shrui(sortKey(ki, x), ki.i32(16));
+  };
+  // key16 truncates the f32 m - 64 to a bf16 key, toward zero: one key
+  // lower is at most m - 64 (or m itself where m's ulp exceeds 64, and
+  // then only entries equal to m have mass).
+  Value hi = key16(k, m), lo = k.subi(key16(k, k.sub(m, k.f32(64))), k.i32(1));
+  Value size = k.toIndex(k.addi(k.subi(hi, lo), k.i32(1)));
+  Value hist = k.forLoop(
+      k.index(0), k.addi(size, k.index(4)), {k.empty({(1 << 16) + 8}, i64)},
+      [&](KernelBuilder &ki, Value i, ValueRange st) {
+        return SmallVector<Value>{ki.insert(ki.i64(0), st[0], {i})};
+      })[0];
+  hist =
+      k.forLoop(0, v, {hist}, [&](KernelBuilder &ki, Value i, ValueRange st) {
+        Value rel = ki.subi(key16(ki, ki.extract(xs, {i})), lo);
+        Value in = ki.cmpi(IPred::sge, rel, ki.i32(0));
+        Value spare = ki.addi(size, ki.andi(i, ki.index(3)));
+        Value slot = ki.select(in, ki.toIndex(rel), spare);
+        Value w = sampleMass(ki, termAt(ki, terms, i));
+        Value old = ki.extract(st[0], {slot});
+        return SmallVector<Value>{ki.insert(ki.addi(old, w), st[0], {slot})};
+      })[0];
+  // The descent: (bucket, mass above it, candidate, done).
+  Value budget = k.subi(total, n);
+  auto loop = scf::WhileOp::create(
+      b, loc, TypeRange{idx, i64, idx, b.getI1Type()},
+      ValueRange{k.subi(size, k.index(1)), k.i64(0), k.index(-1),
+                 k.boolean(false)},
+      [&](OpBuilder &nb, Location l, ValueRange st) {
+        KernelBuilder kb(nb, l);
+        Value go =
+            kb.andi(kb.cmpi(IPred::sge, st[0], kb.index(0)), kb.notI1(st[3]));
+        scf::ConditionOp::create(nb, l, go, st);
+      },
+      [&](OpBuilder &nb, Location l, ValueRange st) {
+        KernelBuilder kb(nb, l);
+        Value h = kb.extract(hist, {st[0]});
+        Value positive = kb.cmpi(IPred::sgt, h, kb.i64(0));
+        Value within = kb.cmpi(IPred::sle, st[1], budget);
+        Value take = kb.andi(positive, within);
+        scf::YieldOp::create(
+            nb, l,
+            ValueRange{kb.subi(st[0], kb.index(1)),
+                       kb.select(take, kb.addi(st[1], h), st[1]),
+                       kb.select(take, st[0], st[2]),
+                       kb.andi(positive, kb.notI1(within))});
+      });
+  Value cand = loop.getResult(2);
+  Value found = k.cmpi(IPred::sge, cand, k.index(0));
+  Value key = k.addi(lo, k.indexTo(k.select(found, cand, k.index(0)), i32));
+  Value key32 = k.shli(key, k.i32(16));
+  Value nonNegative = k.cmpi(IPred::slt, key32, k.i32(0)); // top bit set
+  key32 = k.ori(key32, k.select(nonNegative, k.i32(0), k.i32(0xffff)));
+  return {fromSortKey(k, key32), found};
+}
+
+/// The nucleus threshold v* = min{v : Σ_{x_i ≤ v} w_i ≥ N} with the integer
+/// masses w_i of the row's softmax terms and N = ceil(round_T(1 - p) · Σ w),
+/// found without sorting: a radix descent over the order-preserving 32-bit
+/// keys of the logits, one byte per pass with a 256-bucket histogram of
+/// masses. The masses are integers, so the histogram's sums are exact in any
+/// order. Returns (v*, found, terms).
 SmallVector<Value> radixThreshold(KernelBuilder &k, Value xs, Value m, Value p,
                                   Value scratch, int64_t v, Type elem) {
-  Value m64 = k.toF64(m);
-  // exp(x_i - m) once, kept in the scratch for the division pass.
-  SmallVector<Value> sum = k.forLoop(
-      0, v, {k.f64(0), scratch},
-      [&](KernelBuilder &ki, Value i, ValueRange st) {
-        Value e = ki.exp(ki.sub(ki.toF64(ki.extract(xs, {i})), m64));
-        return SmallVector<Value>{ki.add(st[0], e), ki.insert(e, st[1], {i})};
+  auto [total, terms] =
+      softmaxTerms(k, v, m, scratch, [&](KernelBuilder &ki, Value i) {
+        return ki.extract(xs, {i});
       });
-  Value z = sum[0];
-  Value pi =
-      k.forLoop(0, v, {sum[1]}, [&](KernelBuilder &ki, Value i, ValueRange st) {
-        Value e = ki.div(ki.extract(st[0], {i}), z);
-        return SmallVector<Value>{ki.insert(ki.roundTo(e, elem), st[0], {i})};
-      })[0];
-  Value need = k.roundTo(k.sub(k.f64(1), k.toF64(p)), elem);
-  Value prefix = k.i32(0), below = k.f64(0), found = k.boolean(true);
-  // bf16 values have a zero low half, so the keys' low 16 bits are fixed
-  // by the sign (the top key bit, chosen at level 3): each of the two low
-  // levels has a single non-empty bucket, the one the descent would pick.
-  int lowestLevel = elem.isBF16() ? 2 : 0;
-  for (int level = 3; level >= lowestLevel; --level) {
+  Value need = k.castFloat(k.roundTo(k.sub(k.f64(1), k.toF64(p)), elem),
+                           k.builder().getF32Type());
+  Value n = nucleusNeed(k, need, total);
+  if (elem.isBF16()) {
+    auto [threshold, found] = bf16Threshold(k, xs, m, terms, total, n, v);
+    return {threshold, found, terms};
+  }
+  Value prefix = k.i32(0), below = k.i64(0), found = k.boolean(true);
+  for (int level = 3; level >= 0; --level) {
     int shift = 8 * level;
+    // Four histograms, entry i adding to number i mod 4, so that runs of
+    // one bucket do not chain each add to the one before through memory.
     Value hist = k.forLoop(
-        0, v, {k.filled({256}, k.f64(0))},
+        0, v, {k.filled({4 * 256}, k.i64(0))},
         [&](KernelBuilder &ki, Value i, ValueRange st) {
           Value key = sortKey(ki, ki.extract(xs, {i}));
           Value match = ki.boolean(true);
@@ -202,44 +372,41 @@ SmallVector<Value> radixThreshold(KernelBuilder &k, Value xs, Value m, Value p,
             Value hi = ki.i32(shift + 8);
             match = ki.cmpi(IPred::eq, ki.shrui(key, hi), ki.shrui(prefix, hi));
           }
-          Value bucket = arith::IndexCastUIOp::create(
-              ki.builder(), ki.location(), ki.builder().getIndexType(),
-              ki.andi(ki.shrui(key, ki.i32(shift)), ki.i32(255)));
+          Value bucket = ki.addi(
+              arith::IndexCastUIOp::create(
+                  ki.builder(), ki.location(), ki.builder().getIndexType(),
+                  ki.andi(ki.shrui(key, ki.i32(shift)), ki.i32(255))),
+              ki.muli(ki.andi(i, ki.index(3)), ki.index(256)));
           Value old = ki.extract(st[0], {bucket});
-          Value add = ki.select(match, ki.extract(pi, {i}), ki.f64(0));
+          Value add =
+              ki.select(match, sampleMass(ki, termAt(ki, terms, i)), ki.i64(0));
           return SmallVector<Value>{
-              ki.insert(ki.add(old, add), st[0], {bucket})};
+              ki.insert(ki.addi(old, add), st[0], {bucket})};
         })[0];
-    // First bucket whose cumulative mass reaches `need`; the last
-    // non-empty one if rounding keeps the sub-buckets just short.
+    // The first bucket whose cumulative mass reaches N. One always does,
+    // N being at most the total (found is false only for a bug).
     SmallVector<Value> scan = k.forLoop(
-        0, 256, {k.index(-1), below, k.index(-1), below},
+        0, 256, {k.index(-1), below},
         [&](KernelBuilder &ki, Value bk, ValueRange st) {
           Value h = ki.extract(hist, {bk});
+          for (int copy = 1; copy < 4; ++copy)
+            h = ki.addi(h,
+                        ki.extract(hist, {ki.addi(bk, ki.index(256 * copy))}));
           Value open = ki.cmpi(IPred::slt, st[0], ki.index(0));
-          Value reach = ki.cmpf(Pred::OGE, ki.add(st[1], h), need);
+          Value reach = ki.cmpi(IPred::sge, ki.addi(st[1], h), n);
           Value take = ki.andi(open, reach);
-          Value nonEmpty = ki.cmpf(Pred::OGT, h, ki.f64(0));
-          Value lastOpen = ki.andi(open, nonEmpty);
-          return SmallVector<Value>{
-              ki.select(take, bk, st[0]),
-              ki.select(ki.andi(open, ki.notI1(take)), ki.add(st[1], h), st[1]),
-              ki.select(lastOpen, bk, st[2]),
-              ki.select(ki.andi(lastOpen, ki.notI1(take)), st[1], st[3])};
+          return SmallVector<Value>{ki.select(take, bk, st[0]),
+                                    ki.select(ki.andi(open, ki.notI1(take)),
+                                              ki.addi(st[1], h), st[1])};
         });
-    Value chosen =
-        k.select(k.cmpi(IPred::sge, scan[0], k.index(0)), scan[0], scan[2]);
-    if (level == 3)
-      found = k.cmpi(IPred::sge, scan[0], k.index(0));
-    below = k.select(k.cmpi(IPred::sge, scan[0], k.index(0)), scan[1], scan[3]);
-    Value bucket = k.indexTo(chosen, k.builder().getI32Type());
+    Value hit = k.cmpi(IPred::sge, scan[0], k.index(0));
+    found = k.andi(found, hit);
+    below = scan[1];
+    Value bucket = k.indexTo(k.select(hit, scan[0], k.index(255)),
+                             k.builder().getI32Type());
     prefix = k.ori(prefix, k.shli(k.andi(bucket, k.i32(255)), k.i32(shift)));
   }
-  if (lowestLevel == 2) {
-    Value positive = k.cmpi(IPred::slt, prefix, k.i32(0));
-    prefix = k.ori(prefix, k.select(positive, k.i32(0), k.i32(0xffff)));
-  }
-  return {fromSortKey(k, prefix), found, pi};
+  return {fromSortKey(k, prefix), found, terms};
 }
 
 //===----------------------------------------------------------------------===//
@@ -260,7 +427,7 @@ struct FilteredLogits {
 /// The one implementation of the nucleus filter of a row `xs` ([V] f32
 /// holding values of `elem`) with max `m` (NaN-ignoring) and `anyNaN`,
 /// for p = round_T(top_p) (f32); `skip` (i1) filters nothing (greedy
-/// sampling). Returns the filtered row and the updated f64 [V] scratch.
+/// sampling). Returns the filtered row and the updated [V] terms scratch.
 std::pair<FilteredLogits, Value> nucleusFilter(KernelBuilder &kr, Value xs,
                                                Value m, Value anyNaN, Value p,
                                                Value skip, Value scratch,
@@ -289,17 +456,38 @@ std::pair<FilteredLogits, Value> nucleusFilter(KernelBuilder &kr, Value xs,
 // Rows
 //===----------------------------------------------------------------------===//
 
-/// exp(d), used as use(exp(d)), or `zero` for d < -746, where exp(d) is
-/// exactly 0 in f64: such terms (the filtered-out logits) are skipped
-/// without calling exp.
-Value expOrZero(KernelBuilder &k, Value d,
-                function_ref<Value(KernelBuilder &, Value)> use, Value zero) {
-  return k.ifThenElse(
-      k.cmpf(Pred::OLT, d, k.f64(-746.0)), {zero.getType()},
-      [&](KernelBuilder &) { return SmallVector<Value>{zero}; },
-      [&](KernelBuilder &ke) {
-        return SmallVector<Value>{use(ke, ke.exp(d))};
-      })[0];
+/// Entries per chunk of the passes that skip most of a row: a chunk is
+/// visited only if its maximum (a reduction that vectorizes) can matter.
+constexpr int64_t kSkipChunk = 256;
+
+/// `body(k, lo, hi, state)` for each chunk [lo, hi) of [0, v) of
+/// kSkipChunk entries whose maximum of `valueAt` passes `visit(k, max,
+/// state)`; the other chunks leave the state as it is. Returns the state.
+SmallVector<Value> forChunksWhere(
+    KernelBuilder &kr, int64_t v, ValueRange init,
+    function_ref<Value(KernelBuilder &, Value)> valueAt,
+    function_ref<Value(KernelBuilder &, Value, ValueRange)> visit,
+    function_ref<SmallVector<Value>(KernelBuilder &, Value, Value, ValueRange)>
+        body) {
+  int64_t chunks = (v + kSkipChunk - 1) / kSkipChunk;
+  return kr.forLoop(
+      0, chunks, init, [&](KernelBuilder &k, Value c, ValueRange st) {
+        Value lo = k.muli(c, k.index(kSkipChunk));
+        Value hi =
+            arith::MinUIOp::create(k.builder(), k.location(),
+                                   k.addi(lo, k.index(kSkipChunk)), k.index(v));
+        Value max = k.forLoop(lo, hi, {k.f32(-INFINITY)},
+                              [&](KernelBuilder &ki, Value i, ValueRange m) {
+                                return SmallVector<Value>{
+                                    ki.maximumReduction(m[0], valueAt(ki, i))};
+                              })[0];
+        return k.ifThenElse(
+            visit(k, max, st), st.getTypes(),
+            [&](KernelBuilder &kb) { return body(kb, lo, hi, st); },
+            [&](KernelBuilder &) {
+              return SmallVector<Value>(st.begin(), st.end());
+            });
+      });
 }
 
 /// The lowering of one row of nova.sample, in the steps of its description.
@@ -318,7 +506,8 @@ struct SampleRow {
   int64_t numOutputs() const { return stages ? 7 : 4; }
   /// Reads logits row `row` and writes its results at row `outRow` of
   /// s[0 .. numOutputs()) (the batch outputs, or one row of them); the two
-  /// entries after them are [V] f32 and f64 scratch. Returns s, updated.
+  /// entries after them are the [V] f32 logits and terms scratch rows.
+  /// Returns s, updated.
   SmallVector<Value> build(KernelBuilder &kr, Value row, Value outRow,
                            ValueRange s) const;
 
@@ -329,23 +518,25 @@ private:
   /// The row's key in the Philox counter: row_seeds[row], or the row.
   RowKey rowKey(KernelBuilder &k, Value row) const;
   /// 1-2. Temperature in the logits' type, mask after it; max. Returns
-  /// (xs, max, any NaN, argmax, greedy, stage outputs...); greedy
+  /// (xs, max, min, any NaN, argmax, greedy, stage outputs...); greedy
   /// (temperature <= 0 in T) leaves the logits unscaled. With `stages`
   /// the scaled and masked logits are written to row `outRow` of
   /// `stageOuts`.
   SmallVector<Value> scaleAndMask(KernelBuilder &kr, Value row, Value outRow,
                                   Value scratch, Value masked,
                                   ValueRange stageOuts) const;
-  /// 4. Gumbel argmax over the filtered logits. Returns (z, token, max of
-  /// the filtered logits, any of them NaN).
+  /// 4. Gumbel argmax over the filtered logits, seeded with `argmax` (a
+  /// first maximum of them). Returns (z, token).
   SmallVector<Value> gumbelArgmax(KernelBuilder &kr, Value row,
                                   const FilteredLogits &filtered,
                                   Value argmax) const;
-  /// 5. round_T of the f64 probabilities of the filtered logits (max `m2`,
-  /// sum `z2`): the sampled token's and the top-k (ids, values).
+  /// 5. The probabilities of the filtered logits (max `m2`, `anyNaN` if
+  /// one is NaN) with `terms` as scratch: the sampled token's and the
+  /// top-k (ids, values), and the scratch.
   SmallVector<Value> probabilities(KernelBuilder &kr,
                                    const FilteredLogits &filtered, Value m2,
-                                   Value token) const;
+                                   Value anyNaN, Value token,
+                                   Value terms) const;
 };
 
 RowKey SampleRow::rowKey(KernelBuilder &k, Value row) const {
@@ -367,8 +558,11 @@ SmallVector<Value> SampleRow::scaleAndMask(KernelBuilder &kr, Value row,
   Value greedy = kr.cmpf(Pred::OLE, t, kr.f32(0));
   // l / 1 is exact: the greedy path reads the logits themselves.
   t = kr.select(greedy, kr.f32(1), t);
-  SmallVector<Value> init = {scratch, kr.f32(-INFINITY), kr.boolean(false),
-                             kr.index(0)};
+  // Branch-free reductions (max, min, any NaN), so the pass vectorizes;
+  // maximum and minimum propagate NaN, so a row with NaN takes a second
+  // pass for the extremes of its numbers.
+  SmallVector<Value> init = {scratch, kr.f32(-INFINITY), kr.f32(INFINITY),
+                             kr.boolean(false)};
   init.append(stageOuts.begin(), stageOuts.end());
   SmallVector<Value> r =
       kr.forLoop(0, v, init, [&](KernelBuilder &k, Value i, ValueRange st) {
@@ -378,10 +572,10 @@ SmallVector<Value> SampleRow::scaleAndMask(KernelBuilder &kr, Value row,
         if (mask)
           x = k.select(k.cmpi(IPred::eq, k.extract(mask, {row, i}), k.i32(0)),
                        masked, x);
-        Value m = arith::MaxNumFOp::create(k.builder(), k.location(), st[1], x);
+        OpBuilder &b = k.builder();
         SmallVector<Value> next = {
-            k.insert(x, st[0], {i}), m, k.ori(st[2], k.isNaN(x)),
-            k.select(k.cmpf(Pred::OGT, x, st[1]), i, st[3])};
+            k.insert(x, st[0], {i}), k.maximumReduction(st[1], x),
+            k.minimumReduction(st[2], x), k.ori(st[3], k.isNaN(x))};
         if (!stageOuts.empty()) {
           next.push_back(
               k.insert(k.castFloat(scaled, elem), st[4], {outRow, i}));
@@ -389,108 +583,249 @@ SmallVector<Value> SampleRow::scaleAndMask(KernelBuilder &kr, Value row,
         }
         return next;
       });
-  r.insert(r.begin() + 4, greedy);
-  return r;
+  Value xs = r[0];
+  SmallVector<Value> extremes = kr.ifThenElse(
+      r[3], {r[1].getType(), r[2].getType()},
+      [&](KernelBuilder &k) {
+        return k.forLoop(
+            0, v, {k.f32(-INFINITY), k.f32(INFINITY)},
+            [&](KernelBuilder &ki, Value i, ValueRange st) {
+              Value x = ki.extract(xs, {i});
+              OpBuilder &b = ki.builder();
+              return SmallVector<Value>{
+                  arith::MaxNumFOp::create(b, ki.location(), st[0], x),
+                  arith::MinNumFOp::create(b, ki.location(), st[1], x)};
+            });
+      },
+      [&](KernelBuilder &) { return SmallVector<Value>{r[1], r[2]}; });
+  r[1] = extremes[0];
+  r[2] = extremes[1];
+  // The first maximum: the least i with x_i = max (0 when every x is NaN),
+  // a min-reduction that vectorizes.
+  Value m = r[1];
+  Value first = kr.forLoop(
+      0, v, {kr.index(v)}, [&](KernelBuilder &k, Value i, ValueRange st) {
+        Value at = k.cmpf(Pred::OEQ, k.extract(xs, {i}), m);
+        return SmallVector<Value>{arith::MinUIOp::create(
+            k.builder(), k.location(), st[0], k.select(at, i, k.index(v)))};
+      })[0];
+  Value argmax =
+      kr.select(kr.cmpi(IPred::eq, first, kr.index(v)), kr.index(0), first);
+  SmallVector<Value> out = {xs, m, r[2], r[3], argmax, greedy};
+  out.append(r.begin() + 4, r.end());
+  return out;
 }
 
 SmallVector<Value> SampleRow::gumbelArgmax(KernelBuilder &kr, Value row,
                                            const FilteredLogits &filtered,
                                            Value argmax) const {
-  // The draw is seeded with the largest logit's z; an element whose z
-  // cannot reach the best so far even with the largest possible noise is
-  // skipped without generating its noise (with the lower index winning
-  // ties, the result is the sequential first maximum).
-  RowKey key;
-  if (!noise)
-    key = rowKey(kr, row);
-  auto zAt = [&](KernelBuilder &k, Value i, Value x) {
-    Value g = noise ? k.toF32(k.extract(noise, {row, i}))
-                    : gumbel(k, philoxWord(k, seed, key, step, i), elem);
-    return roundElem(k, k.add(x, g));
+  // (z, i) replaces the best (st[0], st[1]) when z is not NaN and beats
+  // it, the lower index winning ties: the sequential first maximum in any
+  // visiting order. A NaN best (the seed's) is replaced by any number.
+  auto update = [](KernelBuilder &k, Value z, Value i, Value bestZ, Value bestI,
+                   Value valid) {
+    Value wins = k.ori(
+        k.cmpf(Pred::OGT, z, bestZ),
+        k.andi(k.cmpf(Pred::OEQ, z, bestZ), k.cmpi(IPred::ult, i, bestI)));
+    Value better =
+        k.andi(valid, k.andi(k.notI1(k.isNaN(z)), k.ori(k.isNaN(bestZ), wins)));
+    return std::make_pair(k.select(better, z, bestZ),
+                          k.select(better, i, bestI));
   };
-  Value gMax = noise ? Value() : kr.f32(maxGumbel(elem));
-  // A NaN seed (inf + -inf, NaN noise) starts from token 0, which every
-  // z that is not NaN replaces, so that an all-NaN draw gives token 0.
-  Value z0 = zAt(kr, argmax, filtered.at(kr, argmax));
-  return kr.forLoop(
-      0, v,
-      {z0, kr.select(kr.isNaN(z0), kr.index(0), argmax), kr.f32(-INFINITY),
-       kr.boolean(false)},
-      [&](KernelBuilder &k, Value i, ValueRange st) {
-        Value x = filtered.at(k, i);
-        auto tryElement = [&](KernelBuilder &kz) {
-          Value z = zAt(kz, i, x);
-          Value wins = kz.ori(kz.cmpf(Pred::OGT, z, st[0]),
-                              kz.andi(kz.cmpf(Pred::OEQ, z, st[0]),
-                                      kz.cmpi(IPred::ult, i, st[1])));
-          Value better =
-              kz.andi(kz.notI1(kz.isNaN(z)), kz.ori(kz.isNaN(st[0]), wins));
-          return SmallVector<Value>{kz.select(better, z, st[0]),
-                                    kz.select(better, i, st[1])};
-        };
-        SmallVector<Value> best;
-        if (gMax) {
-          Value hopeless =
-              k.cmpf(Pred::OLT, roundElem(k, k.add(x, gMax)), st[0]);
-          best = k.ifThenElse(
-              hopeless, {st[0].getType(), st[1].getType()},
-              [&](KernelBuilder &) {
-                return SmallVector<Value>{st[0], st[1]};
-              },
-              tryElement);
-        } else {
-          best = tryElement(k);
-        }
-        Value m2 =
-            arith::MaxNumFOp::create(k.builder(), k.location(), st[2], x);
-        return SmallVector<Value>{best[0], best[1], m2,
-                                  k.ori(st[3], k.isNaN(x))};
+  // The draw is seeded with the largest logit's z. A NaN seed (inf + -inf,
+  // NaN noise) starts from token 0, which every z that is not NaN
+  // replaces, so that an all-NaN draw gives token 0.
+  auto seeded = [&](Value z0) -> SmallVector<Value> {
+    return {z0, kr.select(kr.isNaN(z0), kr.index(0), argmax)};
+  };
+  if (noise) {
+    auto zAt = [&](KernelBuilder &k, Value i) {
+      Value g = k.toF32(k.extract(noise, {row, i}));
+      return roundElem(k, k.add(filtered.at(k, i), g));
+    };
+    return kr.forLoop(0, v, seeded(zAt(kr, argmax)),
+                      [&](KernelBuilder &k, Value i, ValueRange st) {
+                        auto [z, t] = update(k, zAt(k, i), i, st[0], st[1],
+                                             k.boolean(true));
+                        return SmallVector<Value>{z, t};
+                      });
+  }
+  // Generated noise: entries go in blocks of four, one Philox call per
+  // block. A block is skipped without generating its noise when no entry
+  // can reach the best so far even with the largest possible noise.
+  RowKey key = rowKey(kr, row);
+  Value gMax = kr.f32(maxGumbel(elem));
+  Value z0 = roundElem(
+      kr, kr.add(filtered.at(kr, argmax),
+                 gumbel(kr, philoxWord(kr, seed, key, step, argmax), elem)));
+  // A block, or a whole chunk of them, is skipped when no logit in it can
+  // reach the best so far with the largest noise: round_T(x + gMax) < best
+  // holds whenever x is below best - gMax by more than an ulp of best in T
+  // (2^(1-m) |best| with m explicit mantissa bits, plus 2^-20 near 0), a
+  // cutoff computed once per block and compared with the logits as they
+  // are before the filter. A dropped logit is `masked` in the draw: it is
+  // below the filter's threshold, and it cannot win unless `masked`
+  // reaches the cutoff, which then becomes -inf (everything is visited).
+  // A NaN logit or best is never skipped.
+  int mantissaBits = elem.isBF16() ? 7 : elem.isF16() ? 10 : 23;
+  Value floor =
+      kr.select(filtered.hasThreshold, filtered.threshold, kr.f32(-INFINITY));
+  auto cutoff = [&](KernelBuilder &k, Value best) {
+    OpBuilder &b = k.builder();
+    Value ulp = k.add(k.mul(math::AbsFOp::create(b, k.location(), best),
+                            k.f32(std::ldexp(1.0, 1 - mantissaBits))),
+                      k.f32(std::ldexp(1.0, -20)));
+    Value cut = k.sub(k.sub(best, gMax), ulp);
+    Value kept = arith::MaxNumFOp::create(b, k.location(), floor, cut);
+    return k.select(k.cmpf(Pred::OGE, filtered.masked, cut), k.f32(-INFINITY),
+                    kept);
+  };
+  return forChunksWhere(
+      kr, v, seeded(z0),
+      [&](KernelBuilder &k, Value i) { return k.extract(filtered.xs, {i}); },
+      [&](KernelBuilder &k, Value max, ValueRange st) {
+        return k.notI1(k.cmpf(Pred::OLT, max, cutoff(k, st[0])));
+      },
+      [&](KernelBuilder &kc, Value lo, Value hi, ValueRange init) {
+        OpBuilder &b = kc.builder();
+        Value firstBlock =
+            arith::DivUIOp::create(b, kc.location(), lo, kc.index(4));
+        Value endBlock = arith::DivUIOp::create(
+            b, kc.location(), kc.addi(hi, kc.index(3)), kc.index(4));
+        return kc.forLoop(
+            firstBlock, endBlock, init,
+            [&](KernelBuilder &k, Value blk, ValueRange st) {
+              Value base = k.muli(blk, k.index(4));
+              Value cut = cutoff(k, st[0]);
+              SmallVector<Value> idx, valid;
+              Value anyHope = k.boolean(false);
+              for (int j = 0; j < 4; ++j) {
+                Value i = k.addi(base, k.index(j));
+                Value ok = v % 4 == 0 ? k.boolean(true)
+                                      : k.cmpi(IPred::ult, i, k.index(v));
+                Value in = arith::MinUIOp::create(k.builder(), k.location(), i,
+                                                  k.index(v - 1));
+                Value x = k.extract(filtered.xs, {in});
+                anyHope = k.ori(anyHope,
+                                k.andi(ok, k.notI1(k.cmpf(Pred::OLT, x, cut))));
+                idx.push_back(in);
+                valid.push_back(ok);
+              }
+              return k.ifThenElse(
+                  anyHope, st.getTypes(),
+                  [&](KernelBuilder &kz) -> SmallVector<Value> {
+                    std::array<Value, 4> words =
+                        philoxBlock(kz, seed, key, step,
+                                    kz.indexTo(blk, kz.builder().getI32Type()));
+                    Value bestZ = st[0], bestI = st[1];
+                    for (int j = 0; j < 4; ++j) {
+                      Value x = filtered.at(kz, idx[j]);
+                      Value z =
+                          roundElem(kz, kz.add(x, gumbel(kz, words[j], elem)));
+                      std::tie(bestZ, bestI) =
+                          update(kz, z, idx[j], bestZ, bestI, valid[j]);
+                    }
+                    return {bestZ, bestI};
+                  },
+                  [&](KernelBuilder &) {
+                    return SmallVector<Value>(st.begin(), st.end());
+                  });
+            });
       });
 }
 
 SmallVector<Value> SampleRow::probabilities(KernelBuilder &kr,
                                             const FilteredLogits &filtered,
-                                            Value m2, Value token) const {
-  Value z2 = kr.forLoop(
-      0, v, {kr.f64(0)}, [&](KernelBuilder &k, Value i, ValueRange st) {
-        Value d = k.sub(k.toF64(filtered.at(k, i)), m2);
-        return SmallVector<Value>{expOrZero(
-            k, d, [&](KernelBuilder &ke, Value e) { return ke.add(st[0], e); },
-            st[0])};
-      })[0];
-  // A skipped term is exp(d) = 0, whose probability 0 / z2 is 0, or NaN
-  // where z2 is (a +inf, a NaN, or no finite logit).
-  Value zeroProb = kr.toF32(kr.castFloat(kr.div(kr.f64(0), z2), elem));
-  // round_T of the f64 probability in one step, held in f32.
-  auto roundedProb = [&](KernelBuilder &k, Value i) {
-    Value d = k.sub(k.toF64(filtered.at(k, i)), m2);
-    return expOrZero(
-        k, d,
-        [&](KernelBuilder &ke, Value e) {
-          return ke.toF32(ke.castFloat(ke.div(e, z2), elem));
-        },
-        zeroProb);
-  };
-  Value prob = roundedProb(kr, token);
-  // The top-k by one insertion pass.
-  SmallVector<Value> best = kr.forLoop(
-      0, v, {kr.filled({topK}, kr.index(-1)), kr.filled({topK}, kr.f32(0))},
-      [&](KernelBuilder &k, Value i, ValueRange st) {
-        Value pv = roundedProb(k, i);
-        Value lastIdx = k.extract(st[0], {k.index(topK - 1)});
-        Value lastVal = k.extract(st[1], {k.index(topK - 1)});
-        Value enter = k.ori(k.cmpi(IPred::slt, lastIdx, k.index(0)),
-                            ranksBefore(k, pv, i, lastVal, lastIdx));
-        return k.ifThenElse(
-            enter, st.getTypes(),
-            [&](KernelBuilder &kt) {
-              return insertTopK(kt, st[0], st[1], pv, i, topK);
-            },
-            [&](KernelBuilder &) {
-              return SmallVector<Value>{st[0], st[1]};
+                                            Value m2, Value anyNaN, Value token,
+                                            Value terms) const {
+  OpBuilder &b = kr.builder();
+  Type f32 = b.getF32Type();
+  Value ids = kr.empty({topK}, b.getIndexType());
+  Value vals = kr.empty({topK}, f32);
+  // A NaN, a +inf or no finite logit makes every probability NaN, and the
+  // top-k is then 0, 1, ..., topK - 1 (NaN ranks above numbers, ties by id).
+  Value defined = kr.andi(kr.notI1(anyNaN),
+                          kr.andi(kr.cmpf(Pred::ONE, m2, kr.f32(INFINITY)),
+                                  kr.cmpf(Pred::ONE, m2, kr.f32(-INFINITY))));
+  return kr.ifThenElse(
+      defined, {f32, ids.getType(), vals.getType(), terms.getType()},
+      [&](KernelBuilder &k) -> SmallVector<Value> {
+        auto [total, e] =
+            softmaxTerms(k, v, m2, terms, [&](KernelBuilder &ki, Value i) {
+              return filtered.at(ki, i);
             });
+        // probs_i = round_T(e_i · r), r = 1 / (2^-40 · total) in f64.
+        Value r =
+            k.div(k.f64(1.0),
+                  k.mul(arith::SIToFPOp::create(b, k.location(), b.getF64Type(),
+                                                total),
+                        k.f64(std::ldexp(1.0, -::nova::rt::kSampleMassBits))));
+        auto probOf = [&](KernelBuilder &kp, Value term) {
+          return kp.toF32(kp.castFloat(kp.mul(kp.toF64(term), r), elem));
+        };
+        Value prob = probOf(k, termAt(k, e, token));
+        // The top-k by one insertion pass. probs is non-decreasing in the
+        // term, so a term at most the last entry's cannot outrank it: the
+        // pass compares terms and rounds a probability only for those
+        // above (kth is -1 until the buffer is full).
+        SmallVector<Value> best = forChunksWhere(
+            k, v,
+            {k.filled({topK}, k.index(-1)), k.filled({topK}, k.f32(0)),
+             k.f32(-1.0)},
+            [&](KernelBuilder &ki, Value i) { return termAt(ki, e, i); },
+            [&](KernelBuilder &kv, Value max, ValueRange st) {
+              return kv.cmpf(Pred::OGT, max, st[2]);
+            },
+            [&](KernelBuilder &kc, Value lo, Value hi, ValueRange init) {
+              return kc.forLoop(
+                  lo, hi, init, [&](KernelBuilder &ki, Value i, ValueRange st) {
+                    Value term = termAt(ki, e, i);
+                    return ki.ifThenElse(
+                        ki.cmpf(Pred::OGT, term, st[2]), st.getTypes(),
+                        [&](KernelBuilder &kt) -> SmallVector<Value> {
+                          Value pv = probOf(kt, term);
+                          Value lastIdx =
+                              kt.extract(st[0], {kt.index(topK - 1)});
+                          Value lastVal =
+                              kt.extract(st[1], {kt.index(topK - 1)});
+                          Value enter =
+                              kt.ori(kt.cmpi(IPred::slt, lastIdx, kt.index(0)),
+                                     ranksBefore(kt, pv, i, lastVal, lastIdx));
+                          return kt.ifThenElse(
+                              enter, st.getTypes(),
+                              [&](KernelBuilder &kn) -> SmallVector<Value> {
+                                SmallVector<Value> in =
+                                    insertTopK(kn, st[0], st[1], pv, i, topK);
+                                Value last =
+                                    kn.extract(in[0], {kn.index(topK - 1)});
+                                Value full =
+                                    kn.cmpi(IPred::sge, last, kn.index(0));
+                                Value lastTerm = termAt(
+                                    kn, e, kn.select(full, last, kn.index(0)));
+                                in.push_back(
+                                    kn.select(full, lastTerm, kn.f32(-1.0)));
+                                return in;
+                              },
+                              [&](KernelBuilder &) {
+                                return SmallVector<Value>(st.begin(), st.end());
+                              });
+                        },
+                        [&](KernelBuilder &) {
+                          return SmallVector<Value>(st.begin(), st.end());
+                        });
+                  });
+            });
+        return {prob, best[0], best[1], e};
+      },
+      [&](KernelBuilder &k) -> SmallVector<Value> {
+        SmallVector<Value> nan = k.forLoop(
+            0, topK, {ids, vals},
+            [&](KernelBuilder &kj, Value j, ValueRange st) {
+              return SmallVector<Value>{kj.insert(j, st[0], {j}),
+                                        kj.insert(kj.f32(NAN), st[1], {j})};
+            });
+        return {k.f32(NAN), nan[0], nan[1], terms};
       });
-  return {prob, best[0], best[1]};
 }
 
 SmallVector<Value> SampleRow::build(KernelBuilder &kr, Value row, Value outRow,
@@ -503,7 +838,8 @@ SmallVector<Value> SampleRow::build(KernelBuilder &kr, Value row, Value outRow,
     stageOuts = {s[4], s[5]};
   SmallVector<Value> pa =
       scaleAndMask(kr, row, outRow, xsScratch, masked, stageOuts);
-  Value xs = pa[0], m = pa[1], anyNaN = pa[2], argmax = pa[3], greedy = pa[4];
+  Value xs = pa[0], m = pa[1], mn = pa[2], anyNaN = pa[3], argmax = pa[4],
+        greedy = pa[5];
   // 3. nova.top_p_filter of the row (nothing filtered when greedy).
   Value p = roundElem(kr, kr.extract(topP, {row}));
   std::pair<FilteredLogits, Value> filter =
@@ -511,8 +847,8 @@ SmallVector<Value> SampleRow::build(KernelBuilder &kr, Value row, Value outRow,
   const FilteredLogits &filtered = filter.first;
   SmallVector<Value> outs(s.begin(), s.begin() + n);
   if (stages) {
-    outs[4] = pa[5];
-    outs[5] = pa[6];
+    outs[4] = pa[6];
+    outs[5] = pa[7];
     outs[6] =
         kr.forLoop(0, v, {s[6]}, [&](KernelBuilder &k, Value i, ValueRange st) {
           Value x = k.castFloat(filtered.at(k, i), elem);
@@ -521,28 +857,34 @@ SmallVector<Value> SampleRow::build(KernelBuilder &kr, Value row, Value outRow,
   }
   // Greedy: the first maximum of the unfiltered logits, found by step 1.
   SmallVector<Value> draw = kr.ifThenElse(
-      greedy, {m.getType(), argmax.getType(), m.getType(), anyNaN.getType()},
-      [&](KernelBuilder &) {
-        return SmallVector<Value>{m, argmax, m, anyNaN};
-      },
+      greedy, {m.getType(), argmax.getType()},
+      [&](KernelBuilder &) { return SmallVector<Value>{m, argmax}; },
       [&](KernelBuilder &k) { return gumbelArgmax(k, row, filtered, argmax); });
   Value token = draw[1];
-  Value m2 = kr.toF64(kr.select(draw[3], kr.f32(NAN), draw[2]));
-  SmallVector<Value> probs = probabilities(kr, filtered, m2, token);
+  // The filter keeps the maximum and NaN (it runs only on rows without
+  // NaN), and the dropped tokens become `masked`, which can exceed the
+  // maximum (a mask leak): the filtered logits' max follows.
+  Value dropped = kr.andi(filtered.hasThreshold,
+                          kr.cmpf(Pred::OLT, mn, filtered.threshold));
+  Value m2 = kr.select(
+      dropped, arith::MaxNumFOp::create(kr.builder(), kr.location(), m, masked),
+      m);
+  SmallVector<Value> probs =
+      probabilities(kr, filtered, m2, anyNaN, token, filter.second);
   Type i32 = kr.builder().getI32Type();
-  SmallVector<Value> top = kr.forLoop(
-      0, topK, {outs[2], outs[3]},
-      [&](KernelBuilder &k, Value j, ValueRange st) {
-        Value id = k.indexTo(k.extract(probs[1], {j}), i32);
-        Value pv = k.castFloat(k.extract(probs[2], {j}), elem);
-        return SmallVector<Value>{k.insert(id, st[0], {outRow, j}),
-                                  k.insert(pv, st[1], {outRow, j})};
-      });
+  SmallVector<Value> top =
+      kr.forLoop(0, topK, {outs[2], outs[3]},
+                 [&](KernelBuilder &k, Value j, ValueRange st) {
+                   Value id = k.indexTo(k.extract(probs[1], {j}), i32);
+                   Value pv = k.castFloat(k.extract(probs[2], {j}), elem);
+                   return SmallVector<Value>{k.insert(id, st[0], {outRow, j}),
+                                             k.insert(pv, st[1], {outRow, j})};
+                 });
   outs[0] = kr.insert(kr.indexTo(token, i32), outs[0], {outRow});
   outs[1] = kr.insert(kr.castFloat(probs[0], elem), outs[1], {outRow});
   outs[2] = top[0];
   outs[3] = top[1];
-  outs.append({xs, filter.second});
+  outs.append({xs, probs[3]});
   return outs;
 }
 
@@ -625,8 +967,7 @@ struct SampleLowering : ScheduledLowering<SampleOp> {
     int64_t batch = lType.getDimSize(0), v = lType.getDimSize(1);
     int64_t topK = op.getTopK();
     Type elem = lType.getElementType();
-    Type f32 = rewriter.getF32Type(), f64 = rewriter.getF64Type(),
-         i32 = rewriter.getI32Type();
+    Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
     SampleRow sample{elem,
                      v,
                      topK,
@@ -654,7 +995,7 @@ struct SampleLowering : ScheduledLowering<SampleOp> {
                 rewriter, loc, batch, outputs, parallelBatch(batch, v, options),
                 [&](KernelBuilder &k) {
                   return SmallVector<Value>{k.empty({v}, f32),
-                                            k.empty({v}, f64)};
+                                            termsScratch(k, v)};
                 },
                 [&](KernelBuilder &kr, Value row, Value outRow, ValueRange s) {
                   return sample.build(kr, row, outRow, s);
@@ -699,16 +1040,15 @@ struct TopPFilterLowering : ScheduledLowering<TopPFilterOp> {
           })[0];
       return {out, loaded[0], filter.second};
     };
-    rewriter.replaceOp(op,
-                       forEachRow(
-                           rewriter, loc, batch, {kb.empty({batch, v}, elem)},
-                           parallelBatch(batch, v, options),
-                           [&](KernelBuilder &k) {
-                             return SmallVector<Value>{
-                                 k.empty({v}, rewriter.getF32Type()),
-                                 k.empty({v}, rewriter.getF64Type())};
-                           },
-                           row));
+    rewriter.replaceOp(
+        op, forEachRow(
+                rewriter, loc, batch, {kb.empty({batch, v}, elem)},
+                parallelBatch(batch, v, options),
+                [&](KernelBuilder &k) {
+                  return SmallVector<Value>{k.empty({v}, rewriter.getF32Type()),
+                                            termsScratch(k, v)};
+                },
+                row));
     return success();
   }
 };

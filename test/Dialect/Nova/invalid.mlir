@@ -812,6 +812,21 @@ func.func @sample_top_k(%l: tensor<2x4xbf16>, %t: tensor<2xf32>, %g: tensor<2x4x
 }
 
 // -----
+func.func @sample_vocab_too_large(%l: tensor<1x4194305xbf16>, %t: tensor<1xf32>, %seed: tensor<i64>, %step: tensor<i32>) -> tensor<1xi32> {
+  // The masses of a row must sum exactly in 64 bits (docs/semantics.md).
+  // expected-error @below {{expected at most 4194304 logits per row (V), got 4194305}}
+  %tok, %pr, %i, %ps = nova.sample %l, %t, %t seed %seed step %step top_k 8 : (tensor<1x4194305xbf16>, tensor<1xf32>, tensor<1xf32>, tensor<i64>, tensor<i32>) -> (tensor<1xi32>, tensor<1xbf16>, tensor<1x8xi32>, tensor<1x8xbf16>)
+  return %tok : tensor<1xi32>
+}
+
+// -----
+func.func @top_p_filter_vocab_too_large(%l: tensor<2x4194305xf32>, %p: tensor<2xf32>) -> tensor<2x4194305xf32> {
+  // expected-error @below {{expected at most 4194304 logits per row (V), got 4194305}}
+  %f = nova.top_p_filter %l, %p : tensor<2x4194305xf32>, tensor<2xf32> -> tensor<2x4194305xf32>
+  return %f : tensor<2x4194305xf32>
+}
+
+// -----
 func.func @sample_row_seeds_shape(%l: tensor<2x16xbf16>, %t: tensor<2xf32>, %seed: tensor<i64>, %step: tensor<i32>, %r: tensor<3xi64>) -> tensor<2xi32> {
   // expected-error @below {{expected row_seeds of shape [2], got [3]}}
   %tok, %pr, %i, %ps = nova.sample %l, %t, %t seed %seed step %step row_seeds %r top_k 8 : (tensor<2x16xbf16>, tensor<2xf32>, tensor<2xf32>, tensor<i64>, tensor<i32>, tensor<3xi64>) -> (tensor<2xi32>, tensor<2xbf16>, tensor<2x8xi32>, tensor<2x8xbf16>)

@@ -71,6 +71,9 @@ struct Case {
   /// An extra absolute tolerance for documented approximations (see the
   /// attention case).
   double extra = 0;
+  /// Every float output bit-identical to the interpreter's (sampling: its
+  /// softmax is defined to the bit, nova/runtime/SampleMath.h).
+  bool exact = false;
   /// A property each backend's outputs must have on their own (the zero
   /// rows of expert -1, routing replay, batch-independent row seeds):
   /// empty, or a description of the first violation.
@@ -515,6 +518,7 @@ Case sampleOpCase(const std::string &name, const HostTensor &logits,
                   const HostTensor &temp, const HostTensor &topP,
                   const SampleOperands &extra, int64_t topK) {
   Case c{name};
+  c.exact = true;
   std::vector<std::string> args;
   std::string operands = sampleInputs(c, args, logits, temp, topP, extra);
   std::vector<std::string> rty =
@@ -1102,6 +1106,7 @@ Case topPFilterCase(Gen &g, const std::string &name) {
     }
   }
   Case c{name};
+  c.exact = true;
   c.inputs = {logits, topP};
   std::string lty = tensorType({b, v}, t), pty = tensorType({b}, DType::F32);
   c.text = func(name, {lty, pty}, {lty},
@@ -1140,6 +1145,7 @@ Case sampleStagesCase(Gen &g, const std::string &name) {
     extra.step = g.uniform(0, 100);
   }
   Case c{name};
+  c.exact = true;
   std::vector<std::string> args;
   std::string operands = sampleInputs(c, args, logits, temp, topP, extra);
   std::string lty = tensorType({b, v}, t), fty = tensorType({b}, DType::F32);
@@ -1228,6 +1234,7 @@ Case sampleRowSeedsCase(Gen &g, const std::string &name) {
   for (int64_t r = 0; r < n; ++r)
     batches.push_back({r});
   Case c{name};
+  c.exact = true;
   HostTensor seed = HostTensor::zeros(DType::I64, {});
   seed.setIntAt(0, static_cast<int64_t>(g.rng() >> 1));
   HostTensor step = HostTensor::zeros(DType::I32, {});
@@ -1399,7 +1406,7 @@ double ulp(DType d, double v) {
 /// Checks one output; returns an empty string or a description of the
 /// first element out of tolerance.
 std::string compare(const HostTensor &ref, const HostTensor &got,
-                    double reduction, double extra) {
+                    double reduction, double extra, bool exact) {
   if (ref.dtype() != got.dtype() || ref.shape() != got.shape())
     return "type mismatch: " + ref.describe() + " vs " + got.describe();
   double scale = 0;
@@ -1417,6 +1424,11 @@ std::string compare(const HostTensor &ref, const HostTensor &got,
     double a = ref.floatAt(i), b = got.floatAt(i);
     if ((std::isnan(a) && std::isnan(b)) || a == b)
       continue;
+    if (exact) {
+      char text[96];
+      std::snprintf(text, sizeof(text), ": %.9g, expected exactly %.9g", b, a);
+      return "element " + std::to_string(i) + text;
+    }
     // Two ulps of the result type (one rounding plus last-bit differences of
     // libm/f32 transcendentals) plus the f32 accumulation bound ~K·2^-24
     // relative to the magnitude of the terms.
@@ -1515,7 +1527,8 @@ static void runFamily(const FamilySpec &spec, const std::string &targetCpu,
       }
     }
     for (size_t o = 0; o < ref.size(); ++o) {
-      std::string problem = compare(ref[o], got[o], c.reduction, c.extra);
+      std::string problem =
+          compare(ref[o], got[o], c.reduction, c.extra, c.exact);
       if (problem.empty())
         continue;
       ++failures;
