@@ -16,6 +16,8 @@ using namespace nova::rt;
 #pragma clang fp contract(off)
 
 float nova::rt::sampleExp(float d) {
+  if (std::isnan(d))
+    return d;
   if (d < kSampleExpMin)
     return 0.0f;
   float t = d * kLog2E;
