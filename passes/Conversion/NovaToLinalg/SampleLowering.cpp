@@ -347,7 +347,8 @@ std::pair<Value, Value> bf16Threshold(KernelBuilder &k, Value xs, Value m,
 /// order. Returns (v*, found, terms).
 SmallVector<Value> radixThreshold(KernelBuilder &k, Value xs, Value m, Value p,
                                   Value scratch, int64_t v, Type elem) {
-  auto [total, terms] =
+  Value total, terms;
+  std::tie(total, terms) =
       softmaxTerms(k, v, m, scratch, [&](KernelBuilder &ki, Value i) {
         return ki.extract(xs, {i});
       });
@@ -572,7 +573,6 @@ SmallVector<Value> SampleRow::scaleAndMask(KernelBuilder &kr, Value row,
         if (mask)
           x = k.select(k.cmpi(IPred::eq, k.extract(mask, {row, i}), k.i32(0)),
                        masked, x);
-        OpBuilder &b = k.builder();
         SmallVector<Value> next = {
             k.insert(x, st[0], {i}), k.maximumReduction(st[1], x),
             k.minimumReduction(st[2], x), k.ori(st[3], k.isNaN(x))};
@@ -750,7 +750,8 @@ SmallVector<Value> SampleRow::probabilities(KernelBuilder &kr,
   return kr.ifThenElse(
       defined, {f32, ids.getType(), vals.getType(), terms.getType()},
       [&](KernelBuilder &k) -> SmallVector<Value> {
-        auto [total, e] =
+        Value total, e;
+        std::tie(total, e) =
             softmaxTerms(k, v, m2, terms, [&](KernelBuilder &ki, Value i) {
               return filtered.at(ki, i);
             });
