@@ -660,8 +660,10 @@ SmallVector<Value> SampleRow::gumbelArgmax(KernelBuilder &kr, Value row,
                  gumbel(kr, philoxWord(kr, seed, key, step, argmax), elem)));
   // A block, or a whole chunk of them, is skipped when no logit in it can
   // reach the best so far with the largest noise: round_T(x + gMax) < best
-  // holds whenever x is below best - gMax by more than an ulp of best in T
-  // (2^(1-m) |best| with m explicit mantissa bits, plus 2^-20 near 0), a
+  // holds whenever x is below best - gMax by more than two ulps in T of
+  // the operands' scale, which also covers the f32 roundings of the sum
+  // and of the cutoff ((|best| + |gMax|) · 2^(1-m) with m explicit
+  // mantissa bits, plus 2^-20 near 0), a
   // cutoff computed once per block and compared with the logits as they
   // are before the filter. A dropped logit is `masked` in the draw: it is
   // below the filter's threshold, and it cannot win unless `masked`
@@ -672,8 +674,9 @@ SmallVector<Value> SampleRow::gumbelArgmax(KernelBuilder &kr, Value row,
       kr.select(filtered.hasThreshold, filtered.threshold, kr.f32(-INFINITY));
   auto cutoff = [&](KernelBuilder &k, Value best) {
     OpBuilder &b = k.builder();
-    Value ulp = k.add(k.mul(math::AbsFOp::create(b, k.location(), best),
-                            k.f32(std::ldexp(1.0, 1 - mantissaBits))),
+    Value scale = k.add(math::AbsFOp::create(b, k.location(), best),
+                        k.f32(std::fabs(maxGumbel(elem))));
+    Value ulp = k.add(k.mul(scale, k.f32(std::ldexp(1.0, 1 - mantissaBits))),
                       k.f32(std::ldexp(1.0, -20)));
     Value cut = k.sub(k.sub(best, gMax), ulp);
     Value kept = arith::MaxNumFOp::create(b, k.location(), floor, cut);
