@@ -299,6 +299,31 @@ def Nova_QMatmulOp : Nova_PureOp<"qmatmul"> {
     dequantization into the reduction and never materialize `W`. Unlike
     Grok-1's `Linear` (§1.4) the leading dimensions of `x` are kept.
 
+    **`int8_activations`** (the opt-in fast numerics, `--numerics=fast`):
+    each row of `x` is quantized to int8 on the fly and the products are
+    summed exactly as integers, as int8 dot-product hardware does. For a
+    row `x[m, :]` with B = K / G weight rows per scale block:
+
+        a  = max_k |f32(x[m, k])|                 (NaN if any is NaN)
+        d  = f32(a / 127),  r = f32(127 / a)      (d = r = 0 when
+                                                   a < 2^-64; d = NaN,
+                                                   r = 0 when a is not
+                                                   finite)
+        xq[k] = int(min(max(roundeven(f32(x[m, k] · r)), -127), 127))
+        S_c[n] = Σ_{k in c} xq[k] · q[k, n]       (exact: an integer)
+        t[n] = fma(f32(S_c[n]), f32(s[block(c), n]), t[n])  over the chunks
+               c in order, from t = +0
+        y[m, n] = round_R(f32(t[n] · d))
+
+    where max/min take the number over a NaN, and the chunks c split each
+    scale block into runs of L rows, L the largest divisor of B that is at
+    most 1024 (so that |S_c| < 2^24 and f32(S_c) is exact). The scale
+    type's rounding of `q · s` is not applied. This is exact integer
+    arithmetic with a fixed order of f32 operations, so every backend gives
+    the same bits; its distance from the exact result is bounded in
+    docs/tolerance.md (dominated by (a / 254) · Σ_k |W[k, n]|).
+    `nova.expert_qmatmul` has no fast numerics.
+
     ```mlir
     %y = nova.qmatmul %x, %q, %s layout <per_column>
         : tensor<1x6144xbf16>, tensor<6144x1024xi8>, tensor<1x1024xbf16>
@@ -306,7 +331,8 @@ def Nova_QMatmulOp : Nova_PureOp<"qmatmul"> {
     ```
   }];
   let arguments = (ins Nova_FloatTensor:$input, Nova_I8Tensor:$weight,
-                       Nova_ScaleTensor:$scales, Nova_ScaleLayoutAttr:$layout);
+                       Nova_ScaleTensor:$scales, Nova_ScaleLayoutAttr:$layout,
+                       UnitAttr:$int8_activations);
   let results = (outs Nova_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $scales `layout` $layout attr-dict

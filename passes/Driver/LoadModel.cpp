@@ -6,6 +6,7 @@
 
 #include "passes/Driver/LoadModel.h"
 
+#include "dialect/NovaOps.h"
 #include "passes/Contract/Manifest.h"
 #include "passes/Import/SpecImport.h"
 #include "passes/Partition/Passes.h"
@@ -180,6 +181,15 @@ LogicalResult mlir::nova::checkIrNesting(llvm::SourceMgr &sourceMgr,
   return failure();
 }
 
+llvm::cl::ValuesClass mlir::nova::numericsValues() {
+  return llvm::cl::values(
+      clEnumValN(Numerics::Exact, "exact",
+                 "every nova.qmatmul exact (dequantized weights, f32 sums)"),
+      clEnumValN(Numerics::Fast, "fast",
+                 "every nova.qmatmul with int8 activations (per-row scale, "
+                 "exact int32 sums; error bound in docs/tolerance.md)"));
+}
+
 OwningOpRef<ModuleOp> mlir::nova::loadModel(MLIRContext &context,
                                             llvm::SourceMgr &sourceMgr,
                                             StringRef path,
@@ -196,6 +206,10 @@ OwningOpRef<ModuleOp> mlir::nova::loadModel(MLIRContext &context,
                                     {options.maxSpecOps})))
       return nullptr;
   }
+  if (options.numerics != Numerics::AsWritten)
+    module->walk([&](QMatmulOp op) {
+      op.setInt8Activations(options.numerics == Numerics::Fast);
+    });
   if (failed(verify(*module)))
     return nullptr;
   if (rules) {

@@ -20,6 +20,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Pass/Pass.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <optional>
@@ -37,6 +38,20 @@ struct ToolContext {
   SourceMgrDiagnosticHandler handler;
 };
 
+/// The numerics of nova.qmatmul a tool asks for (`--numerics`).
+enum class Numerics {
+  /// Each op as the module has it (a spec imports as exact).
+  AsWritten,
+  /// Every nova.qmatmul exact: the attribute `int8_activations` removed.
+  Exact,
+  /// Every nova.qmatmul with `int8_activations` (the opt-in fast numerics;
+  /// nova.expert_qmatmul stays exact).
+  Fast,
+};
+
+/// The values of a tool's `--numerics` option (exact, fast).
+llvm::cl::ValuesClass numericsValues();
+
 struct LoadModelOptions {
   /// Partition-rule spec (YAML) to attach and resolve; empty for none.
   std::string rulesFile;
@@ -48,6 +63,9 @@ struct LoadModelOptions {
   /// Replicate parameters no rule matches, with a warning, instead of
   /// failing (nova-apply-partition-rules' allow-unmatched).
   bool allowUnmatched = false;
+  /// Sets or clears `int8_activations` on every nova.qmatmul before the
+  /// module is verified.
+  Numerics numerics = Numerics::AsWritten;
   /// The tool's name, prefixed to messages that have no source location.
   const char *tool = "nova";
 };

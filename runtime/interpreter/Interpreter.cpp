@@ -310,8 +310,9 @@ bool Frame::execute(Operation *op, std::string &error) {
         return true;
       })
       .Case([&](QMatmulOp m) {
-        set(m.getResult(), qmatmul(get(m.getInput()), get(m.getWeight()),
-                                   get(m.getScales()), typeOf(m.getResult())));
+        auto kernel = m.getInt8Activations() ? qmatmulInt8 : qmatmul;
+        set(m.getResult(), kernel(get(m.getInput()), get(m.getWeight()),
+                                  get(m.getScales()), typeOf(m.getResult())));
         return true;
       })
       .Case([&](ExpertQMatmulOp m) {

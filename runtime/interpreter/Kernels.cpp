@@ -10,11 +10,13 @@
 
 #include "runtime/interpreter/Kernels.h"
 
+#include "nova/runtime/Int8Activations.h"
 #include "nova/runtime/Philox.h"
 #include "nova/runtime/SampleMath.h"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 using namespace nova;
@@ -152,6 +154,46 @@ Tensor nova::interp::qmatmul(const Tensor &x, const Tensor &q,
                              const Tensor &scales, Elem result) {
   Tensor w = dequantize(q, scales, scales.elem);
   return matmul(x, w, /*transposeRhs=*/false, result);
+}
+
+Tensor nova::interp::qmatmulInt8(const Tensor &x, const Tensor &q,
+                                 const Tensor &scales, Elem result) {
+  ScaleIndexer idx(q.shape, scales.shape);
+  int64_t k = idx.k, n = idx.n, m = x.numElements() / k;
+  int64_t chunk = rt::int8ChunkRows(idx.rowsPerBlock);
+  std::vector<int64_t> shape(x.shape.begin(), x.shape.end() - 1);
+  shape.push_back(n);
+  Tensor out = Tensor::make(result, shape);
+  std::vector<int8_t> xq(k);
+  std::vector<float> t(n);
+  std::vector<int32_t> sum(n);
+  for (int64_t row = 0; row < m; ++row) {
+    float a = 0.0f;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      float v = std::fabs(static_cast<float>(x.get(row * k + kk)));
+      a = std::isnan(v) || std::isnan(a)
+              ? std::numeric_limits<float>::quiet_NaN()
+              : std::max(a, v);
+    }
+    rt::RowQuantization rq = rt::int8RowQuantization(a);
+    for (int64_t kk = 0; kk < k; ++kk)
+      xq[kk] =
+          rt::int8Activation(static_cast<float>(x.get(row * k + kk)), rq.r);
+    std::fill(t.begin(), t.end(), 0.0f);
+    for (int64_t c0 = 0; c0 < k; c0 += chunk) {
+      std::fill(sum.begin(), sum.end(), 0);
+      for (int64_t kk = c0; kk < c0 + chunk; ++kk)
+        for (int64_t col = 0; col < n; ++col)
+          sum[col] += int32_t(xq[kk]) * int32_t(q.i[kk * n + col]);
+      for (int64_t col = 0; col < n; ++col)
+        t[col] =
+            std::fma(static_cast<float>(sum[col]),
+                     static_cast<float>(scales.f[idx(0, c0, col)]), t[col]);
+    }
+    for (int64_t col = 0; col < n; ++col)
+      out.f[row * n + col] = roundTo(result, t[col] * rq.d);
+  }
+  return out;
 }
 
 bool nova::interp::expertQMatmul(const Tensor &x, const Tensor &experts,

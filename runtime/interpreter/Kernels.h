@@ -28,6 +28,11 @@ Tensor matmul(const Tensor &lhs, const Tensor &rhs, bool transposeRhs,
               Elem result);
 Tensor qmatmul(const Tensor &x, const Tensor &q, const Tensor &scales,
                Elem result);
+/// nova.qmatmul with `int8_activations`: x quantized per row to int8,
+/// exact integer sums per chunk of weight rows
+/// (nova/runtime/Int8Activations.h).
+Tensor qmatmulInt8(const Tensor &x, const Tensor &q, const Tensor &scales,
+                   Elem result);
 bool expertQMatmul(const Tensor &x, const Tensor &experts, const Tensor &q,
                    const Tensor &scales, Elem result, Tensor &out,
                    std::string &error);

@@ -167,6 +167,13 @@ static llvm::cl::opt<uint64_t> maxSpecOps(
     llvm::cl::init(mlir::nova::kDefaultMaxSpecOps),
     llvm::cl::cat(novaCategory));
 
+static llvm::cl::opt<mlir::nova::Numerics> numerics(
+    "numerics",
+    llvm::cl::desc("Numerics of every nova.qmatmul (default: as the module "
+                   "has them; a spec imports as exact)"),
+    llvm::cl::init(mlir::nova::Numerics::AsWritten),
+    mlir::nova::numericsValues(), llvm::cl::cat(novaCategory));
+
 static bool isYaml(StringRef filename) {
   return filename.ends_with(".yaml") || filename.ends_with(".yml");
 }
@@ -180,6 +187,7 @@ static OwningOpRef<ModuleOp> loadModule(StringRef inputFilename,
   options.maxSpecBytes = maxSpecBytes;
   options.maxSpecOps = maxSpecOps;
   options.allowUnmatched = allowUnmatched;
+  options.numerics = numerics;
   options.tool = "nova-opt";
   OwningOpRef<ModuleOp> module =
       mlir::nova::loadModel(context, sourceMgr, inputFilename, options);
@@ -542,10 +550,11 @@ int main(int argc, char **argv) {
                     "interrupt)\n";
 
   std::unique_ptr<llvm::MemoryBuffer> input;
-  if (isYaml(inputFilename) || !rulesFilename.empty()) {
+  if (isYaml(inputFilename) || !rulesFilename.empty() ||
+      numerics != mlir::nova::Numerics::AsWritten) {
     if (!config.inputSplitMarker().empty()) {
       llvm::errs() << "nova-opt: --split-input-file does not combine with a "
-                      "YAML spec or --rules\n";
+                      "YAML spec, --rules or --numerics\n";
       return EXIT_FAILURE;
     }
     FailureOr<std::string> text = preprocess(inputFilename, registry);

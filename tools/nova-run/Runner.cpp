@@ -101,6 +101,12 @@ static cl::opt<uint64_t>
          cl::desc("Seed: the value of a scalar i64 input named 'seed' when "
                   "none is given, and of --random-params"),
          cl::init(0), cl::cat(runCategory));
+static cl::opt<::mlir::nova::Numerics> numerics(
+    "numerics",
+    cl::desc("Numerics of every nova.qmatmul, on every backend (default: "
+             "as the module has them; a spec imports as exact)"),
+    cl::init(::mlir::nova::Numerics::AsWritten), ::mlir::nova::numericsValues(),
+    cl::cat(runCategory));
 static cl::opt<std::string> randomParams(
     "random-params",
     cl::desc("Write a random but valid checkpoint for the module and exit "
@@ -768,6 +774,7 @@ int runModel() {
   load.rulesFile = rulesFile;
   load.maxSpecBytes = maxSpecBytes;
   load.maxSpecOps = maxSpecOps;
+  load.numerics = numerics;
   load.tool = "nova-run";
   // Ranks but 0 stay silent unless they fail: their warnings (the same as
   // rank 0's) are dropped, errors still reach the source manager's handler.

@@ -35,20 +35,9 @@ static Value quantizedMatmul(OpBuilder &b, Location loc, Value x,
                              const ScheduleOptions &options) {
   KernelBuilder kb(b, loc);
   auto xType = tensorTypeOf(x);
-  int64_t k = xType.getShape().back(), n = resultType.getShape().back();
-  int64_t m = xType.getNumElements() / k;
-  // x and the result as matrices.
-  SmallVector<ReassociationIndices> rows = collapseLeading(xType.getRank());
-  Value x2 = xType.getRank() == 2
-                 ? x
-                 : tensor::CollapseShapeOp::create(b, loc, x, rows).getResult();
-  int64_t block = std::max<int64_t>(1, divisorAtMost(m, kRowBlock, 1));
-  int64_t width = m == 1 ? columnTileWidth(m, n, k, options)
-                  : m * n * k >= options.parallelWork
-                      ? rowReuseTileWidth(n, block)
-                      : 0;
-  if (width == 0 || width == n)
-    width = n;
+  RowBlockedMatmul rb = RowBlockedMatmul::get(b, loc, x, resultType, options);
+  int64_t m = rb.m, n = rb.n, block = rb.block, width = rb.width;
+  Value x2 = rb.x2;
   bool exactProduct =
       exactProductInF32(xType.getElementType(), weight.scaleType);
   Type element = resultType.getElementType();
@@ -79,11 +68,10 @@ static Value quantizedMatmul(OpBuilder &b, Location loc, Value x,
                     })[0];
     return castTensor(tb, loc, acc, element, dest);
   };
-  Value result =
-      parallelColumnTiles(b, loc, kb.empty({m, n}, element), width, tile);
-  if (resultType.getRank() == 2)
-    return result;
-  return tensor::ExpandShapeOp::create(b, loc, resultType, result, rows);
+  return rb.expand(
+      b, loc,
+      parallelColumnTiles(b, loc, kb.empty({m, n}, element), width, tile),
+      resultType);
 }
 
 namespace {
@@ -224,11 +212,12 @@ struct QMatmulLowering : ScheduledLowering<QMatmulOp> {
   matchAndRewrite(QMatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     KernelBuilder kb(rewriter, op.getLoc());
-    rewriter.replaceOp(
-        op, quantizedMatmul(rewriter, op.getLoc(), adaptor.getInput(),
-                            QuantizedWeight::get(kb, adaptor.getWeight(),
-                                                 adaptor.getScales()),
-                            tensorTypeOf(op.getResult()), options));
+    auto lower =
+        op.getInt8Activations() ? int8ActivationMatmul : quantizedMatmul;
+    rewriter.replaceOp(op, lower(rewriter, op.getLoc(), adaptor.getInput(),
+                                 QuantizedWeight::get(kb, adaptor.getWeight(),
+                                                      adaptor.getScales()),
+                                 tensorTypeOf(op.getResult()), options));
     return success();
   }
 };

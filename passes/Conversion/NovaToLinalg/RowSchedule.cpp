@@ -304,6 +304,35 @@ int64_t mlir::nova::rowReuseTileWidth(int64_t n, int64_t block) {
       n, std::min(kRowReuseMaxTile, kRowReuseAccumulators / block), 16);
 }
 
+RowBlockedMatmul RowBlockedMatmul::get(OpBuilder &b, Location loc, Value x,
+                                       RankedTensorType resultType,
+                                       const ScheduleOptions &options) {
+  auto xType = tensorTypeOf(x);
+  RowBlockedMatmul r;
+  r.k = xType.getShape().back();
+  r.n = resultType.getShape().back();
+  r.m = xType.getNumElements() / r.k;
+  r.rows = collapseLeading(xType.getRank());
+  r.x2 = xType.getRank() == 2
+             ? x
+             : tensor::CollapseShapeOp::create(b, loc, x, r.rows).getResult();
+  r.block = std::max<int64_t>(1, divisorAtMost(r.m, kRowBlock, 1));
+  r.width = r.m == 1 ? columnTileWidth(r.m, r.n, r.k, options)
+            : r.m * r.n * r.k >= options.parallelWork
+                ? rowReuseTileWidth(r.n, r.block)
+                : 0;
+  if (r.width == 0)
+    r.width = r.n;
+  return r;
+}
+
+Value RowBlockedMatmul::expand(OpBuilder &b, Location loc, Value result,
+                               RankedTensorType resultType) const {
+  if (resultType.getRank() == 2)
+    return result;
+  return tensor::ExpandShapeOp::create(b, loc, resultType, result, rows);
+}
+
 Value mlir::nova::parallelColumnTiles(
     OpBuilder &b, Location loc, Value init, int64_t width,
     function_ref<Value(OpBuilder &, Value, Value)> tile) {

@@ -176,6 +176,33 @@ int64_t columnTileWidth(int64_t m, int64_t n, int64_t k,
 /// divides N).
 int64_t rowReuseTileWidth(int64_t n, int64_t block);
 
+/// x [..., K] · W [K, N] as the row schedule runs it: x as a matrix
+/// [M, K], blocks of up to kRowBlock rows of x and column tiles of `width`
+/// (the whole N when the work is below options.parallelWork).
+struct RowBlockedMatmul {
+  int64_t m, k, n;
+  /// The reassociation folding x's leading dimensions into M.
+  SmallVector<ReassociationIndices> rows;
+  Value x2;
+  int64_t block, width;
+
+  static RowBlockedMatmul get(OpBuilder &b, Location loc, Value x,
+                              RankedTensorType resultType,
+                              const ScheduleOptions &options);
+  /// The [M, N] `result` in `resultType`'s shape.
+  Value expand(OpBuilder &b, Location loc, Value result,
+               RankedTensorType resultType) const;
+};
+
+/// y = x · W for nova.qmatmul with `int8_activations` (the op's fast
+/// numerics): x quantized per row to int8, the products summed exactly per
+/// chunk of weight rows, on this file's column tiles and row
+/// blocks (Int8ActivationLowering.cpp).
+Value int8ActivationMatmul(OpBuilder &b, Location loc, Value x,
+                           const QuantizedWeight &weight,
+                           RankedTensorType resultType,
+                           const ScheduleOptions &options);
+
 /// Computes `init` ([..., N]) in N / width column tiles of `width` columns,
 /// in parallel (an scf.forall, which becomes an OpenMP work-sharing loop):
 /// `tile(b, offset, slice)` returns the value of the tile at column `offset`

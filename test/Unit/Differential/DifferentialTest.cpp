@@ -1403,6 +1403,132 @@ double ulp(DType d, double v) {
   return std::ldexp(1.0, e - mantissaBits(d));
 }
 
+//===----------------------------------------------------------------------===//
+// --numerics=fast (nova.qmatmul with int8_activations)
+//===----------------------------------------------------------------------===//
+
+/// Where y (the int8-activation result of x · dequantize(q, s)) is farther
+/// from the exact product than docs/tolerance.md's bound: per row with
+/// largest magnitude a and d = a / 127, per column n,
+///   (d / 2) · Σ|W|(1 + u_S) + u_S · Σ|x||q s| + (K + 8) · 2^-23 · Σ|x||W|
+///   + 2 ulp_R(|y|),
+/// a row with a non-finite value all NaN, a row with a < 2^-64 all +0.
+std::string fastBoundViolation(const HostTensor &x, const HostTensor &q,
+                               const HostTensor &s, const HostTensor &y) {
+  int64_t k = q.shape()[0], n = q.shape()[1], m = x.numElements() / k;
+  int64_t blockRows = k / s.shape()[0];
+  bool perColumn = s.shape()[1] != 1;
+  DType st = s.dtype(), rtp = y.dtype();
+  double uS = std::ldexp(1.0, -mantissaBits(st) - 1);
+  HostTensor w = HostTensor::zeros(st, {k, n});
+  std::vector<double> qs(k * n);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t col = 0; col < n; ++col) {
+      double scale =
+          s.floatAt((r / blockRows) * s.shape()[1] + (perColumn ? col : 0));
+      qs[r * n + col] = static_cast<double>(q.intAt(r * n + col)) * scale;
+      w.setFloatAt(r * n + col, qs[r * n + col]);
+    }
+  for (int64_t row = 0; row < m; ++row) {
+    double a = 0;
+    bool finite = true;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      double v = x.floatAt(row * k + kk);
+      finite = finite && std::isfinite(v);
+      a = std::max(a, std::fabs(v));
+    }
+    for (int64_t col = 0; col < n; ++col) {
+      double got = y.floatAt(row * n + col);
+      std::string at = "y[" + std::to_string(row) + ", " + std::to_string(col) +
+                       "] = " + std::to_string(got);
+      if (!finite) {
+        if (!std::isnan(got))
+          return at + ": expected NaN (the row has a non-finite value)";
+        continue;
+      }
+      if (a < 0x1p-64) {
+        if (got != 0 || std::signbit(got))
+          return at + ": expected +0 (the row's largest magnitude is below "
+                      "2^-64)";
+        continue;
+      }
+      double exact = 0, sumW = 0, sumXqs = 0, sumXw = 0;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        double xv = x.floatAt(row * k + kk), wv = w.floatAt(kk * n + col);
+        exact += xv * wv;
+        sumW += std::fabs(wv);
+        sumXqs += std::fabs(xv * qs[kk * n + col]);
+        sumXw += std::fabs(xv * wv);
+      }
+      double d = a / 127;
+      double bound = d / 2 * sumW * (1 + uS) + uS * sumXqs +
+                     (k + 8) * 0x1p-23 * sumXw +
+                     2 * ulp(rtp, std::max(std::fabs(exact), std::fabs(got)));
+      if (!(std::fabs(got - exact) <= bound))
+        return at + ", exact " + std::to_string(exact) + ": off by " +
+               std::to_string(std::fabs(got - exact)) + " > bound " +
+               std::to_string(bound);
+    }
+  }
+  return "";
+}
+
+/// nova.qmatmul with int8_activations: compiled bit-identical to the
+/// interpreter, both within the bound of the exact result. Special rows: all
+/// zero, a NaN, an infinity, tiny (below 2^-64), an outlier; decode,
+/// prefill blocks of 64 rows, and sums at their largest.
+Case qmatmulFastCase(Gen &g, const std::string &name) {
+  int64_t m = g.rng() % 5 == 0 ? g.uniform(60, 140) : g.size(9);
+  auto [k, n] = g.contractionSize();
+  // The largest sums: K = 4096 (four chunks of 1024 rows) with every
+  // |xq| = 127 and every q = -128 or 127.
+  bool extreme = g.rng() % 12 == 0;
+  if (extreme) {
+    m = g.uniform(1, 3);
+    k = 4096;
+    n = 16;
+  }
+  std::vector<int64_t> w = {k, n};
+  Layout l = randomLayout(g, w);
+  DType xt = g.floatType(), st = g.floatType(), rtp = g.floatType();
+  Case c{name};
+  HostTensor x = g.floats(xt, {m, k});
+  if (g.rng() % 2 == 0) {
+    int64_t row = g.uniform(0, m - 1);
+    int64_t mode = g.uniform(0, xt == DType::F16 ? 3 : 4);
+    for (int64_t kk = 0; kk < k; ++kk) {
+      double v = x.floatAt(row * k + kk);
+      x.setFloatAt(row * k + kk, mode == 0 ? 0.0 : mode == 4 ? v * 0x1p-70 : v);
+    }
+    int64_t at = row * k + g.uniform(0, k - 1);
+    if (mode == 1)
+      x.setFloatAt(at, std::nan(""));
+    else if (mode == 2)
+      x.setFloatAt(at, -std::numeric_limits<double>::infinity());
+    else if (mode == 3)
+      x.setFloatAt(at, 1000.0);
+  }
+  HostTensor q = g.ints(DType::I8, w, -128, 127);
+  if (extreme)
+    for (int64_t i = 0; i < k * n; ++i) {
+      x.setFloatAt(i % (m * k), 1.5);
+      q.setIntAt(i, (i / n / 1024) % 2 ? 127 : -128);
+    }
+  HostTensor s = g.positive(st, l.scales, 1e-3, 2e-2);
+  c.inputs = {x, q, s};
+  c.exact = true;
+  c.invariant = [x, q, s](const std::vector<HostTensor> &outputs) {
+    return fastBoundViolation(x, q, s, outputs[0]);
+  };
+  std::string xty = tensorType({m, k}, xt), qty = tensorType(w, DType::I8),
+              sty = tensorType(l.scales, st), rty = tensorType({m, n}, rtp);
+  c.text = func(name, {xty, qty, sty}, {rty},
+                "  %0 = nova.qmatmul %a0, %a1, %a2 layout " + l.attr +
+                    " {int8_activations} : " + xty + ", " + qty + ", " + sty +
+                    " -> " + rty + "\n  return %0 : " + rty);
+  return c;
+}
+
 /// Checks one output; returns an empty string or a description of the
 /// first element out of tolerance.
 std::string compare(const HostTensor &ref, const HostTensor &got,
@@ -1612,6 +1738,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FamilySpec{"matmul", matmulCase, 80},
                       FamilySpec{"qmatmul", qmatmulCase, 100},
                       FamilySpec{"qmatmul_exact", qmatmulExactCase, 40},
+                      FamilySpec{"qmatmul_fast", qmatmulFastCase, 60},
                       FamilySpec{"expert_qmatmul", expertCase, 80},
                       FamilySpec{"moe_route", routeCase, 60},
                       FamilySpec{"moe_combine", combineCase, 40},

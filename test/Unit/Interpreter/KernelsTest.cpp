@@ -11,10 +11,12 @@
 #include "runtime/interpreter/Kernels.h"
 
 #include "nova/runtime/Float.h"
+#include "nova/runtime/Int8Activations.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 using namespace nova::interp;
 using nova::rt::roundToBF16;
@@ -103,6 +105,73 @@ TEST(KernelsTest, QMatmulIsMatmulOfTheDequantizedWeight) {
   // W = [128 (bf16-rounded), 1.0078125]; y = 129.0078125 -> bf16 129.
   EXPECT_EQ(qmatmul(x, q, s, Elem::F32).f, (std::vector<double>{129.0078125}));
   EXPECT_EQ(qmatmul(x, q, s, Elem::BF16).f, (std::vector<double>{129}));
+}
+
+TEST(KernelsTest, QMatmulInt8QuantizesEachRowAndSumsExactly) {
+  // Row 0: a = 1, r = 127: xq = [127, -64 (-63.5 to even), 32 (31.75)];
+  // S = 127 - 128 + 96 = 95; y = 95 * f32(1 / 127).
+  // Row 1: all zero, so d = 0 and the outputs are +0.
+  Tensor x = floats(Elem::F32, {2, 3}, {1, -0.5, 0.25, 0, 0, 0});
+  Tensor q = ints(Elem::I8, {3, 1}, {1, 2, 3});
+  Tensor s = floats(Elem::F32, {1, 1}, {1});
+  Tensor y = qmatmulInt8(x, q, s, Elem::F32);
+  EXPECT_EQ(y.f[0], static_cast<double>(95.0f * (1.0f / 127.0f)));
+  EXPECT_EQ(y.f[1], 0.0);
+  EXPECT_FALSE(std::signbit(y.f[1]));
+}
+
+TEST(KernelsTest, QMatmulInt8CombinesScaleBlocksInF32) {
+  // Two row blocks with scales 2 and 0.5: t = fma(S1, 0.5, S0 * 2), d = 1/127.
+  Tensor x = floats(Elem::F32, {1, 2}, {1, 1});
+  Tensor q = ints(Elem::I8, {2, 1}, {3, -5});
+  Tensor s = floats(Elem::F32, {2, 1}, {2, 0.5});
+  float t = std::fma(float(127 * -5), 0.5f, float(127 * 3) * 2.0f);
+  EXPECT_EQ(qmatmulInt8(x, q, s, Elem::F32).f[0],
+            static_cast<double>(t * (1.0f / 127.0f)));
+}
+
+TEST(KernelsTest, QMatmulInt8NonFiniteAndTinyRows) {
+  double inf = std::numeric_limits<double>::infinity();
+  Tensor x = floats(Elem::F32, {3, 2}, {1, std::nan(""), inf, 1, 0x1p-70, 1});
+  // Row 2's largest magnitude is 1, so its tiny element rounds to 0.
+  Tensor q = ints(Elem::I8, {2, 1}, {1, 1});
+  Tensor s = floats(Elem::F32, {1, 1}, {1});
+  Tensor y = qmatmulInt8(x, q, s, Elem::BF16);
+  EXPECT_TRUE(std::isnan(y.f[0]));
+  EXPECT_TRUE(std::isnan(y.f[1]));
+  EXPECT_EQ(y.f[2], roundToBF16(127.0f * (1.0f / 127.0f)));
+  Tensor tiny = floats(Elem::F32, {1, 2}, {0x1p-65, -0x1p-70});
+  EXPECT_EQ(qmatmulInt8(tiny, q, s, Elem::F32).f[0], 0.0);
+}
+
+TEST(Int8ActivationsTest, ChunksDivideTheScaleBlock) {
+  using nova::rt::int8ChunkRows;
+  EXPECT_EQ(int8ChunkRows(1), 1);
+  EXPECT_EQ(int8ChunkRows(768), 768);
+  EXPECT_EQ(int8ChunkRows(1024), 1024);
+  EXPECT_EQ(int8ChunkRows(1536), 768);
+  EXPECT_EQ(int8ChunkRows(6144), 1024);
+  EXPECT_EQ(int8ChunkRows(3000), 1000);
+  EXPECT_EQ(int8ChunkRows(1031), 1); // a prime
+}
+
+TEST(Int8ActivationsTest, QuantizationEdges) {
+  using namespace nova::rt;
+  RowQuantization zero = int8RowQuantization(0.0f);
+  EXPECT_EQ(zero.d, 0.0f);
+  EXPECT_EQ(zero.r, 0.0f);
+  EXPECT_EQ(int8RowQuantization(0x1p-65f).r, 0.0f);
+  EXPECT_EQ(int8RowQuantization(0x1p-64f).r, 127.0f / 0x1p-64f);
+  RowQuantization inf =
+      int8RowQuantization(std::numeric_limits<float>::infinity());
+  EXPECT_TRUE(std::isnan(inf.d));
+  EXPECT_EQ(inf.r, 0.0f);
+  EXPECT_TRUE(std::isnan(int8RowQuantization(std::nanf("")).d));
+  EXPECT_EQ(int8Activation(2.5f, 1.0f), 2);   // half to even
+  EXPECT_EQ(int8Activation(-3.5f, 1.0f), -4); // half to even
+  EXPECT_EQ(int8Activation(200.0f, 1.0f), 127);
+  EXPECT_EQ(int8Activation(-200.0f, 1.0f), -127);
+  EXPECT_EQ(int8Activation(std::nanf(""), 1.0f), -127); // number over NaN
 }
 
 TEST(KernelsTest, ExpertQMatmulUsesOnlyTheSelectedExperts) {
