@@ -71,6 +71,9 @@ HEADER
     fi
     cat <<'FOOTER'
 
+Decode shapes (M = 1, 8) cycle through copies of their weight that together
+take four times the last-level cache, so every call reads its weights from
+DRAM (the row names the number of copies).
 Peers: decode shapes (M = 1, 8) dequantize the int8 weight to f32 each call
 and run OpenBLAS sgemv/sgemm (what a user without a fused kernel does);
 prefill shapes (M = 64, 512) run oneDNN's bf16 matmul on weights dequantized
@@ -82,9 +85,14 @@ vocabulary). The sampling floor is one vectorized pass (AVX-512, one
 thread) for the maximum and the sum of exponentials of each row; Nova's
 sampling computes its own exactly defined softmax (an f32 exponential of
 fixed operations, integer masses; docs/semantics.md) in vectorized passes,
-bit-identical on every tier. Nova's
-kernels take the f32-FMA path on every tier (decode rounds each weight to
-bf16 with a three-operation split; no bf16-dot or AMX path yet, issue 14).
+bit-identical on every tier. Rows marked `--numerics=fast` run int8
+activations (a per-row scale, exact integer sums; docs/semantics.md); the
+peer of their decode is oneDNN's s8 matmul with x quantized per call and
+output scales d · s per column (for row-block weights it applies block 0's
+scales: less work than Nova's), of their prefill oneDNN bf16 as above.
+Nova's kernels take the f32-FMA path on every tier (exact decode rounds
+each weight to bf16 with a three-operation split, fast mode converts the
+integers; no bf16-dot or AMX path yet, issue 14).
 See `docs/performance.md` for the schedules and what limits each kernel.
 FOOTER
   } > "$tmp/kernels"

@@ -32,6 +32,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <unistd.h>
 #include <vector>
 
 using namespace nova;
@@ -166,7 +167,8 @@ void dequantizeF32(const int8_t *q, const uint16_t *s, int64_t k, int64_t n,
   }
 }
 
-std::string qmatmulModule(int64_t m, int64_t k, int64_t n, int64_t blocks) {
+std::string qmatmulModule(int64_t m, int64_t k, int64_t n, int64_t blocks,
+                          bool fast) {
   std::string layout = blocks == 1
                            ? "<per_column>"
                            : "<row_blocks = " + std::to_string(blocks) + ">";
@@ -177,23 +179,44 @@ std::string qmatmulModule(int64_t m, int64_t k, int64_t n, int64_t blocks) {
   std::string x = t(m, k, "bf16"), q = t(k, n, "i8"), s = t(blocks, n, "bf16"),
               y = t(m, n, "bf16");
   return "func.func @qmatmul(%x: " + x + ", %q: " + q + ", %s: " + s + ") -> " +
-         y + " {\n  %y = nova.qmatmul %x, %q, %s layout " + layout + " : " + x +
-         ", " + q + ", " + s + " -> " + y + "\n  return %y : " + y + "\n}\n";
+         y + " {\n  %y = nova.qmatmul %x, %q, %s layout " + layout +
+         (fast ? " {int8_activations}" : "") + " : " + x + ", " + q + ", " + s +
+         " -> " + y + "\n  return %y : " + y + "\n}\n";
 }
 
-/// The int8 weight [K, N], its bf16 scales [G, N] and (on first use by a
-/// prefill peer) its dequantized bf16 copy, shared by every shape with the
-/// same N and G.
+/// Copies of a `bytes` weight that together take four times the last-level
+/// cache, so that a decode shape cycling through them reads its weights
+/// from DRAM on every call, as a model larger than the cache does (some of
+/// these machines have a 260 MB L3, which holds a whole 6144 x 32768 int8
+/// weight).
+int64_t dramCopies(int64_t bytes) {
+  long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (l3 <= 0)
+    l3 = 64l << 20;
+  return std::max<int64_t>(1, (4 * int64_t(l3) + bytes - 1) / bytes);
+}
+
+/// The int8 weight [K, N] (in `copies` distinct copies, see dramCopies),
+/// its bf16 scales [G, N] and (on first use by a prefill peer) its
+/// dequantized bf16 copy, shared by every shape with the same N and G.
 struct QWeight {
-  int64_t k, n, blocks;
+  int64_t k, n, blocks, copies;
   Buffer q, s;
   std::unique_ptr<Buffer> bf16;
+  int64_t next = 0;
   QWeight(int64_t k, int64_t n, int64_t blocks)
-      : k(k), n(n), blocks(blocks), q(k * n), s(blocks * n * 2) {
+      : k(k), n(n), blocks(blocks), copies(dramCopies(k * n)),
+        q(copies * k * n), s(blocks * n * 2) {
     fillI8(q, 2 + n + blocks);
     fillBf16(s, 3 + n + blocks, 0.01f);
   }
+  /// Copy 0 (what the prefill shapes, which are not bandwidth-bound, use).
   const int8_t *qData() const { return static_cast<const int8_t *>(q.data); }
+  /// The next copy in turn, for a decode call.
+  int8_t *nextCopy() {
+    next = (next + 1) % copies;
+    return static_cast<int8_t *>(q.data) + next * k * n;
+  }
   const uint16_t *sData() const {
     return static_cast<const uint16_t *>(s.data);
   }
@@ -236,7 +259,56 @@ void callOrDie(backends::CompiledCpuModule &kernel, const char *entry,
   }
 }
 
-void addQMatmul(int64_t m, int64_t n, int64_t blocks) {
+/// oneDNN's int8 matmul for one row of x, quantized on the fly as ggml and
+/// oneDNN users do (the peer of --numerics=fast decode): x to s8 with one
+/// scale d, s8 x s8 with output scales d · s[n] (the weight's per-column
+/// scales; for row-block scales, block 0's, so the peer does less work than
+/// Nova there).
+struct Int8Peer {
+  int64_t k, n;
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::unique_ptr<dnnl::matmul> matmul;
+  std::unique_ptr<dnnl::memory> src, weights, dst, scales;
+  std::vector<int8_t> xq;
+  std::vector<float> yf, outScales;
+  Int8Peer(int64_t k, int64_t n, void *q)
+      : k(k), n(n), xq(k), yf(n), outScales(n) {
+    using tag = dnnl::memory::format_tag;
+    using dt = dnnl::memory::data_type;
+    dnnl::memory::desc srcMd({1, k}, dt::s8, tag::ab),
+        wMd({k, n}, dt::s8, tag::ab), dstMd({1, n}, dt::f32, tag::ab),
+        sMd({n}, dt::f32, tag::a);
+    dnnl::primitive_attr attr;
+    attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+    matmul = std::make_unique<dnnl::matmul>(dnnl::matmul::primitive_desc(
+        dnnl::matmul::desc(srcMd, wMd, dstMd), attr, engine));
+    src = std::make_unique<dnnl::memory>(srcMd, engine, xq.data());
+    weights = std::make_unique<dnnl::memory>(wMd, engine, q);
+    dst = std::make_unique<dnnl::memory>(dstMd, engine, yf.data());
+    scales = std::make_unique<dnnl::memory>(sMd, engine, outScales.data());
+  }
+  void run(const uint16_t *x, int8_t *q, const uint16_t *s, uint16_t *y) {
+    weights->set_data_handle(q);
+    float a = 0;
+    for (int64_t i = 0; i < k; ++i)
+      a = std::max(a, std::fabs(bf16ToF32(x[i])));
+    float d = a / 127, r = a > 0 ? 127 / a : 0;
+    for (int64_t i = 0; i < k; ++i)
+      xq[i] = static_cast<int8_t>(std::nearbyint(bf16ToF32(x[i]) * r));
+    for (int64_t c = 0; c < n; ++c)
+      outScales[c] = d * bf16ToF32(s[c]);
+    matmul->execute(stream, {{DNNL_ARG_SRC, *src},
+                             {DNNL_ARG_WEIGHTS, *weights},
+                             {DNNL_ARG_DST, *dst},
+                             {DNNL_ARG_ATTR_OUTPUT_SCALES, *scales}});
+    stream.wait();
+    for (int64_t c = 0; c < n; ++c)
+      y[c] = f32ToBf16(yf[c]);
+  }
+};
+
+void addQMatmul(int64_t m, int64_t n, int64_t blocks, bool fast = false) {
   const int64_t k = 6144;
   bool prefill = m >= 64;
   // Set up on first use, so that a --benchmark_filter run allocates and
@@ -249,9 +321,10 @@ void addQMatmul(int64_t m, int64_t n, int64_t blocks) {
     std::unique_ptr<dnnl::stream> stream;
     std::unique_ptr<dnnl::matmul> matmul;
     std::unique_ptr<dnnl::memory> src, weights, dst;
+    std::unique_ptr<Int8Peer> int8;
   };
   auto st = std::make_shared<State>();
-  auto get = [st, m, n, blocks]() -> State & {
+  auto get = [st, m, n, blocks, fast]() -> State & {
     if (st->w)
       return *st;
     st->w = &qweight(k, n, blocks);
@@ -260,26 +333,38 @@ void addQMatmul(int64_t m, int64_t n, int64_t blocks) {
     st->y = std::make_unique<Buffer>(m * n * 2);
     st->xf = std::make_unique<Buffer>(m * k * 4);
     st->yf = std::make_unique<Buffer>(m * n * 4);
-    st->kernel = compile(qmatmulModule(m, k, n, blocks));
+    st->kernel = compile(qmatmulModule(m, k, n, blocks, fast));
     return *st;
   };
   std::string layout =
       blocks == 1 ? "per-column" : std::to_string(blocks) + " row-blocks";
-  Shape shape{"qmatmul M=" + std::to_string(m) +
-                  " K=6144 N=" + std::to_string(n) + " " + layout,
-              prefill ? LimitKind::FmaPeak : LimitKind::ReadBandwidth,
-              prefill ? 2.0 * m * n * k : double(k * n),
-              prefill ? "of f32 FMA peak" : "of DRAM read (int8 weights)",
-              prefill ? "oneDNN bf16 matmul, weights pre-dequantized"
-                      : "dequantize to f32 + OpenBLAS " +
-                            std::string(m == 1 ? "sgemv" : "sgemm")};
-  auto nova = [get] {
+  Shape shape{
+      "qmatmul M=" + std::to_string(m) + " K=6144 N=" + std::to_string(n) +
+          " " + layout + (fast ? ", --numerics=fast" : ""),
+      prefill ? LimitKind::FmaPeak : LimitKind::ReadBandwidth,
+      prefill ? 2.0 * m * n * k : double(k * n),
+      prefill ? "of f32 FMA peak"
+              : "of DRAM read (int8 weights, " +
+                    std::to_string(dramCopies(k * n)) + " copies in turn)",
+      prefill ? "oneDNN bf16 matmul, weights pre-dequantized"
+      : fast  ? "oneDNN s8 matmul, x quantized per call"
+              : "dequantize to f32 + OpenBLAS " +
+                    std::string(m == 1 ? "sgemv" : "sgemm")};
+  auto nova = [get, prefill] {
     State &s = get();
     callOrDie(*s.kernel, "qmatmul",
-              {s.x->data, s.w->q.data, s.w->s.data, s.y->data});
+              {s.x->data, prefill ? s.w->q.data : s.w->nextCopy(), s.w->s.data,
+               s.y->data});
   };
-  auto peer = [get, m, n, blocks, prefill] {
+  auto peer = [get, k, m, n, blocks, prefill, fast] {
     State &s = get();
+    if (fast && !prefill) {
+      if (!s.int8)
+        s.int8 = std::make_unique<Int8Peer>(k, n, s.w->q.data);
+      s.int8->run(static_cast<uint16_t *>(s.x->data), s.w->nextCopy(),
+                  s.w->sData(), static_cast<uint16_t *>(s.y->data));
+      return;
+    }
     if (prefill) {
       if (!s.matmul) {
         // oneDNN on bf16 weights dequantized once, outside the timing.
@@ -306,7 +391,7 @@ void addQMatmul(int64_t m, int64_t n, int64_t blocks) {
     for (int64_t i = 0; i < m * k; ++i)
       xf[i] = bf16ToF32(static_cast<uint16_t *>(s.x->data)[i]);
     float *wf = scratchF32(k * n);
-    dequantizeF32(s.w->qData(), s.w->sData(), k, n, blocks, wf);
+    dequantizeF32(s.w->nextCopy(), s.w->sData(), k, n, blocks, wf);
     auto *yf = static_cast<float *>(s.yf->data);
     if (m == 1)
       cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, wf, n, xf, 1, 0.0f, yf,
@@ -656,6 +741,10 @@ void registerAll() {
     for (int64_t n : {6144, 32768})
       for (int64_t blocks : {1, 8})
         addQMatmul(m, n, blocks);
+  for (int64_t m : {1, 64})
+    for (int64_t n : {6144, 32768})
+      for (int64_t blocks : {1, 8})
+        addQMatmul(m, n, blocks, /*fast=*/true);
   for (int64_t t : {1, 64})
     addMoe(t);
   for (int64_t b : {1, 32})
