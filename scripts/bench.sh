@@ -49,6 +49,13 @@ if [ "$section" = kernels ] || [ "$section" = all ]; then
       "$build/bin/nova-bench" --benchmark_color=false --target-cpu=x86-64-v3 \
       --benchmark_filter='M=1 |T=1 |batch 1/' --markdown="$tmp/table-v3"
   fi
+  # The same rows on one core (OMP_NUM_THREADS=1 limits Nova's kernels, the
+  # peers and the measured limits alike).
+  if [ $# -eq 0 ] && [ "$(nproc)" -gt 1 ]; then
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive KMP_BLOCKTIME=0 \
+      "$build/bin/nova-bench" --benchmark_color=false \
+      --benchmark_filter='M=1 |T=1 |batch 1/' --markdown="$tmp/table-1"
+  fi
   {
     cat <<HEADER
 ## Compiled kernels
@@ -68,6 +75,12 @@ HEADER
       printf 'The decode rows and sampling at batch 1 compiled with `--target-cpu=x86-64-v3`\n'
       printf '(no AVX-512), in a second run with its own limits:\n\n'
       cat "$tmp/table-v3"
+    fi
+    if [ -f "$tmp/table-1" ]; then
+      printf '\n### One core\n\n'
+      printf 'The same rows on the host'"'"'s own tier with `OMP_NUM_THREADS=1` (Nova'"'"'s kernels,\n'
+      printf 'the peers and the limits on one thread), in a third run:\n\n'
+      cat "$tmp/table-1"
     fi
     cat <<'FOOTER'
 

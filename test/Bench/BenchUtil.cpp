@@ -174,8 +174,13 @@ void nova::bench::fillF32(Buffer &b, uint64_t seed, float scale) {
 const Limits &nova::bench::limits() {
   static const Limits measured = [] {
     Limits l;
+    // OMP_NUM_THREADS (which Nova's kernels, OpenBLAS and oneDNN honour
+    // too) limits the run to fewer cores, and the limits with it.
     l.threads =
         static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (const char *env = std::getenv("OMP_NUM_THREADS"))
+      if (int n = std::atoi(env); n > 0)
+        l.threads = std::min(l.threads, n);
     l.readBytesPerSecond = measureReadBandwidth(l.threads);
     l.fmaFlopsPerSecond = measureFmaPeak(l.threads);
     l.memcpyBytesPerSecond = measureMemcpyBandwidth(l.threads);
