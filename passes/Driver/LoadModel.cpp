@@ -187,7 +187,7 @@ llvm::cl::ValuesClass mlir::nova::numericsValues() {
                  "every nova.qmatmul exact (dequantized weights, f32 sums)"),
       clEnumValN(Numerics::Fast, "fast",
                  "every nova.qmatmul with int8 activations (per-row scale, "
-                 "exact int32 sums; error bound in docs/tolerance.md)"));
+                 "exact integer sums; error bound in docs/tolerance.md)"));
 }
 
 OwningOpRef<ModuleOp> mlir::nova::loadModel(MLIRContext &context,

@@ -121,22 +121,19 @@ static Value fusedInt8Rows(KernelBuilder &kb, const WeightTile &tile, Value xq,
         rowOf(b, loc, tile.weight.q, {k, tile.offset}, tile.width));
     xs.push_back(intToF32(kb, kb.extract(xq, {row, k})));
   }
-  SmallVector<OpFoldResult> at = {b.getIndexAttr(0), b.getIndexAttr(0)};
-  Value accRow = rowOf(b, loc, acc, at, tile.width);
   AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, b.getContext());
   SmallVector<AffineMap> maps(inputs.size() + 1, id1);
-  Value updated = buildGeneric(b, loc, tensorTypeOf(accRow), inputs, accRow,
-                               maps, {IteratorType::parallel},
-                               [&](KernelBuilder &g, ValueRange a) {
-                                 Value sum = a.back();
-                                 for (size_t j = 0; j < xs.size(); ++j)
-                                   sum = g.fma(xs[j], intToF32(g, a[j]), sum);
-                                 return sum;
-                               });
-  return tensor::InsertSliceOp::create(
-      b, loc, updated, acc, at,
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(tile.width)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  return updateAccumulatorRow(
+      b, loc, acc, kb.index(0), tile.width, [&](Value accRow) {
+        return buildGeneric(b, loc, tensorTypeOf(accRow), inputs, accRow, maps,
+                            {IteratorType::parallel},
+                            [&](KernelBuilder &g, ValueRange a) {
+                              Value sum = a.back();
+                              for (size_t j = 0; j < xs.size(); ++j)
+                                sum = g.fma(xs[j], intToF32(g, a[j]), sum);
+                              return sum;
+                            });
+      });
 }
 
 /// acc[p, :] += Σ_k xq[lo + p, k] · q[k, tile columns] for p in [0, block)

@@ -104,10 +104,9 @@ static Value multiplyAdd(KernelBuilder &g, Location loc, bool exactProduct,
              : g.add(sum, g.mul(xv, v));
 }
 
-/// acc[r, :] = update(acc[r, :]) for the [width] row r of `acc`.
-static Value updateAccumulatorRow(OpBuilder &b, Location loc, Value acc,
-                                  Value r, int64_t width,
-                                  function_ref<Value(Value)> update) {
+Value mlir::nova::updateAccumulatorRow(OpBuilder &b, Location loc, Value acc,
+                                       Value r, int64_t width,
+                                       function_ref<Value(Value)> update) {
   SmallVector<OpFoldResult> at = {r, b.getIndexAttr(0)};
   Value updated = update(rowOf(b, loc, acc, at, width));
   return tensor::InsertSliceOp::create(

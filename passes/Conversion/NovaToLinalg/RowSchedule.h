@@ -85,6 +85,10 @@ struct QuantizedRow {
 Value rowOf(OpBuilder &b, Location loc, Value t, ArrayRef<OpFoldResult> offsets,
             int64_t size);
 
+/// acc[r, :] = update(acc[r, :]) for the [width] row r of `acc`.
+Value updateAccumulatorRow(OpBuilder &b, Location loc, Value acc, Value r,
+                           int64_t width, function_ref<Value(Value)> update);
+
 /// The operands of row `k` of `tile`.
 QuantizedRow quantizedRow(OpBuilder &b, Location loc, const WeightTile &tile,
                           Value k);

@@ -7,7 +7,7 @@
 // scale, the products summed exactly per chunk of weight rows, the
 // chunks combined with the weight scales in f32 in a fixed order. The
 // interpreter calls these functions; the compiled kernels emit the same
-// operations (passes/Conversion/NovaToLinalg/ContractionLowering.cpp).
+// operations (passes/Conversion/NovaToLinalg/Int8ActivationLowering.cpp).
 //
 //===----------------------------------------------------------------------===//
 
