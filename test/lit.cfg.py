@@ -61,8 +61,18 @@ if os.environ.get("NOVA_VERIFY_ROUNDTRIP") == "1":
 
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
+# The CUDA toolkit (ptxas, the driver stub): CUDA tests say `REQUIRES: cuda`.
 if config.nova_have_cuda:
     config.available_features.add("cuda")
+    config.substitutions.append(
+        ("%ptxas", os.path.join(config.nova_cuda_root, "bin", "ptxas")))
+    config.substitutions.append(
+        ("%cuda_stub_lib", os.path.join(config.nova_cuda_root, "lib64",
+                                        "stubs", "libcuda.so")))
+    config.substitutions.append(
+        ("%nova_runtime_cuda_lib", os.path.join(config.nova_obj_root,
+                                                "runtime",
+                                                "libNovaRuntimeCuda.a")))
 # MPICH (mpirun.mpich and libmpich.so.12, no headers needed): SPMD programs
 # run as one process per rank. Tests that need it say `REQUIRES: mpich`;
 # without MPICH they are reported unsupported.

@@ -219,4 +219,91 @@ def CheckCpuInputPass : Pass<"nova-check-cpu-input", "::mlir::ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// nova-gpu-map-loops
+//===----------------------------------------------------------------------===//
+
+def GpuMapLoopsPass : Pass<"nova-gpu-map-loops", "::mlir::func::FuncOp"> {
+  let summary = "Tile each outermost scf.parallel onto GPU blocks and threads";
+  let description = [{
+    For every outermost `scf.parallel` of rank n (dimensions d0..dn-1, the
+    last one contiguous in Nova's row-major buffers):
+
+        tile d(n-1) by T threads (scf::tileParallelLoop, bounds checked by
+        an scf.if), T = block-size, or the trip count rounded up to whole
+        warps when it is static and smaller
+        outer loop: d(n-1) tiles -> block x, the first two other dimensions
+                    whose static trip count is <= 65535 -> block y, z,
+                    any other dimension -> sequential
+        inner loop: d(n-1) -> thread x, the others (extent 1) sequential
+        deeper scf.parallel -> sequential (inside one thread)
+
+    as `mapping` attributes for `convert-parallel-loops-to-gpu`. Adjacent
+    threads of a block thus handle adjacent elements of the last dimension.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "Threads per block (1..1024)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// nova-gpu-host-memory
+//===----------------------------------------------------------------------===//
+
+def GpuHostMemoryPass
+    : Pass<"nova-gpu-host-memory", "::mlir::func::FuncOp"> {
+  let summary = "Allocate a function's host buffers where its kernels reach "
+                "them";
+  let description = [{
+    Runs after `convert-parallel-loops-to-gpu`, on the host part of each
+    function (everything outside its `gpu.launch` regions):
+
+        memref.alloc      -> gpu.alloc host_shared   (managed memory)
+        memref.dealloc    -> gpu.dealloc (async, on a stream waited on)
+        memref.get_global -> gpu.alloc host_shared + memref.copy, freed
+                             before each return   (only when a kernel
+                             reads it; host reads keep the global)
+
+    The host code between launches and the kernels then work on the same
+    buffers; each launch completes before the host goes on. The function's
+    arguments must be such memory too (docs/cuda.md: the caller allocates
+    them with the runtime's `nova_cuda_alloc`).
+
+    Inside a kernel, a fixed-size `memref.alloc` (per-thread scratch)
+    becomes a `memref.alloca` at the top of the launch body and its
+    deallocations go: kernels never use the device heap. A buffer of
+    dynamic size inside a kernel is an error, and so is a host stack buffer
+    (`memref.alloca`) that a kernel uses: the GPU cannot reach the host
+    stack.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// nova-merge-gpu-modules
+//===----------------------------------------------------------------------===//
+
+def MergeGpuModulesPass
+    : Pass<"nova-merge-gpu-modules", "::mlir::ModuleOp"> {
+  let summary = "Gather every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` gives each kernel a `gpu.module` of its own.
+    This pass moves them all into one module (default `@nova_kernels`):
+    each kernel is renamed after the module it came from (unique in the
+    parent), any helper symbol gets that name as a prefix, and every
+    `gpu.launch_func` is redirected. The device code of a model is then one
+    PTX/cubin, compiled by one ptxas run and loaded once.
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string",
+           /*default=*/"\"nova_kernels\"",
+           "Name of the gpu.module holding every kernel">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // NOVA_PASSES_CONVERSION_PASSES_TD

@@ -29,15 +29,15 @@
 using namespace mlir;
 using namespace mlir::nova;
 
-/// Graph level to loops on buffers; {0} is convert-nova-to-linalg's options,
-/// {1} the collective budget. A module whose mesh has more than one device
+/// Graph level to buffers; {0} is convert-nova-to-linalg's options, {1}
+/// the collective budget. A module whose mesh has more than one device
 /// becomes one device's program first (nova-spmd-partition; a no-op
 /// otherwise).
 /// The SPMD collectives stay Nova ops through bufferization (their buffer
 /// form) and become MPI calls right after deallocation is settled, while the
 /// meshes they name are still in the module (stripNovaAbiAttributes erases
 /// those after the pipeline).
-static constexpr const char *kToLoops =
+static constexpr const char *kToBuffers =
     "nova-check-cpu-input,"
     "nova-spmd-partition{{max-collective-bytes={1}},nova-params-to-args,"
     "func.func(convert-nova-to-linalg{0},convert-elementwise-to-linalg,"
@@ -47,7 +47,10 @@ static constexpr const char *kToLoops =
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{{hoist-static-allocs "
     "modify-public-functions},"
-    "buffer-deallocation-pipeline,nova-collectives-to-mpi,"
+    "buffer-deallocation-pipeline,nova-collectives-to-mpi";
+
+/// Buffers to loops, the parallel ones on OpenMP threads.
+static constexpr const char *kToLoops =
     "func.func(convert-linalg-to-loops,scf-forall-to-parallel),"
     "convert-scf-to-openmp,canonicalize,cse";
 
@@ -70,26 +73,37 @@ ConvertNovaToLinalgPassOptions CpuPipelineOptions::loweringOptions() const {
   return options;
 }
 
-LogicalResult
-mlir::nova::buildNovaCpuPipeline(OpPassManager &pm,
-                                 const CpuPipelineOptions &options) {
-  // The textual pipeline names registered passes: register them once, so
-  // that every client (tools, tests, benchmarks, embedders) can build it.
+void mlir::nova::registerNovaPipelinePasses() {
+  // The textual pipelines name registered passes: register them once, so
+  // that every client (tools, tests, benchmarks, embedders) can build them.
   static std::once_flag registered;
   std::call_once(registered, [] {
     registerAllPasses();
     registerNovaConversionPasses();
     registerNovaPartitionPasses();
   });
-  ConvertNovaToLinalgPassOptions lowering = options.loweringOptions();
-  std::string toLoops =
-      llvm::formatv(kToLoops,
-                    llvm::formatv("{{parallel-tiles={0} parallel-work={1} "
-                                  "parallel-sample-work={2}}",
-                                  lowering.parallelTiles, lowering.parallelWork,
-                                  lowering.parallelSampleWork),
-                    options.maxCollectiveBytes.getValue());
-  return parsePassPipeline(toLoops + "," + kToLLVM, pm);
+}
+
+std::string
+mlir::nova::bufferPipeline(const ConvertNovaToLinalgPassOptions &lowering,
+                           int64_t maxCollectiveBytes) {
+  return llvm::formatv(kToBuffers,
+                       llvm::formatv("{{parallel-tiles={0} parallel-work={1} "
+                                     "parallel-sample-work={2}}",
+                                     lowering.parallelTiles,
+                                     lowering.parallelWork,
+                                     lowering.parallelSampleWork),
+                       maxCollectiveBytes);
+}
+
+LogicalResult
+mlir::nova::buildNovaCpuPipeline(OpPassManager &pm,
+                                 const CpuPipelineOptions &options) {
+  registerNovaPipelinePasses();
+  std::string text = bufferPipeline(options.loweringOptions(),
+                                    options.maxCollectiveBytes.getValue()) +
+                     "," + kToLoops + "," + kToLLVM;
+  return parsePassPipeline(text, pm);
 }
 
 void mlir::nova::registerNovaPipelines() {
@@ -100,6 +114,20 @@ void mlir::nova::registerNovaPipelines() {
       [](OpPassManager &pm, const CpuPipelineOptions &options) {
         if (failed(buildNovaCpuPipeline(pm, options)))
           llvm::report_fatal_error("nova-cpu-pipeline failed to build");
+      });
+  PassPipelineRegistration<CudaPipelineOptions>(
+      "nova-cuda-pipeline",
+      "Lower Nova IR to NVVM kernels in a gpu.binary (PTX, cubin or fatbin) "
+      "and host code in the LLVM dialect calling Nova's CUDA runtime "
+      "(docs/cuda.md)",
+      [](OpPassManager &pm, const CudaPipelineOptions &options) {
+        std::string error;
+        if (failed(checkCudaPipelineOptions(options, error)) ||
+            failed(buildNovaCudaPipeline(pm, options)))
+          llvm::report_fatal_error(
+              llvm::Twine("nova-cuda-pipeline: ") +
+                  (error.empty() ? "cannot build the pipeline" : error),
+              /*gen_crash_diag=*/false);
       });
 }
 

@@ -14,8 +14,10 @@
 #include "nova/runtime/Text.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
@@ -1184,4 +1186,110 @@ FailureOr<std::string> mlir::nova::compileObject(
       llvm::errs() << "nova: warning: " << warning << "\n";
   }
   return bytes;
+}
+
+//===----------------------------------------------------------------------===//
+// CUDA
+//===----------------------------------------------------------------------===//
+
+/// The device binary nova-cuda-pipeline left in `module`.
+static FailureOr<std::string> deviceBinary(ModuleOp module,
+                                           std::string &error) {
+  for (auto binary : module.getOps<gpu::BinaryOp>()) {
+    ArrayRef<Attribute> objects = binary.getObjects().getValue();
+    auto object = objects.size() == 1
+                      ? dyn_cast<gpu::ObjectAttr>(objects.front())
+                      : gpu::ObjectAttr();
+    if (!object) {
+      error = "the kernels' gpu.binary does not hold one object";
+      return failure();
+    }
+    return object.getObject().getValue().str();
+  }
+  error = "the module has no GPU kernels (no parallel loop to run on the "
+          "device)";
+  return failure();
+}
+
+FailureOr<std::string>
+mlir::nova::compileCuda(ModuleOp module, CudaArtifact artifact,
+                        StringRef hostCpu, const CudaPipelineOptions &options,
+                        std::string &error, llvm::raw_ostream *progress,
+                        PassManagerSetup setup) {
+  PhaseReport report(progress, module);
+  FailureOr<rt::ModuleManifest> manifest =
+      targetManifest(module, hostCpu, error);
+  if (failed(manifest))
+    return failure();
+  if (manifest->isSpmd()) {
+    error = "the CUDA target runs one device's module; an SPMD module (a mesh "
+            "of several devices) is compiled for the CPU (docs/cuda.md)";
+    return failure();
+  }
+  if (allTiers(manifest->target).size() > 1) {
+    error = "the host code of a CUDA module is built for one CPU tier, not a "
+            "list";
+    return failure();
+  }
+  manifest->target.kind = "cuda";
+  manifest->target.gpu = options.chip;
+  attachManifest(module, *manifest);
+  CudaPipelineOptions binaryOptions;
+  binaryOptions.copyOptionValuesFrom(options);
+  if (artifact == CudaArtifact::Ptx)
+    binaryOptions.format = "isa";
+  else if (artifact == CudaArtifact::Cubin)
+    binaryOptions.format = "bin";
+  else if (artifact == CudaArtifact::Fatbin)
+    binaryOptions.format = "fatbin";
+  PassManager pm(module.getContext());
+  if (setup && failed(setup(pm))) {
+    error = "cannot set up the pass manager";
+    return failure();
+  }
+  report.begin("nova-cuda-pipeline");
+  if (failed(checkCudaPipelineOptions(binaryOptions, error)))
+    return failure();
+  if (failed(buildNovaCudaPipeline(pm, binaryOptions))) {
+    error = "cannot build nova-cuda-pipeline";
+    return failure();
+  }
+  if (failed(pm.run(module))) {
+    error = "nova-cuda-pipeline failed";
+    return failure();
+  }
+  report.end();
+  if (artifact == CudaArtifact::Ptx || artifact == CudaArtifact::Cubin ||
+      artifact == CudaArtifact::Fatbin)
+    return deviceBinary(module, error);
+  stripNovaAbiAttributes(module);
+  registerBuiltinDialectTranslation(*module.getContext());
+  registerLLVMDialectTranslation(*module.getContext());
+  registerGPUDialectTranslation(*module.getContext());
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, context, "nova");
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return failure();
+  }
+  std::unique_ptr<llvm::TargetMachine> tm =
+      makeTargetMachine(allTiers(manifest->target).front(), error);
+  if (!tm ||
+      failed(optimizeFor(*llvmModule, *tm, report, "LLVM -O3 (host)", error)))
+    return failure();
+  addPackedEntryPoints(*llvmModule, *manifest);
+  std::string out;
+  if (artifact == CudaArtifact::HostLLVM) {
+    llvm::raw_string_ostream os(out);
+    llvmModule->print(os, nullptr);
+    return out;
+  }
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream objectStream(object);
+  report.begin("code generation");
+  if (failed(emitObject(*llvmModule, hostCpu, objectStream, error)))
+    return failure();
+  report.end();
+  return std::string(object.begin(), object.end());
 }

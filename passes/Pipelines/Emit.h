@@ -134,6 +134,26 @@ FailureOr<std::string> compileObject(
 LogicalResult emitObject(llvm::Module &module, llvm::StringRef cpu,
                          llvm::raw_pwrite_stream &os, std::string &error);
 
+/// What compileCuda produces.
+enum class CudaArtifact {
+  Ptx,       // the kernels as PTX text
+  Cubin,     // the kernels as a cubin for the chip
+  Fatbin,    // a fatbin: the cubin and the PTX
+  HostLLVM,  // the host code (kernels embedded) as LLVM IR text
+  HostObject // the host code as an object file for `hostCpu`
+};
+
+/// Compiles `module` (lowered in place) through nova-cuda-pipeline. The
+/// device artifacts are the kernels of the whole module in one binary; the
+/// host artifacts embed them (format from `options`) and keep the CPU
+/// object's entry points and `_args` wrappers (docs/abi.md), over buffers
+/// the device can reach (docs/cuda.md). The manifest records target kind
+/// "cuda" with the chip. SPMD modules are an error.
+FailureOr<std::string>
+compileCuda(ModuleOp module, CudaArtifact artifact, llvm::StringRef hostCpu,
+            const CudaPipelineOptions &options, std::string &error,
+            llvm::raw_ostream *progress = nullptr, PassManagerSetup setup = {});
+
 } // namespace mlir::nova
 
 #endif // NOVA_PASSES_PIPELINES_EMIT_H

@@ -50,6 +50,63 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   ConvertNovaToLinalgPassOptions loweringOptions() const;
 };
 
+/// The toolkit the build found (NOVA_CUDA_ROOT), or /usr/local/cuda.
+std::string defaultCudaToolkit();
+
+/// Options of the CUDA pipeline (docs/cuda.md). The defaults target Hopper
+/// (sm_90a, PTX 8.0); nothing about the compiling machine enters.
+struct CudaPipelineOptions : public PassPipelineOptions<CudaPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("GPU architecture (sm_XX)"),
+                           llvm::cl::init("sm_90a")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX features (+ptxNN)"),
+                               llvm::cl::init("+ptx80")};
+  Option<int64_t> optLevel{*this, "opt-level",
+                           llvm::cl::desc("Device code optimization level"),
+                           llvm::cl::init(3)};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Device binary: isa (PTX), bin (cubin) or fatbin"),
+      llvm::cl::init("bin")};
+  Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit (ptxas, libdevice) the binary is made with"),
+      llvm::cl::init(defaultCudaToolkit())};
+  Option<int64_t> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block of every kernel (1..1024)"),
+      llvm::cl::init(128)};
+  Option<int64_t> parallelTiles{
+      *this, "parallel-tiles",
+      llvm::cl::desc("Column tiles a contraction is split into (at least 1)"),
+      llvm::cl::init(256)};
+
+  /// The convert-nova-to-linalg options these select.
+  ConvertNovaToLinalgPassOptions loweringOptions() const;
+};
+
+/// Registers every pass the textual pipelines name (once per process).
+void registerNovaPipelinePasses();
+
+/// The shared front half of both pipelines as pipeline text: Nova IR to
+/// bufferized linalg with the collectives lowered to MPI calls.
+std::string bufferPipeline(const ConvertNovaToLinalgPassOptions &lowering,
+                           int64_t maxCollectiveBytes);
+
+/// Checks options that upstream passes would crash on or misread: the chip
+/// (sm_NN[a]), features (+ptxNN), levels, sizes and that the toolkit has
+/// ptxas; the message names the bad option.
+LogicalResult checkCudaPipelineOptions(const CudaPipelineOptions &options,
+                                       std::string &error);
+
+/// Nova IR to a gpu.binary of NVVM kernels (options.format) and host code in
+/// the LLVM dialect whose public functions keep the CPU pipeline's
+/// bare-pointer C ABI over device-reachable (managed) buffers; the launches
+/// call the mgpu* functions of NovaRuntimeCuda. Fails on invalid options.
+LogicalResult buildNovaCudaPipeline(OpPassManager &pm,
+                                    const CudaPipelineOptions &options);
+
 /// Nova IR (graph level, parameters as nova.param) to the LLVM dialect with
 /// a bare-pointer C ABI: every public function takes its inputs, then its
 /// parameters (sorted by path), then caller-allocated outputs.
@@ -72,7 +129,7 @@ LogicalResult addSoftFloatHelpers(llvm::Module &module);
 /// is 256 bits; Nova's kernels are throughput-bound and gain from 512).
 void tuneForTarget(llvm::Module &module, const llvm::TargetMachine &tm);
 
-/// Registers `nova-cpu-pipeline`.
+/// Registers `nova-cpu-pipeline` and `nova-cuda-pipeline`.
 void registerNovaPipelines();
 
 /// Everything a tool running Nova's pipelines needs in its registry: the

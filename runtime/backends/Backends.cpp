@@ -53,11 +53,16 @@ nova::backends::createBackend(const std::string &name, mlir::ModuleOp module,
   }
   if (name == "cpu")
     return createCpuBackend(module, error, options);
+#ifdef NOVA_HAVE_CUDA
   if (name == "cuda")
-    error = "backend 'cuda' is not available in this build (available: "
-            "interp, cpu)";
+    return createCudaBackend(module, error, options);
+#else
+  if (name == "cuda")
+    error = "backend 'cuda' is not available in this build (no CUDA toolkit "
+            "was found when Nova was built; available: interp, cpu)";
   else
-    error = "unknown backend '" + name + "' (expected interp, cpu or cuda)";
+#endif
+  error = "unknown backend '" + name + "' (expected interp, cpu or cuda)";
   return nullptr;
 }
 

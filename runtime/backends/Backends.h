@@ -99,7 +99,16 @@ std::unique_ptr<Backend> createCpuBackend(mlir::ModuleOp module,
                                           std::string &error,
                                           const BackendOptions &options = {});
 
-/// Creates backend `name` ("interp", "cpu") for `module`; an unknown or
+/// The CUDA backend (builds with a CUDA toolkit only): kernels for the
+/// default chip (sm_90a) and host code JIT-compiled into this process,
+/// running on device 0 (NOVA_CUDA_DEVICE chooses another); docs/cuda.md.
+/// Without a driver or device it compiles and links, then fails loading the
+/// kernels with an error naming the cause.
+std::unique_ptr<Backend> createCudaBackend(mlir::ModuleOp module,
+                                           std::string &error,
+                                           const BackendOptions &options = {});
+
+/// Creates backend `name` ("interp", "cpu", "cuda") for `module`; an unknown or
 /// unavailable backend is an error naming the ones that exist, and so is an
 /// SPMD module for the interpreter (it runs unsharded modules only). The CPU
 /// backend compiles a clone of `module` up front.

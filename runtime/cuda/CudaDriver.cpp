@@ -6,48 +6,30 @@
 
 #include "nova/runtime/Cuda.h"
 
-#include <cuda.h>
+#include "runtime/cuda/Driver.h"
+
 #include <dlfcn.h>
 
 #include <mutex>
 
 using namespace nova::rt::cuda;
+using detail::check;
+using detail::driver;
+using detail::Driver;
 
-namespace {
+/// The driver's message for `r`, or what Nova knows of the codes a machine
+/// without a working driver gives, and the code.
+static std::string describe(CUresult r, const char *message) {
+  std::string text = message                        ? message
+                     : r == CUDA_ERROR_STUB_LIBRARY ? "the CUDA toolkit's stub "
+                                                      "libcuda was loaded, not "
+                                                      "a driver"
+                     : r == CUDA_ERROR_NO_DEVICE    ? "no CUDA device"
+                                                    : "unknown error";
+  return text + " (" + std::to_string(static_cast<int>(r)) + ")";
+}
 
-/// The driver entry points Nova uses, resolved with dlsym (versioned names
-/// as cuda.h maps them).
-struct Driver {
-  CUresult (*init)(unsigned);
-  CUresult (*getErrorString)(CUresult, const char **);
-  CUresult (*deviceGetCount)(int *);
-  CUresult (*deviceGet)(CUdevice *, int);
-  CUresult (*deviceGetName)(char *, int, CUdevice);
-  CUresult (*deviceGetAttribute)(int *, CUdevice_attribute, CUdevice);
-  CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
-  CUresult (*primaryCtxRelease)(CUdevice);
-  CUresult (*ctxSetCurrent)(CUcontext);
-  CUresult (*ctxSynchronize)();
-  CUresult (*memAlloc)(CUdeviceptr *, size_t);
-  CUresult (*memFree)(CUdeviceptr);
-  CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
-  CUresult (*memcpyDtoH)(void *, CUdeviceptr, size_t);
-  CUresult (*memHostAlloc)(void **, size_t, unsigned);
-  CUresult (*memFreeHost)(void *);
-  CUresult (*streamCreate)(CUstream *, unsigned);
-  CUresult (*streamDestroy)(CUstream);
-  CUresult (*streamSynchronize)(CUstream);
-  CUresult (*memcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
-  CUresult (*moduleLoadData)(CUmodule *, const void *);
-  CUresult (*moduleUnload)(CUmodule);
-  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
-  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
-                           unsigned, unsigned, unsigned, CUstream, void **,
-                           void **);
-};
-
-/// Opens the driver once; returns nullptr with `error` set if unavailable.
-const Driver *driver(std::string &error) {
+const Driver *detail::driver(std::string &error) {
   static std::once_flag once;
   static Driver d;
   static std::string failure;
@@ -91,15 +73,16 @@ const Driver *driver(std::string &error) {
     sym(d.moduleLoadData, "cuModuleLoadData");
     sym(d.moduleUnload, "cuModuleUnload");
     sym(d.moduleGetFunction, "cuModuleGetFunction");
+    sym(d.memAllocManaged, "cuMemAllocManaged");
     sym(d.launchKernel, "cuLaunchKernel");
     if (!all)
       return;
     CUresult r = d.init(0);
     if (r != CUDA_SUCCESS) {
       const char *s = nullptr;
-      d.getErrorString(r, &s);
-      failure = std::string("cuInit failed: ") + (s ? s : "unknown error") +
-                " (" + std::to_string(static_cast<int>(r)) + ")";
+      if (d.getErrorString(r, &s) != CUDA_SUCCESS)
+        s = nullptr;
+      failure = std::string("cuInit failed: ") + describe(r, s);
       return;
     }
     ok = true;
@@ -111,21 +94,17 @@ const Driver *driver(std::string &error) {
   return &d;
 }
 
-/// Turns a CUresult into an error message; true on success.
-bool check(CUresult r, const char *what, std::string &error) {
+bool detail::check(CUresult r, const char *what, std::string &error) {
   if (r == CUDA_SUCCESS)
     return true;
   std::string dummy;
   const Driver *d = driver(dummy);
   const char *s = nullptr;
-  if (d)
-    d->getErrorString(r, &s);
-  error = std::string(what) + " failed: " + (s ? s : "unknown error") + " (" +
-          std::to_string(static_cast<int>(r)) + ")";
+  if (d && d->getErrorString(r, &s) != CUDA_SUCCESS)
+    s = nullptr;
+  error = std::string(what) + " failed: " + describe(r, s);
   return false;
 }
-
-} // namespace
 
 std::unique_ptr<Device> Device::open(int index, std::string &error) {
   const Driver *d = driver(error);

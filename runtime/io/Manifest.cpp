@@ -295,6 +295,10 @@ std::string nova::rt::writeManifestJson(const ModuleManifest &m) {
   w.string(m.target.cpu);
   w.key("features");
   w.string(m.target.features);
+  if (m.target.kind == "cuda") {
+    w.key("gpu");
+    w.string(m.target.gpu);
+  }
   w.key("tiers");
   w.open('[');
   for (const ManifestTier &tier : m.target.tiers) {
@@ -475,9 +479,15 @@ private:
 
 static bool readTarget(Reader &r, const json::Value &v, ManifestTarget &t) {
   return r.within("target", [&] {
-    if (!r.object(v, {"kind", "cpu", "features", "tiers"}) ||
+    const json::Value *kind =
+        v.kind == json::Value::Kind::Object ? v.get("kind") : nullptr;
+    bool cuda = kind && kind->kind == json::Value::Kind::String &&
+                kind->text() == "cuda";
+    if (!(cuda ? r.object(v, {"kind", "cpu", "features", "gpu", "tiers"})
+               : r.object(v, {"kind", "cpu", "features", "tiers"})) ||
         !r.string(v, "kind", t.kind) || !r.string(v, "cpu", t.cpu) ||
-        !r.string(v, "features", t.features))
+        !r.string(v, "features", t.features) ||
+        (cuda && !r.string(v, "gpu", t.gpu)))
       return false;
     const json::Value &tiers = *v.get("tiers");
     if (!r.array(tiers, "key 'tiers'"))

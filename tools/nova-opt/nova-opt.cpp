@@ -94,11 +94,19 @@ static llvm::cl::opt<bool> allowUnmatched(
 
 static llvm::cl::opt<std::string> emitKind(
     "emit",
-    llvm::cl::desc("Compile for the CPU and write an artifact instead of IR: "
-                   "mlir (LLVM-dialect MLIR), llvm (LLVM IR), obj (object "
+    llvm::cl::desc("Compile for the --target and write an artifact instead of "
+                   "IR: mlir (LLVM-dialect MLIR), llvm (LLVM IR), obj (object "
                    "file), header (C header), manifest (the module's "
-                   "contract as JSON, docs/abi.md)"),
-    llvm::cl::value_desc("mlir|llvm|obj|header|manifest"), llvm::cl::init(""),
+                   "contract as JSON, docs/abi.md); ptx, cubin, fatbin (the "
+                   "CUDA kernels, docs/cuda.md; imply --target=cuda)"),
+    llvm::cl::value_desc("mlir|llvm|obj|header|manifest|ptx|cubin|fatbin"),
+    llvm::cl::init(""), llvm::cl::cat(novaCategory));
+
+static llvm::cl::opt<std::string> targetKind(
+    "target",
+    llvm::cl::desc("What --emit compiles for: cpu (default), or cuda (GPU "
+                   "kernels and host code that launches them, docs/cuda.md)"),
+    llvm::cl::value_desc("cpu|cuda"), llvm::cl::init("cpu"),
     llvm::cl::cat(novaCategory));
 
 static llvm::cl::opt<std::string> targetCpu(
@@ -113,7 +121,8 @@ static llvm::cl::opt<std::string> targetCpu(
 
 static llvm::cl::opt<std::string> pipelineOptions(
     "pipeline-options",
-    llvm::cl::desc("Options of nova-cpu-pipeline for --emit, as in "
+    llvm::cl::desc("Options of nova-cpu-pipeline (or, for --target=cuda, "
+                   "nova-cuda-pipeline) for --emit, as in "
                    "--nova-cpu-pipeline='...' (e.g. 'parallel-tiles=8'); "
                    "fixed defaults otherwise, never the build host's"),
     llvm::cl::value_desc("options"), llvm::cl::init(""),
@@ -294,6 +303,47 @@ static llvm::raw_ostream *progressStream() {
   return nullptr;
 }
 
+/// Whether --emit compiles for CUDA.
+static bool isCudaTarget() {
+  return targetKind == "cuda" || emitKind == "ptx" || emitKind == "cubin" ||
+         emitKind == "fatbin";
+}
+
+/// The CUDA half of --emit: device binaries, host LLVM IR or object.
+static FailureOr<std::string> emitCuda(ModuleOp module,
+                                       mlir::nova::PassManagerSetup setup) {
+  std::unique_ptr<mlir::nova::CudaPipelineOptions> options =
+      mlir::nova::CudaPipelineOptions::createFromString(pipelineOptions);
+  if (!options) {
+    llvm::errs() << "nova-opt: invalid --pipeline-options '" << pipelineOptions
+                 << "' for nova-cuda-pipeline\n";
+    return failure();
+  }
+  using mlir::nova::CudaArtifact;
+  if (emitKind == "mlir") {
+    PassManager pm(module.getContext());
+    if (failed(setup(pm)) ||
+        failed(mlir::nova::buildNovaCudaPipeline(pm, *options)) ||
+        failed(pm.run(module)))
+      return failure();
+    std::string out;
+    llvm::raw_string_ostream os(out);
+    module->print(os);
+    return out;
+  }
+  CudaArtifact artifact = emitKind == "ptx"      ? CudaArtifact::Ptx
+                          : emitKind == "cubin"  ? CudaArtifact::Cubin
+                          : emitKind == "fatbin" ? CudaArtifact::Fatbin
+                          : emitKind == "llvm"   ? CudaArtifact::HostLLVM
+                                                 : CudaArtifact::HostObject;
+  std::string error;
+  FailureOr<std::string> out = mlir::nova::compileCuda(
+      module, artifact, targetCpu, *options, error, progressStream(), setup);
+  if (failed(out))
+    llvm::errs() << "nova-opt: " << error << "\n";
+  return out;
+}
+
 /// The manifest file's text: the contract with the target it is built for.
 static FailureOr<std::string>
 manifestText(::nova::rt::ModuleManifest manifest) {
@@ -305,6 +355,14 @@ manifestText(::nova::rt::ModuleManifest manifest) {
     return failure();
   }
   manifest.target = *target;
+  if (isCudaTarget()) {
+    std::unique_ptr<mlir::nova::CudaPipelineOptions> options =
+        mlir::nova::CudaPipelineOptions::createFromString(pipelineOptions);
+    if (!options)
+      return failure();
+    manifest.target.kind = "cuda";
+    manifest.target.gpu = options->chip;
+  }
   return ::nova::rt::writeManifestJson(manifest);
 }
 
@@ -349,6 +407,8 @@ emitArtifact(ModuleOp module, MLIRContext &context, StringRef inputFilename,
   }
   if (emitKind == "manifest")
     return manifestText(*manifest);
+  if (isCudaTarget())
+    return emitCuda(module, setup);
   std::unique_ptr<mlir::nova::CpuPipelineOptions> options =
       mlir::nova::CpuPipelineOptions::createFromString(pipelineOptions);
   if (!options) {
@@ -393,15 +453,37 @@ static LogicalResult checkEmitFlags(StringRef outputFilename) {
     return failure();
   };
   if (emitKind != "mlir" && emitKind != "llvm" && emitKind != "obj" &&
-      emitKind != "header" && emitKind != "manifest")
-    return fail("--emit expects mlir, llvm, obj, header or manifest, got '" +
+      emitKind != "header" && emitKind != "manifest" && emitKind != "ptx" &&
+      emitKind != "cubin" && emitKind != "fatbin")
+    return fail("--emit expects mlir, llvm, obj, header, manifest, ptx, cubin "
+                "or fatbin, got '" +
                 ::nova::rt::printable(emitKind) + "'");
+  if (targetKind != "cpu" && targetKind != "cuda")
+    return fail("--target expects cpu or cuda, got '" +
+                ::nova::rt::printable(targetKind) + "'");
+  if (targetKind == "cpu" && targetKind.getNumOccurrences() &&
+      (emitKind == "ptx" || emitKind == "cubin" || emitKind == "fatbin"))
+    return fail("--emit=" + emitKind +
+                " is a CUDA artifact; it cannot be "
+                "built for --target=cpu");
+  if (isCudaTarget()) {
+    std::unique_ptr<mlir::nova::CudaPipelineOptions> options =
+        mlir::nova::CudaPipelineOptions::createFromString(pipelineOptions);
+    if (!options)
+      return fail("invalid --pipeline-options '" +
+                  ::nova::rt::printable(pipelineOptions) +
+                  "' for nova-cuda-pipeline");
+    std::string error;
+    if (failed(mlir::nova::checkCudaPipelineOptions(*options, error)))
+      return fail("--pipeline-options: " + ::nova::rt::printable(error));
+  }
   if (progressMode != "auto" && progressMode != "always" &&
       progressMode != "never")
     return fail("--progress expects auto, always or never, got '" +
                 ::nova::rt::printable(progressMode) + "'");
-  if (emitKind == "obj" && outputFilename == "-")
-    return fail("--emit=obj needs -o FILE");
+  if ((emitKind == "obj" || emitKind == "cubin" || emitKind == "fatbin") &&
+      outputFilename == "-")
+    return fail("--emit=" + emitKind + " needs -o FILE");
   std::string error;
   if (!mlir::nova::isValidSymbolPrefix(emitPrefix, error))
     return fail("--emit-prefix '" + ::nova::rt::printable(emitPrefix) +

@@ -122,6 +122,33 @@ TEST(ManifestTest, RoundTripsByteForByte) {
   EXPECT_EQ(declared[1].location, "model.yaml:3:5");
 }
 
+// A CUDA module's target carries the GPU architecture; only it has the key.
+TEST(ManifestTest, CudaTargetRoundTripsWithItsChip) {
+  ModuleManifest m = sample();
+  m.target = {"cuda", "x86-64-v3", "", {}, "sm_90a"};
+  std::string text = writeManifestJson(m);
+  EXPECT_NE(text.find("\"gpu\": \"sm_90a\""), std::string::npos) << text;
+  ModuleManifest back;
+  std::string error;
+  ASSERT_TRUE(parseManifestJson(text, "m.json", back, error)) << error;
+  EXPECT_EQ(back.target.kind, "cuda");
+  EXPECT_EQ(back.target.gpu, "sm_90a");
+  EXPECT_EQ(writeManifestJson(back), text);
+
+  std::string noChip = text;
+  noChip.erase(noChip.find("\"gpu\": \"sm_90a\","),
+               std::string("\"gpu\": \"sm_90a\",").size());
+  EXPECT_FALSE(parseManifestJson(noChip, "m.json", back, error));
+  EXPECT_NE(error.find("missing key \"gpu\""), std::string::npos) << error;
+
+  std::string cpuWithChip = writeManifestJson(sample());
+  cpuWithChip.replace(cpuWithChip.find("\"features\": \"\","),
+                      std::string("\"features\": \"\",").size(),
+                      "\"features\": \"\", \"gpu\": \"sm_90a\",");
+  EXPECT_FALSE(parseManifestJson(cpuWithChip, "m.json", back, error));
+  EXPECT_NE(error.find("unknown key \"gpu\""), std::string::npos) << error;
+}
+
 TEST(ManifestTest, SpmdRoundTripsWithCommunicatorAndLocalShapes) {
   std::string text = writeManifestJson(spmdSample());
   EXPECT_NE(text.find("\"local_shape\": [4, 4]"), std::string::npos) << text;

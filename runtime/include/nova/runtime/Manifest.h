@@ -167,6 +167,9 @@ struct ManifestTarget {
   std::string cpu;
   std::string features;
   std::vector<ManifestTier> tiers;
+  /// Kind "cuda" only: the GPU architecture of the kernels (e.g. sm_90a);
+  /// the CPU fields then describe the host code.
+  std::string gpu;
 };
 
 struct ModuleManifest {
