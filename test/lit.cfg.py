@@ -70,8 +70,7 @@ if config.nova_have_cuda:
         ("%cuda_stub_lib", os.path.join(config.nova_cuda_root, "lib64",
                                         "stubs", "libcuda.so")))
     config.substitutions.append(
-        ("%nova_runtime_cuda_lib", os.path.join(config.nova_obj_root,
-                                                "runtime",
+        ("%nova_runtime_cuda_lib", os.path.join(config.nova_obj_root, "lib",
                                                 "libNovaRuntimeCuda.a")))
 # MPICH (mpirun.mpich and libmpich.so.12, no headers needed): SPMD programs
 # run as one process per rank. Tests that need it say `REQUIRES: mpich`;

@@ -15,7 +15,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${NOVA_BUILD_DIR:-$root/build}
 out=${1:-$build/gpu-bundle}
 nova_opt=$build/bin/nova-opt
-for f in "$nova_opt" "$build/runtime/libNovaRuntimeCuda.a" "$build/lib/libNovaRuntime.a"; do
+for f in "$nova_opt" "$build/lib/libNovaRuntimeCuda.a" "$build/lib/libNovaRuntime.a"; do
   [[ -e $f ]] || { echo "prepare-device-run: $f is missing: build Nova first (bash scripts/build.sh)" >&2; exit 1; }
 done
 rm -rf "$out"
@@ -24,7 +24,7 @@ cd "$out"
 inputs=$root/test/Integration/CUDA/Inputs
 "$nova_opt" "$inputs/small.mlir" --target=cuda --emit=obj -o small.o --emit-header=small.h
 cc -O2 -I. -I"$root/runtime/include" "$inputs/small-check.c" small.o \
-  "$build/runtime/libNovaRuntimeCuda.a" "$build/lib/libNovaRuntime.a" \
+  "$build/lib/libNovaRuntimeCuda.a" "$build/lib/libNovaRuntime.a" \
   -ldl -static-libstdc++ -lstdc++ -lm -o small-check
 for kind in ptx cubin; do
   "$nova_opt" "$root/examples/grok1-small/model.yaml" --emit=$kind -o grok1-small.$kind

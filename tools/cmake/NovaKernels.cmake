@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # nova_add_kernels(<target> SPEC <model.yaml> [RULES <rules.yaml>]
-#                  [TARGET cpu] [CPU <tier>...] [PREFIX <prefix>]
+#                  [TARGET cpu|cuda] [CPU <tier>...] [PREFIX <prefix>]
 #                  [OPTIONS <nova-opt flags>...])
 #
 # Runs nova-opt at build time (one run: object, header, manifest and a
@@ -19,6 +19,12 @@
 # object with a copy of the kernels for each: its entries run the last tier
 # the CPU has, chosen at the first call (docs/using-nova-in-your-build.md).
 # PREFIX defaults to "<target>_".
+#
+# TARGET cuda (a Nova built with a CUDA toolkit) gives an object whose host
+# code (for one CPU tier) embeds the kernels as a cubin for sm_90a and
+# launches them through Nova::runtime_cuda; its entries take buffers from
+# nova_cuda_alloc and report failures through nova_cuda_error
+# (docs/cuda.md). OPTIONS --pipeline-options=chip=... picks another GPU.
 function(nova_add_kernels target)
   cmake_parse_arguments(PARSE_ARGV 1 NOVA "" "SPEC;RULES;TARGET;PREFIX"
                         "CPU;OPTIONS")
@@ -32,10 +38,23 @@ function(nova_add_kernels target)
   if(NOT NOVA_TARGET)
     set(NOVA_TARGET cpu)
   endif()
-  if(NOT NOVA_TARGET STREQUAL "cpu")
+  if(NOVA_TARGET STREQUAL "cuda")
+    if(NOT TARGET Nova::runtime_cuda)
+      message(FATAL_ERROR "nova_add_kernels(${target}): TARGET cuda: this "
+                          "Nova was built without a CUDA toolkit "
+                          "(no Nova::runtime_cuda)")
+    endif()
+    list(LENGTH NOVA_CPU tiers)
+    if(tiers GREATER 1)
+      message(FATAL_ERROR "nova_add_kernels(${target}): TARGET cuda builds "
+                          "its host code for one CPU tier, got ${NOVA_CPU}")
+    endif()
+    set(runtime Nova::runtime_cuda)
+  elseif(NOVA_TARGET STREQUAL "cpu")
+    set(runtime Nova::runtime Nova::omp)
+  else()
     message(FATAL_ERROR "nova_add_kernels(${target}): TARGET ${NOVA_TARGET}: "
-                        "only cpu is supported by this Nova (cuda objects "
-                        "are not generated yet)")
+                        "expected cpu or cuda")
   endif()
   if(NOT NOVA_CPU)
     set(NOVA_CPU x86-64-v3)
@@ -69,10 +88,11 @@ function(nova_add_kernels target)
     COMMAND Nova::nova-opt "${spec}" ${rules_flags} --emit=obj -o "${object}"
             "--emit-header=${header}" "--emit-manifest=${manifest}"
             "--emit-depfile=${depfile}" "--target-cpu=${cpus}"
-            "--emit-prefix=${NOVA_PREFIX}" --progress=never ${NOVA_OPTIONS}
+            "--emit-prefix=${NOVA_PREFIX}" "--target=${NOVA_TARGET}"
+            --progress=never ${NOVA_OPTIONS}
     DEPENDS ${depends} Nova::nova-opt
     ${depfile_args}
-    COMMENT "Nova: compiling ${NOVA_SPEC} for ${cpus}"
+    COMMENT "Nova: compiling ${NOVA_SPEC} for ${NOVA_TARGET} (${cpus})"
     VERBATIM)
   set_source_files_properties("${object}" PROPERTIES EXTERNAL_OBJECT TRUE
                               GENERATED TRUE)
@@ -80,5 +100,5 @@ function(nova_add_kernels target)
   set_target_properties(${target} PROPERTIES LINKER_LANGUAGE C
                         NOVA_MANIFEST "${manifest}")
   target_include_directories(${target} PUBLIC "${dir}")
-  target_link_libraries(${target} PUBLIC Nova::runtime Nova::omp m)
+  target_link_libraries(${target} PUBLIC ${runtime} m)
 endfunction()
