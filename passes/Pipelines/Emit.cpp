@@ -1279,6 +1279,14 @@ mlir::nova::compileCuda(ModuleOp module, CudaArtifact artifact,
       failed(optimizeFor(*llvmModule, *tm, report, "LLVM -O3 (host)", error)))
     return failure();
   addPackedEntryPoints(*llvmModule, *manifest);
+  // The header declares the tier query for every object; an object (for
+  // other machines) checks its host tier's features as a CPU object does.
+  std::string prefix;
+  if (auto attr = module->getAttrOfType<StringAttr>(kSymbolPrefixAttr))
+    prefix = attr.getValue().str();
+  addTierQuery(*llvmModule, prefix, allTiers(manifest->target), nullptr);
+  if (artifact == CudaArtifact::HostObject)
+    addCpuCheck(*llvmModule, *manifest, allTiers(manifest->target).front());
   std::string out;
   if (artifact == CudaArtifact::HostLLVM) {
     llvm::raw_string_ostream os(out);

@@ -146,7 +146,8 @@ enum class CudaArtifact {
 /// Compiles `module` (lowered in place) through nova-cuda-pipeline. The
 /// device artifacts are the kernels of the whole module in one binary; the
 /// host artifacts embed them (format from `options`) and keep the CPU
-/// object's entry points and `_args` wrappers (docs/abi.md), over buffers
+/// object's entry points, `_args` wrappers and tier query (an object also
+/// its CPU check; docs/abi.md), over buffers
 /// the device can reach (docs/cuda.md). The manifest records target kind
 /// "cuda" with the chip. SPMD modules are an error.
 FailureOr<std::string>

@@ -7,10 +7,17 @@
  * nova-run's format. It also writes the inputs it used as .npy files into
  * OUTDIR, so `nova-run --backend interp` can check the same call.
  *
+ * Built with -DSLOT_ADAPTER_TARGET=cuda the kernels are CUDA kernels
+ * (docs/cuda.md): every buffer is then managed memory from nova_cuda_alloc
+ * and a CUDA failure is reported after the call.
+ *
  * usage: slot-adapter-app CHECKPOINT SEED OUTDIR
  */
 #include "adapter.h"
 #include "nova/runtime/nova_runtime.h"
+#ifdef NOVA_SLOT_ADAPTER_CUDA
+#include "nova/runtime/nova_cuda.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +58,26 @@ static int write_npy(const char *dir, const char *name, const char *descr,
   return fclose(f) == 0 && ok;
 }
 
+/* A zeroed buffer the kernels can use (NULL when there is none). */
+static void *buffer(size_t bytes) {
+#ifdef NOVA_SLOT_ADAPTER_CUDA
+  void *p = nova_cuda_alloc(bytes);
+  if (p)
+    memset(p, 0, bytes);
+  return p;
+#else
+  return calloc(1, bytes);
+#endif
+}
+
+static void release(void *p) {
+#ifdef NOVA_SLOT_ADAPTER_CUDA
+  nova_cuda_free(p);
+#else
+  free(p);
+#endif
+}
+
 static float bf16_to_float(uint16_t b) {
   uint32_t bits = (uint32_t)b << 16;
   float f;
@@ -74,15 +101,30 @@ int main(int argc, char **argv) {
   for (int i = 0; i < ADAPTER_FORWARD_NUM_ARGS; ++i) {
     if (info[i].kind == NOVA_ARG_PARAM) {
       size_t bytes = 0;
-      args[i] = (void *)nova_checkpoint_tensor(ckpt, info[i].name, &bytes, NULL,
-                                               NULL, NULL);
-      if (!args[i] || (int64_t)bytes != info[i].bytes) {
+      const void *weights =
+          nova_checkpoint_tensor(ckpt, info[i].name, &bytes, NULL, NULL, NULL);
+      if (!weights || (int64_t)bytes != info[i].bytes) {
         fprintf(stderr, "the checkpoint lacks '%s' or has the wrong size\n",
                 info[i].name);
         return 1;
       }
+#ifdef NOVA_SLOT_ADAPTER_CUDA
+      /* The device cannot read the checkpoint's mapping: a managed copy. */
+      args[i] = buffer(bytes);
+      if (args[i])
+        memcpy(args[i], weights, bytes);
+#else
+      args[i] = (void *)weights;
+#endif
     } else {
-      args[i] = calloc(1, (size_t)info[i].bytes + 1);
+      args[i] = buffer((size_t)info[i].bytes + 1);
+    }
+    if (!args[i]) {
+      fprintf(stderr, "cannot allocate '%s'\n", info[i].name);
+#ifdef NOVA_SLOT_ADAPTER_CUDA
+      fprintf(stderr, "error: %s\n", nova_cuda_error());
+#endif
+      return 1;
     }
   }
 
@@ -110,8 +152,16 @@ int main(int argc, char **argv) {
   *(int32_t *)args[find("step")] = 0;
 
   adapter_forward_args(args);
+#ifdef NOVA_SLOT_ADAPTER_CUDA
+  if (*nova_cuda_error()) {
+    fprintf(stderr, "error: %s\n", nova_cuda_error());
+    return 1;
+  }
+  fprintf(stderr, "kernels: cuda on %s\n", nova_cuda_device_name());
+#else
   /* The instruction-set tier the kernels ran (NOVA_CPU_TIER picks one). */
   fprintf(stderr, "kernels: %s\n", adapter_cpu_tier());
+#endif
 
   int64_t mshape[2] = {rows, vocab};
   if (!write_npy(argv[3], "hidden", "<f4", info[h].shape, 2, hidden,
@@ -134,8 +184,12 @@ int main(int argc, char **argv) {
   printf("]\n");
 
   for (int i = 0; i < ADAPTER_FORWARD_NUM_ARGS; ++i)
+#ifdef NOVA_SLOT_ADAPTER_CUDA
+    release(args[i]);
+#else
     if (info[i].kind != NOVA_ARG_PARAM)
-      free(args[i]);
+      release(args[i]);
+#endif
   free(hidden);
   nova_checkpoint_close(ckpt);
   return 0;
