@@ -250,6 +250,29 @@ def GpuMapLoopsPass : Pass<"nova-gpu-map-loops", "::mlir::func::FuncOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// nova-gpu-exact-math
+//===----------------------------------------------------------------------===//
+
+def GpuExactMathPass
+    : Pass<"nova-gpu-exact-math", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Correctly rounded sqrt and rsqrt in GPU kernels";
+  let description = [{
+    Runs on a `gpu.module` before `convert-gpu-to-nvvm`, for scalar f32
+    and f64:
+
+        math.sqrt x   -> llvm.call_intrinsic "llvm.nvvm.sqrt.rn.f|d"(x)
+        math.rsqrt x  -> arith.divf 1.0, (the same sqrt)
+
+    libdevice (what convert-gpu-to-nvvm calls) gives `rsqrt.approx.f32`
+    for 1/sqrt, up to 2 ulp off; these are the correctly rounded results
+    the CPU lowering computes (`llvm.sqrt` and `fdiv`), so rms_norm gives
+    the same bits on both. Other types are left to libdevice.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // nova-gpu-host-memory
 //===----------------------------------------------------------------------===//
 
