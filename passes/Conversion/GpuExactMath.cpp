@@ -39,26 +39,20 @@ Value exactSqrt(PatternRewriter &rewriter, Location loc, Value x) {
       .getResult(0);
 }
 
-struct Sqrt : OpRewritePattern<math::SqrtOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(math::SqrtOp op,
+/// sqrt(x), or rsqrt(x) = 1 / sqrt(x) with both correctly rounded: the
+/// CPU's lowering.
+template <typename MathOp, bool Reciprocal>
+struct Root : OpRewritePattern<MathOp> {
+  using OpRewritePattern<MathOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(MathOp op,
                                 PatternRewriter &rewriter) const override {
     Value root = exactSqrt(rewriter, op.getLoc(), op.getOperand());
     if (!root)
       return failure();
-    rewriter.replaceOp(op, root);
-    return success();
-  }
-};
-
-/// rsqrt(x) = 1 / sqrt(x), both correctly rounded: the CPU's lowering.
-struct Rsqrt : OpRewritePattern<math::RsqrtOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(math::RsqrtOp op,
-                                PatternRewriter &rewriter) const override {
-    Value root = exactSqrt(rewriter, op.getLoc(), op.getOperand());
-    if (!root)
-      return failure();
+    if (!Reciprocal) {
+      rewriter.replaceOp(op, root);
+      return success();
+    }
     Value one = arith::ConstantOp::create(
         rewriter, op.getLoc(), rewriter.getFloatAttr(root.getType(), 1.0));
     rewriter.replaceOpWithNewOp<arith::DivFOp>(op, one, root);
@@ -70,7 +64,8 @@ struct GpuExactMathPass
     : public mlir::nova::impl::GpuExactMathPassBase<GpuExactMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<Sqrt, Rsqrt>(&getContext());
+    patterns.add<Root<math::SqrtOp, false>, Root<math::RsqrtOp, true>>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
