@@ -1,5 +1,4 @@
-//===- CudaPipeline.cpp - Nova IR to NVVM kernels and host code
-//------------===//
+//===- CudaPipeline.cpp - Nova IR to NVVM kernels and host code -----------===//
 //
 // SPDX-License-Identifier: Apache-2.0
 //

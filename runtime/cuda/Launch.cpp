@@ -1,5 +1,4 @@
-//===- Launch.cpp - The launch functions of Nova's CUDA objects
-//------------===//
+//===- Launch.cpp - Launch functions of Nova CUDA objects -----------------===//
 //
 // SPDX-License-Identifier: Apache-2.0
 //
