@@ -239,15 +239,19 @@ Value nucleusNeed(KernelBuilder &k, Value need, Value total) {
                                  k.shrui(rounded, wide(q)));
 }
 
-/// The [V] f32 scratch of a row's softmax terms: an allocation of its own,
-/// which CSE cannot merge with the row's [V] f32 logits as it would two
-/// tensor.empty (two iter_args with one init would then share a buffer).
-Value termsScratch(KernelBuilder &k, int64_t v) {
-  OpBuilder &b = k.builder();
+/// An [n] scratch of `element`s (the [V] f32 softmax terms of a row, a
+/// chunk's buckets): an allocation of its own, which CSE cannot merge with
+/// the row's [V] f32 logits as it would two tensor.empty (two iter_args
+/// with one init would then share a buffer).
+Value scratchOf(KernelBuilder &k, int64_t n, Type element) {
   return bufferization::AllocTensorOp::create(
-      b, k.location(), RankedTensorType::get({v}, b.getF32Type()),
+      k.builder(), k.location(), RankedTensorType::get({n}, element),
       ValueRange{});
 }
+
+/// Entries per chunk of the bf16 threshold's histogram: the chunk's buckets
+/// (i32) and masses (i64) stay in L1 between its two passes.
+constexpr int64_t kHistogramChunk = 2048;
 
 Value termAt(KernelBuilder &k, Value terms, Value i) {
   return k.extract(terms, {i});
@@ -295,15 +299,44 @@ std::pair<Value, Value> bf16Threshold(KernelBuilder &k, Value xs, Value m,
       [&](KernelBuilder &ki, Value i, ValueRange st) {
         return SmallVector<Value>{ki.insert(ki.i64(0), st[0], {i})};
       })[0];
-  hist =
-      k.forLoop(0, v, {hist}, [&](KernelBuilder &ki, Value i, ValueRange st) {
-        Value rel = ki.subi(key16(ki, ki.extract(xs, {i})), lo);
-        Value in = ki.cmpi(IPred::sge, rel, ki.i32(0));
-        Value spare = ki.addi(size, ki.andi(i, ki.index(3)));
-        Value slot = ki.select(in, ki.toIndex(rel), spare);
-        Value w = sampleMass(ki, termAt(ki, terms, i));
-        Value old = ki.extract(st[0], {slot});
-        return SmallVector<Value>{ki.insert(ki.addi(old, w), st[0], {slot})};
+  // Per chunk of kHistogramChunk entries, two passes: every entry's bucket
+  // and mass in a branch-free pass that vectorizes, then the scattered adds
+  // alone (the only part that cannot).
+  int64_t chunk = std::min<int64_t>(v, kHistogramChunk);
+  Value size32 = k.indexTo(size, i32);
+  SmallVector<Value> state = {hist, scratchOf(k, chunk, i32),
+                              scratchOf(k, chunk, i64)};
+  hist = k.forLoop(
+      0, (v + chunk - 1) / chunk, state,
+      [&](KernelBuilder &kc, Value c, ValueRange st) {
+        Value first = kc.muli(c, kc.index(chunk));
+        Value count =
+            arith::MinUIOp::create(kc.builder(), kc.location(), kc.index(chunk),
+                                   kc.subi(kc.index(v), first));
+        SmallVector<Value> slotsAndMasses = kc.forLoop(
+            kc.index(0), count, {st[1], st[2]},
+            [&](KernelBuilder &ki, Value j, ValueRange s) {
+              Value i = ki.addi(first, j);
+              Value rel = ki.subi(key16(ki, ki.extract(xs, {i})), lo);
+              Value in = ki.cmpi(IPred::sge, rel, ki.i32(0));
+              Value spare =
+                  ki.addi(size32, ki.andi(ki.indexTo(j, i32), ki.i32(3)));
+              Value w = sampleMass(ki, termAt(ki, terms, i));
+              return SmallVector<Value>{
+                  ki.insert(ki.select(in, rel, spare), s[0], {j}),
+                  ki.insert(w, s[1], {j})};
+            });
+        Value h = kc.forLoop(kc.index(0), count, {st[0]},
+                             [&](KernelBuilder &ki, Value j, ValueRange s) {
+                               Value slot = arith::IndexCastUIOp::create(
+                                   ki.builder(), ki.location(), idx,
+                                   ki.extract(slotsAndMasses[0], {j}));
+                               Value w = ki.extract(slotsAndMasses[1], {j});
+                               Value old = ki.extract(s[0], {slot});
+                               return SmallVector<Value>{
+                                   ki.insert(ki.addi(old, w), s[0], {slot})};
+                             })[0];
+        return SmallVector<Value>{h, slotsAndMasses[0], slotsAndMasses[1]};
       })[0];
   // The descent: (bucket, mass above it, candidate, done).
   Value budget = k.subi(total, n);
@@ -998,8 +1031,9 @@ struct SampleLowering : ScheduledLowering<SampleOp> {
         op, forEachRow(
                 rewriter, loc, batch, outputs, parallelBatch(batch, v, options),
                 [&](KernelBuilder &k) {
-                  return SmallVector<Value>{k.empty({v}, f32),
-                                            termsScratch(k, v)};
+                  return SmallVector<Value>{
+                      k.empty({v}, f32),
+                      scratchOf(k, v, k.builder().getF32Type())};
                 },
                 [&](KernelBuilder &kr, Value row, Value outRow, ValueRange s) {
                   return sample.build(kr, row, outRow, s);
@@ -1044,15 +1078,16 @@ struct TopPFilterLowering : ScheduledLowering<TopPFilterOp> {
           })[0];
       return {out, loaded[0], filter.second};
     };
-    rewriter.replaceOp(
-        op, forEachRow(
-                rewriter, loc, batch, {kb.empty({batch, v}, elem)},
-                parallelBatch(batch, v, options),
-                [&](KernelBuilder &k) {
-                  return SmallVector<Value>{k.empty({v}, rewriter.getF32Type()),
-                                            termsScratch(k, v)};
-                },
-                row));
+    rewriter.replaceOp(op,
+                       forEachRow(
+                           rewriter, loc, batch, {kb.empty({batch, v}, elem)},
+                           parallelBatch(batch, v, options),
+                           [&](KernelBuilder &k) {
+                             return SmallVector<Value>{
+                                 k.empty({v}, rewriter.getF32Type()),
+                                 scratchOf(k, v, k.builder().getF32Type())};
+                           },
+                           row));
     return success();
   }
 };

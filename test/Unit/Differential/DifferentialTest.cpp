@@ -578,7 +578,7 @@ void sampleEdgeRow(Gen &g, HostTensor &logits, int64_t row, double &temp) {
       set(g.uniform(0, v - 1), x);
   };
   temp = g.pick({5, 10, 20}) / 10.0;
-  switch (g.uniform(0, 10)) {
+  switch (g.uniform(0, 11)) {
   case 0:
     some(inf, g.uniform(1, 3));
     break;
@@ -615,6 +615,11 @@ void sampleEdgeRow(Gen &g, HostTensor &logits, int64_t row, double &temp) {
   case 9:
     temp = nan;
     break;
+  case 10: // a flat row: the largest noise value ties across blocks and
+           // chunks, and the first entry holding it must win
+    for (int64_t i = 0; i < v; ++i)
+      set(i, logits.floatAt(row * v));
+    break;
   default: // logits at the type's limits: both signs overflow
     for (int64_t i = 0; i < v; ++i)
       set(i, logits.floatAt(row * v + i) > 0 ? 3e38 : -3e38);
@@ -627,7 +632,7 @@ void sampleEdgeRow(Gen &g, HostTensor &logits, int64_t row, double &temp) {
 /// the tokens must agree exactly and the probabilities be NaN exactly where
 /// the reference's are.
 Case sampleEdgeCase(Gen &g, const std::string &name) {
-  int64_t b = g.uniform(1, 4), v = g.pick({8, 13, 64, 257, 1000});
+  int64_t b = g.uniform(1, 4), v = g.pick({8, 13, 64, 257, 1000, 4099});
   int64_t topK = g.pick({1, 3, 8});
   DType t = static_cast<DType>(g.pick({0, 1, 1, 2})); // f32, bf16, f16
   HostTensor logits = g.floats(t, {b, v}, 2.0);
