@@ -29,7 +29,12 @@
 // CHECK-COUNT-8: math.fma
 // CHECK: arith.fptosi %{{.+}} : f32 to i64
 // CHECK: arith.muli %{{.+}} : i128
-// CHECK: scf.for %{{.+}} = %{{.+}} to %c1000{{(_[0-9]+)?}} step {{.+}} -> (tensor<65544xi64>)
+// The histogram per chunk: buckets and masses in one pass, then the adds.
+// CHECK: scf.for {{.+}} -> (tensor<65544xi64>, tensor<1000xi32>, tensor<1000xi64>)
+// CHECK: scf.for {{.+}} -> (tensor<1000xi32>, tensor<1000xi64>)
+// CHECK: arith.fptosi %{{.+}} : f32 to i64
+// CHECK: scf.for {{.+}} -> (tensor<65544xi64>)
+// CHECK: arith.addi %{{.+}} : i64
 // CHECK: scf.while
 // 4. The Gumbel argmax: Philox (10 rounds of two 32x32 multiplies) for the
 //    seed, then per block of four entries that can still win.

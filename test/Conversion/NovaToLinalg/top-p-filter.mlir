@@ -15,7 +15,12 @@
 // CHECK: scf.if
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c1000{{(_[0-9]+)?}} step {{.+}} -> (i64, tensor<1000xf32>)
 // CHECK: math.fma
-// CHECK: scf.for %{{.+}} = %{{.+}} to %c1000{{(_[0-9]+)?}} step {{.+}} -> (tensor<65544xi64>)
+// The histogram per chunk: buckets and masses in one pass, then the adds.
+// CHECK: scf.for {{.+}} -> (tensor<65544xi64>, tensor<1000xi32>, tensor<1000xi64>)
+// CHECK: scf.for {{.+}} -> (tensor<1000xi32>, tensor<1000xi64>)
+// CHECK: arith.fptosi %{{.+}} : f32 to i64
+// CHECK: scf.for {{.+}} -> (tensor<65544xi64>)
+// CHECK: arith.addi %{{.+}} : i64
 // CHECK: scf.while
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c1000{{(_[0-9]+)?}} step {{.+}} -> (tensor<2x1000xbf16>)
 // CHECK: arith.cmpf olt
