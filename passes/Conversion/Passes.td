@@ -119,14 +119,43 @@ def ConvertNovaToLinalgPass : Pass<"convert-nova-to-linalg"> {
            "thread: a parallel region costs a few microseconds to open">,
     Option<"parallelSampleWork", "parallel-sample-work", "int64_t",
            /*default=*/"32768",
-           "Logits (batch * V) below which nova.sample stays on one thread">
+           "Logits (batch * V) below which nova.sample stays on one thread">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "Give multi-row nova.qmatmuls of bf16 x and bf16 scales the "
+           "paired-row schedule, taken at run time where the CPU tier has "
+           "a bf16 dot product and no value can be subnormal "
+           "(docs/performance.md); it calls the functions "
+           "nova-declare-cpu-tier-functions declares, which must be in "
+           "the module">
   ];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
-    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
   ];
+}
+
+//===----------------------------------------------------------------------===//
+// DeclareCpuTierFunctions
+//===----------------------------------------------------------------------===//
+
+def DeclareCpuTierFunctionsPass
+    : Pass<"nova-declare-cpu-tier-functions", "::mlir::ModuleOp"> {
+  let summary = "Declare the functions whose bodies depend on the CPU tier";
+  let description = [{
+    Adds private declarations of the functions in
+    `passes/Conversion/CpuTierFunctions.h` (those not yet declared), for
+    `convert-nova-to-linalg{bf16-dot=1}` to call. LLVM IR emission defines
+    them for each CPU tier the code is compiled for, before optimization,
+    and inlines them: `__nova_cpu_has_bf16_dot` is a constant per tier, and
+    `__nova_cpu_dot_bf16_pairs` is `vdpbf16ps` on AVX512-BF16 and two fused
+    multiply-adds per lane elsewhere.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 //===----------------------------------------------------------------------===//

@@ -39,7 +39,7 @@ using namespace mlir::nova;
 /// those after the pipeline).
 static constexpr const char *kToBuffers =
     "nova-check-cpu-input,"
-    "nova-spmd-partition{{max-collective-bytes={1}},nova-params-to-args,"
+    "nova-spmd-partition{{max-collective-bytes={1}},nova-params-to-args,{2}"
     "func.func(convert-nova-to-linalg{0},convert-elementwise-to-linalg,"
     "canonicalize,cse,linalg-fuse-elementwise-ops,canonicalize),"
     "eliminate-empty-tensors,func.func(nova-distinct-results),"
@@ -59,6 +59,7 @@ static constexpr const char *kToLLVM =
     "arith-emulate-unsupported-floats{source-types=bf16,f16 target-type=f32},"
     "arith-expand{include-bf16=true},"
     "convert-math-to-llvm,convert-math-to-libm,convert-scf-to-cf,"
+    "convert-vector-to-llvm,"
     "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
     "convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
@@ -70,6 +71,8 @@ ConvertNovaToLinalgPassOptions CpuPipelineOptions::loweringOptions() const {
   options.parallelTiles = parallelTiles;
   options.parallelWork = parallelWork;
   options.parallelSampleWork = parallelSampleWork;
+  // Resolved per CPU tier when the LLVM IR is optimized.
+  options.bf16Dot = true;
   return options;
 }
 
@@ -87,13 +90,14 @@ void mlir::nova::registerNovaPipelinePasses() {
 std::string
 mlir::nova::bufferPipeline(const ConvertNovaToLinalgPassOptions &lowering,
                            int64_t maxCollectiveBytes) {
-  return llvm::formatv(kToBuffers,
-                       llvm::formatv("{{parallel-tiles={0} parallel-work={1} "
-                                     "parallel-sample-work={2}}",
-                                     lowering.parallelTiles,
-                                     lowering.parallelWork,
-                                     lowering.parallelSampleWork),
-                       maxCollectiveBytes);
+  return llvm::formatv(
+      kToBuffers,
+      llvm::formatv("{{parallel-tiles={0} parallel-work={1} "
+                    "parallel-sample-work={2} bf16-dot={3}}",
+                    lowering.parallelTiles, lowering.parallelWork,
+                    lowering.parallelSampleWork, lowering.bf16Dot ? 1 : 0),
+      maxCollectiveBytes,
+      lowering.bf16Dot ? "nova-declare-cpu-tier-functions," : "");
 }
 
 LogicalResult

@@ -953,6 +953,7 @@ static LogicalResult optimizeFor(llvm::Module &module, llvm::TargetMachine &tm,
     error = "cannot add the bf16 conversion helpers";
     return failure();
   }
+  defineCpuTierFunctions(module, tm);
   tuneForTarget(module, tm);
   report.begin(phase);
   llvm::LoopAnalysisManager lam;

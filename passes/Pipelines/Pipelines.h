@@ -124,6 +124,12 @@ void stripNovaAbiAttributes(ModuleOp module);
 /// (__truncsfbf2, __truncdfbf2) to a translated module.
 LogicalResult addSoftFloatHelpers(llvm::Module &module);
 
+/// Defines the CPU tier functions a translated module declares
+/// (passes/Conversion/CpuTierFunctions.h) for `tm`'s tier, internal and
+/// always inlined.
+void defineCpuTierFunctions(llvm::Module &module,
+                            const llvm::TargetMachine &tm);
+
 /// Tunes a translated module's functions for the target's vector ISA: with
 /// AVX-512, kernels use 512-bit vectors (LLVM's default for server x86 tuning
 /// is 256 bits; Nova's kernels are throughput-bound and gain from 512).

@@ -13,7 +13,11 @@
 
 #include "passes/Pipelines/Pipelines.h"
 
+#include "passes/Conversion/CpuTierFunctions.h"
+
 #include "llvm/AsmParser/Parser.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/IntrinsicsX86.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Linker/Linker.h"
@@ -74,6 +78,59 @@ LogicalResult mlir::nova::addSoftFloatHelpers(llvm::Module &module) {
   helpers->setDataLayout(module.getDataLayout());
   helpers->setTargetTriple(module.getTargetTriple());
   return failure(llvm::Linker::linkModules(module, std::move(helpers)));
+}
+
+/// `name`'s declaration in `module` given a body for `tm`'s tier: internal,
+/// always inlined, with the tier's CPU and features. Null when the module
+/// does not declare it.
+static llvm::Function *tierFunction(llvm::Module &module, StringRef name,
+                                    const llvm::TargetMachine &tm) {
+  llvm::Function *f = module.getFunction(name);
+  if (!f || !f->isDeclaration())
+    return nullptr;
+  f->setLinkage(llvm::GlobalValue::InternalLinkage);
+  f->addFnAttr(llvm::Attribute::AlwaysInline);
+  f->addFnAttr("target-cpu", tm.getTargetCPU());
+  if (!tm.getTargetFeatureString().empty())
+    f->addFnAttr("target-features", tm.getTargetFeatureString());
+  llvm::BasicBlock::Create(module.getContext(), "entry", f);
+  return f;
+}
+
+void mlir::nova::defineCpuTierFunctions(llvm::Module &module,
+                                        const llvm::TargetMachine &tm) {
+  bool bf16Dot = tm.getMCSubtargetInfo()->checkFeatures("+avx512f,+avx512bf16");
+  if (llvm::Function *f = tierFunction(module, nova::kCpuHasBf16Dot, tm)) {
+    llvm::IRBuilder<> b(&f->getEntryBlock());
+    b.CreateRet(b.getInt1(bf16Dot));
+  }
+  if (llvm::Function *f = tierFunction(module, nova::kCpuDotBf16Pairs, tm)) {
+    llvm::IRBuilder<> b(&f->getEntryBlock());
+    llvm::Value *acc = f->getArg(0), *x = f->getArg(1), *w = f->getArg(2);
+    if (bf16Dot) {
+      llvm::Function *dot = llvm::Intrinsic::getOrInsertDeclaration(
+          &module, llvm::Intrinsic::x86_avx512bf16_dpbf16ps_512);
+      llvm::FunctionType *type = dot->getFunctionType();
+      b.CreateRet(
+          b.CreateCall(dot, {acc, b.CreateBitCast(x, type->getParamType(1)),
+                             b.CreateBitCast(w, type->getParamType(2))}));
+      return;
+    }
+    // The same steps, high halves first, as two fused multiply-adds.
+    llvm::Type *floats = acc->getType();
+    auto half = [&](llvm::Value *v, bool high) {
+      llvm::Type *words = v->getType();
+      llvm::Value *bits =
+          high ? b.CreateAnd(v, llvm::ConstantInt::get(words, 0xffff0000u))
+               : b.CreateShl(v, llvm::ConstantInt::get(words, 16));
+      return b.CreateBitCast(bits, floats);
+    };
+    llvm::Value *sum = acc;
+    for (bool high : {true, false})
+      sum = b.CreateIntrinsic(llvm::Intrinsic::fma, {floats},
+                              {half(x, high), half(w, high), sum});
+    b.CreateRet(sum);
+  }
 }
 
 void mlir::nova::tuneForTarget(llvm::Module &module,

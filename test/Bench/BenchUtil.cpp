@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <immintrin.h>
 #include <random>
 #include <thread>
 
@@ -116,15 +117,45 @@ __attribute__((noinline)) float fmaChains(long iterations) {
   return s;
 }
 
-double measureFmaPeak(int threads) {
+/// Flops per second of `chains(iterations)` on every thread, which does
+/// `flopsPerIteration` per iteration: the best of three passes.
+double chainPeak(int threads, float (*chains)(long), double flopsPerIteration) {
   const long iterations = 20'000'000;
   volatile float sink = 0;
   double best = 1e30;
   for (int pass = 0; pass < 3; ++pass)
     best = std::min(best, timeOnAllThreads(threads, [&](int) {
-                      sink = sink + fmaChains(iterations);
+                      sink = sink + chains(iterations);
                     }));
-  return 2.0 * 16 * 12 * iterations * threads / best;
+  return flopsPerIteration * iterations * threads / best;
+}
+
+double measureFmaPeak(int threads) {
+  return chainPeak(threads, fmaChains, 2.0 * 16 * 12);
+}
+
+/// vdpbf16ps on 12 independent accumulators (a dependent chain per
+/// register, as fmaChains): 64 flops per instruction.
+__attribute__((noinline, target("avx512f,avx512bf16"))) float
+bf16DotChains(long iterations) {
+  __m512 acc[12];
+  for (__m512 &a : acc)
+    a = _mm512_set1_ps(1e-7f);
+  __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80); // 1.0, 1.0
+  __m512bh y = (__m512bh)_mm512_set1_epi32(0x33d633d6); // 1e-7, 1e-7
+  for (long it = 0; it < iterations; ++it)
+    for (__m512 &a : acc)
+      a = _mm512_dpbf16_ps(a, x, y);
+  float s = 0;
+  for (__m512 &a : acc)
+    s += _mm512_reduce_add_ps(a);
+  return s;
+}
+
+double measureBf16DotPeak(int threads) {
+  if (!__builtin_cpu_supports("avx512bf16"))
+    return 0;
+  return chainPeak(threads, bf16DotChains, 4.0 * 16 * 12);
 }
 
 } // namespace
@@ -184,6 +215,7 @@ const Limits &nova::bench::limits() {
     l.readBytesPerSecond = measureReadBandwidth(l.threads);
     l.fmaFlopsPerSecond = measureFmaPeak(l.threads);
     l.memcpyBytesPerSecond = measureMemcpyBandwidth(l.threads);
+    l.bf16DotFlopsPerSecond = measureBf16DotPeak(l.threads);
     return l;
   }();
   return measured;
@@ -199,6 +231,14 @@ bool nova::bench::setTargetCpu(const std::string &cpu, std::string &error) {
     return false;
   targetCpuName() = cpu;
   return true;
+}
+
+bool nova::bench::targetHasBf16Dot() {
+  std::string error;
+  mlir::FailureOr<std::vector<std::string>> features =
+      mlir::nova::cpuFeatures(targetCpuName(), error);
+  return mlir::succeeded(features) &&
+         llvm::is_contained(*features, "avx512bf16");
 }
 
 std::string nova::bench::targetDescription() {

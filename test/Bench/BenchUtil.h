@@ -27,8 +27,15 @@ struct Limits {
   double readBytesPerSecond;   // DRAM read, all cores, best of several passes
   double fmaFlopsPerSecond;    // f32 FMA, all cores, register-resident
   double memcpyBytesPerSecond; // memcpy between DRAM buffers, all cores
+  // vdpbf16ps (two bf16 products per f32 lane), all cores, register-
+  // resident; 0 when the host has no AVX512-BF16.
+  double bf16DotFlopsPerSecond;
   int threads;
 };
+
+/// Whether the kernels' target tier (setTargetCpu) has AVX512-BF16, so that
+/// bf16 prefill matmuls take the paired-row schedule (vdpbf16ps).
+bool targetHasBf16Dot();
 
 /// Measured once, on first use.
 const Limits &limits();

@@ -41,6 +41,15 @@ static Value quantizedMatmul(OpBuilder &b, Location loc, Value x,
   bool exactProduct =
       exactProductInF32(xType.getElementType(), weight.scaleType);
   Type element = resultType.getElementType();
+  // The paired-row schedule where the tier and the values allow it (checked
+  // once per call, outside the threads).
+  Value paired = options.bf16Dot && m > 1 &&
+                         pairedRowsApply(xType.getElementType(), weight, width)
+                     ? bf16DotExact(kb, x, weight)
+                     : Value();
+  // x in bf16 pairs, once per call (a pass over x, negligible beside the
+  // matmul).
+  Value xPairs = paired ? pairedX(b, loc, x) : Value();
   auto tile = [&](OpBuilder &tb, Value offset, Value dest) -> Value {
     KernelBuilder t(tb, loc);
     Value acc = t.filled({m, width}, t.f32(0.0));
@@ -53,19 +62,31 @@ static Value quantizedMatmul(OpBuilder &b, Location loc, Value x,
       return castTensor(tb, loc, acc, element, dest);
     }
     SmallVector<Value> scratch = rowScratch(t, width);
-    acc = t.forLoop(0, m / block, acc,
-                    [&](KernelBuilder &kbl, Value blk, ValueRange accs) {
-                      Value lo = kbl.muli(blk, kbl.index(block));
-                      Value hi = kbl.addi(lo, kbl.index(block));
-                      return SmallVector<Value>{accumulateWeightRows(
-                          kbl, wt, scratch, accs[0], lo, hi,
-                          [&](KernelBuilder &kr, Value p, ArrayRef<Value> ks) {
-                            SmallVector<Value> xs;
-                            for (Value kIdx : ks)
-                              xs.push_back(kr.toF32(kr.extract(x2, {p, kIdx})));
-                            return std::make_pair(p, xs);
-                          })};
-                    })[0];
+    auto blocks = [&](KernelBuilder &kt, bool pairs) {
+      Value panel =
+          pairs ? kt.empty({kPanelPairs, width}, tb.getI32Type()) : Value();
+      return kt.forLoop(
+          0, m / block, acc, [&](KernelBuilder &kbl, Value blk, ValueRange a) {
+            Value lo = kbl.muli(blk, kbl.index(block));
+            if (pairs)
+              return SmallVector<Value>{accumulatePairedRows(
+                  kbl, wt, panel, scratch[0], a[0], x2, xPairs, lo, block)};
+            Value hi = kbl.addi(lo, kbl.index(block));
+            return SmallVector<Value>{accumulateWeightRows(
+                kbl, wt, scratch, a[0], lo, hi,
+                [&](KernelBuilder &kr, Value p, ArrayRef<Value> ks) {
+                  SmallVector<Value> xs;
+                  for (Value kIdx : ks)
+                    xs.push_back(kr.toF32(kr.extract(x2, {p, kIdx})));
+                  return std::make_pair(p, xs);
+                })};
+          });
+    };
+    acc = paired ? t.ifThenElse(
+                       paired, TypeRange{acc.getType()},
+                       [&](KernelBuilder &k) { return blocks(k, true); },
+                       [&](KernelBuilder &k) { return blocks(k, false); })[0]
+                 : blocks(t, false)[0];
     return castTensor(tb, loc, acc, element, dest);
   };
   return rb.expand(

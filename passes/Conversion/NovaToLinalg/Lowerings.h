@@ -94,6 +94,10 @@ Value splitDequantize(KernelBuilder &kb, Value qf, Value s, Value split);
 /// s · (2^16 + 1): the split constant of splitDequantize for scale `s` (f32).
 Value splitConstant(KernelBuilder &kb, Value s);
 
+/// `t` collapsed to one dimension (free on the identity layouts
+/// nova-cpu-pipeline bufferizes to); `t` itself when it has one.
+Value flattenTensor(OpBuilder &b, Location loc, Value t);
+
 /// Whether every element of the bf16 tensor `scales` is one splitDequantize
 /// rounds exactly (|s| < 2^105: finite, and far from overflow): an i1.
 Value splitDequantizable(KernelBuilder &kb, Value scales);

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Conversion/CpuTierFunctions.h"
 #include "passes/Conversion/NovaToLinalg/Lowerings.h"
 #include "passes/Conversion/Passes.h"
 
@@ -141,6 +142,17 @@ Value mlir::nova::splitDequantize(KernelBuilder &kb, Value qf, Value s,
   return kb.add(gamma, delta);
 }
 
+Value mlir::nova::flattenTensor(OpBuilder &b, Location loc, Value t) {
+  auto type = tensorTypeOf(t);
+  if (type.getRank() <= 1)
+    return t;
+  ReassociationIndices all;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    all.push_back(d);
+  return tensor::CollapseShapeOp::create(
+      b, loc, t, SmallVector<ReassociationIndices>{all});
+}
+
 Value mlir::nova::splitDequantizable(KernelBuilder &kb, Value scales) {
   OpBuilder &b = kb.builder();
   Location loc = kb.location();
@@ -150,13 +162,7 @@ Value mlir::nova::splitDequantizable(KernelBuilder &kb, Value scales) {
   // instructions for a few KB of scales). 2^105 is 0x7400. The collapse is
   // free on the identity layouts nova-cpu-pipeline bufferizes to.
   auto type = tensorTypeOf(scales);
-  if (type.getRank() > 1) {
-    ReassociationIndices all;
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      all.push_back(d);
-    scales = tensor::CollapseShapeOp::create(
-        b, loc, scales, SmallVector<ReassociationIndices>{all});
-  }
+  scales = flattenTensor(b, loc, scales);
   Type i16 = b.getI16Type(), i32 = b.getI32Type();
   Value largest = kb.forLoop(
       0, type.getNumElements(), {kb.i32(0)},
@@ -222,7 +228,9 @@ struct ConvertNovaToLinalgPass
     ConversionTarget target(*ctx);
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, scf::SCFDialect,
-                           tensor::TensorDialect>();
+                           tensor::TensorDialect, vector::VectorDialect>();
+    // The CPU tier functions (bf16-dot).
+    target.addLegalOp<func::CallOp>();
     target.addIllegalDialect<NovaDialect>();
     // Reductions that must stay intrinsics for LLVM to vectorize them
     // (KernelBuilder::maximumReduction).
@@ -255,6 +263,16 @@ struct ConvertNovaToLinalgPass
     options.parallelTiles = parallelTiles;
     options.parallelWork = parallelWork;
     options.parallelSampleWork = parallelSampleWork;
+    options.bf16Dot = bf16Dot;
+    if (bf16Dot)
+      for (StringRef name : {kCpuHasBf16Dot, kCpuDotBf16Pairs})
+        if (!SymbolTable::lookupNearestSymbolFrom(getOperation(),
+                                                  StringAttr::get(ctx, name))) {
+          emitError(getOperation()->getLoc())
+              << "convert-nova-to-linalg{bf16-dot=1}: '" << name
+              << "' is not declared (run nova-declare-cpu-tier-functions)";
+          return signalPassFailure();
+        }
     populateNovaToLinalgConversionPatterns(converter, patterns, options);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -30,6 +30,11 @@ inline constexpr int64_t kRowReuseAccumulators = 64 * 1024;
 inline constexpr int64_t kRowReuseMaxTile = 4096;
 /// Weight rows applied per pass over a block's accumulators.
 inline constexpr int64_t kRowUnroll = 4;
+/// Weight row pairs per panel of the paired-row schedule (PairedRows.cpp):
+/// the panel ([kPanelPairs, width] i32, 256 KB at the widest tile of a
+/// 64-row block) stays in L2 while every block of accumulators runs over
+/// it.
+inline constexpr int64_t kPanelPairs = 64;
 /// Weight rows dequantized and applied per pass over one row of
 /// accumulators (fusedWeightRows).
 inline constexpr int64_t kFusedRowUnroll = 8;
@@ -158,6 +163,30 @@ Value accumulateWeightRows(KernelBuilder &kb, const WeightTile &tile,
                            ArrayRef<Value> scratch, Value acc, Value lo,
                            Value hi, RowInputs inputs);
 
+/// Whether the paired-row schedule applies to a column tile of `width` of
+/// an x of `xElement` times `weight`: bf16 x, bf16 scales, 16 | width.
+bool pairedRowsApply(Type xElement, const QuantizedWeight &weight,
+                     int64_t width);
+/// The i1 under which the paired-row schedule gives the f32 schedule's
+/// bits for x ([..., K] bf16) · `weight` on this CPU tier: the tier has a bf16
+/// dot product (kCpuHasBf16Dot), the scales are splittable, and no product
+/// or partial sum can be subnormal (x's and the scales' smallest exponents,
+/// one pass over each).
+Value bf16DotExact(KernelBuilder &kb, Value x, const QuantizedWeight &weight);
+/// x ([..., K] bf16) as bf16 pairs ([M, K / 2] i32, the leading
+/// dimensions collapsed): x[p, 2j] << 16 | x[p, 2j + 1], the other operand
+/// of the paired-row schedule's dot products (computed once per call).
+Value pairedX(OpBuilder &b, Location loc, Value x);
+/// acc[p, :] += Σ_k x[p, k] · W[k, tile columns] for the `count` rows p
+/// from `lo`, k in order, for x ([M, K] bf16) and its `xPairs` (pairedX):
+/// panels of kPanelPairs weight row pairs are dequantized into `panel`
+/// ([kPanelPairs, width] i32, W[k] << 16 | W[k + 1]) and applied by bf16
+/// dot products (kCpuDotBf16Pairs) to blocks of accumulators held in
+/// registers over the panel; an odd K's last row goes through the f32 row
+/// `scratch`. Under bf16DotExact, the same bits as accumulateWeightRows.
+Value accumulatePairedRows(KernelBuilder &kb, const WeightTile &tile,
+                           Value panel, Value scratch, Value acc, Value x,
+                           Value xPairs, Value lo, int64_t count);
 /// Is the product of an `a` and a `b` value exact in f32? True for two
 /// 16-bit floats (at most 11 + 11 significant bits), so that a fused
 /// multiply-add rounds exactly like the separate multiply and add.

@@ -39,7 +39,8 @@
 // PIPE4-NEXT: omp.wsloop
 // PIPE4-NEXT: omp.loop_nest (%{{.+}}) : i64 = (%{{.+}}) to (%[[N]]) step
 // The pipeline's options reach the lowering.
-// DUMP: convert-nova-to-linalg{parallel-sample-work=2 parallel-tiles=4 parallel-work=1}
+// DUMP: nova-declare-cpu-tier-functions,
+// DUMP: convert-nova-to-linalg{bf16-dot=true parallel-sample-work=2 parallel-tiles=4 parallel-work=1}
 // ZERO: error: convert-nova-to-linalg: expected parallel-tiles >= 1, got 0
 func.func @decode(%x: tensor<1x1024xbf16>, %q: tensor<1024x512xi8>, %s: tensor<8x512xbf16>) -> tensor<1x512xbf16> {
   %y = nova.qmatmul %x, %q, %s layout <row_blocks = 8>
