@@ -43,13 +43,14 @@ static Value quantizedMatmul(OpBuilder &b, Location loc, Value x,
   Type element = resultType.getElementType();
   // The paired-row schedule where the tier and the values allow it (checked
   // once per call, outside the threads).
-  Value paired = options.bf16Dot && m > 1 &&
-                         pairedRowsApply(xType.getElementType(), weight, width)
-                     ? bf16DotExact(kb, x, weight)
-                     : Value();
+  Value usePairs =
+      options.bf16Dot && m > 1 &&
+              pairedRowsApply(xType.getElementType(), weight, width)
+          ? bf16DotExact(kb, x, weight)
+          : Value();
   // x in bf16 pairs, once per call (a pass over x, negligible beside the
   // matmul).
-  Value xPairs = paired ? pairedX(b, loc, x) : Value();
+  Value xPairs = usePairs ? pairedX(b, loc, x) : Value();
   auto tile = [&](OpBuilder &tb, Value offset, Value dest) -> Value {
     KernelBuilder t(tb, loc);
     Value acc = t.filled({m, width}, t.f32(0.0));
@@ -62,15 +63,22 @@ static Value quantizedMatmul(OpBuilder &b, Location loc, Value x,
       return castTensor(tb, loc, acc, element, dest);
     }
     SmallVector<Value> scratch = rowScratch(t, width);
-    auto blocks = [&](KernelBuilder &kt, bool pairs) {
-      Value panel =
-          pairs ? kt.empty({kPanelPairs, width}, tb.getI32Type()) : Value();
+    // The paired rows take all m rows of x per panel: each panel is
+    // dequantized once per tile, and the accumulators are read and written
+    // once per panel (64 pairs of weight rows), so they need not fit L2.
+    auto paired = [&](KernelBuilder &kt) {
+      return SmallVector<Value>{accumulatePairedRows(
+          kt, wt, kt.empty({kPanelPairs, width}, tb.getI32Type()), scratch[0],
+          acc, xPairs, kt.index(0), kt.index(m),
+          [](KernelBuilder &, Value p) { return std::make_pair(p, p); },
+          [&](KernelBuilder &kr, Value p, Value kIdx) {
+            return std::make_pair(p, kr.toF32(kr.extract(x2, {p, kIdx})));
+          })};
+    };
+    auto blocks = [&](KernelBuilder &kt) {
       return kt.forLoop(
           0, m / block, acc, [&](KernelBuilder &kbl, Value blk, ValueRange a) {
             Value lo = kbl.muli(blk, kbl.index(block));
-            if (pairs)
-              return SmallVector<Value>{accumulatePairedRows(
-                  kbl, wt, panel, scratch[0], a[0], x2, xPairs, lo, block)};
             Value hi = kbl.addi(lo, kbl.index(block));
             return SmallVector<Value>{accumulateWeightRows(
                 kbl, wt, scratch, a[0], lo, hi,
@@ -82,11 +90,9 @@ static Value quantizedMatmul(OpBuilder &b, Location loc, Value x,
                 })};
           });
     };
-    acc = paired ? t.ifThenElse(
-                       paired, TypeRange{acc.getType()},
-                       [&](KernelBuilder &k) { return blocks(k, true); },
-                       [&](KernelBuilder &k) { return blocks(k, false); })[0]
-                 : blocks(t, false)[0];
+    acc = usePairs ? t.ifThenElse(usePairs, TypeRange{acc.getType()}, paired,
+                                  blocks)[0]
+                   : blocks(t)[0];
     return castTensor(tb, loc, acc, element, dest);
   };
   return rb.expand(

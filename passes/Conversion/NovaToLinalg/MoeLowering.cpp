@@ -287,6 +287,9 @@ struct ExpertMatmul {
   int64_t perToken, numExperts;
   bool exactProduct;
   ExpertGroups groups;
+  /// Under this i1 (bf16DotExact; null when it cannot apply), blockedTile
+  /// takes the paired-row schedule on x's pairs `xPairs`.
+  Value paired = Value(), xPairs = Value();
 
   /// (slot, x of slot `p` of `order` at weight row `kk` as f32).
   std::pair<Value, Value> slotX(KernelBuilder &k, Value p, Value kk) const;
@@ -334,25 +337,52 @@ Value ExpertMatmul::blockedTile(OpBuilder &b, Value offset, Value slice) const {
       std::tie(slot, xs.emplace_back()) = slotX(kr, p, kIdx);
     return std::make_pair(slot, xs);
   };
-  return t.forLoop(
-      0, numExperts, acc, [&](KernelBuilder &k, Value e, ValueRange args) {
-        Value lo = k.extract(groups.starts, {e});
-        Value hi = k.extract(groups.starts, {k.addi(e, k.index(1))});
-        Value blocks = arith::CeilDivUIOp::create(
-            k.builder(), loc, k.subi(hi, lo), k.index(kRowBlock));
-        WeightTile tile{weight, {e}, offset, width, exactProduct};
-        // An expert no slot selected has no block: its weights are not
-        // read.
-        return k.forLoop(
-            k.index(0), blocks, args[0],
-            [&](KernelBuilder &k, Value blk, ValueRange a) {
-              Value bLo = k.addi(lo, k.muli(blk, k.index(kRowBlock)));
-              Value bHi = arith::MinUIOp::create(
-                  k.builder(), loc, k.addi(bLo, k.index(kRowBlock)), hi);
-              return SmallVector<Value>{accumulateWeightRows(
-                  k, tile, scratch, a[0], bLo, bHi, inputs)};
-            });
-      })[0];
+  // Slot p's accumulator row and row of x's pairs ([M * k, K / 2] for an x
+  // per slot).
+  auto pairRows = [&](KernelBuilder &kr, Value p) {
+    Value slot = kr.extract(groups.order, {p});
+    Value row = tensorTypeOf(x).getRank() == 2
+                    ? arith::DivUIOp::create(kr.builder(), loc, slot,
+                                             kr.index(perToken))
+                          .getResult()
+                    : slot;
+    return std::make_pair(slot, row);
+  };
+  auto experts = [&](KernelBuilder &kt, bool pairs) {
+    Value panel =
+        pairs ? kt.empty({kPanelPairs, width}, b.getI32Type()) : Value();
+    return kt.forLoop(
+        0, numExperts, acc, [&](KernelBuilder &k, Value e, ValueRange args) {
+          Value lo = k.extract(groups.starts, {e});
+          Value hi = k.extract(groups.starts, {k.addi(e, k.index(1))});
+          Value blocks = arith::CeilDivUIOp::create(
+              k.builder(), loc, k.subi(hi, lo), k.index(kRowBlock));
+          WeightTile tile{weight, {e}, offset, width, exactProduct};
+          // An expert no slot selected has no block: its weights are not
+          // read.
+          return k.forLoop(
+              k.index(0), blocks, args[0],
+              [&](KernelBuilder &k, Value blk, ValueRange a) {
+                Value bLo = k.addi(lo, k.muli(blk, k.index(kRowBlock)));
+                Value bHi = arith::MinUIOp::create(
+                    k.builder(), loc, k.addi(bLo, k.index(kRowBlock)), hi);
+                if (pairs)
+                  return SmallVector<Value>{accumulatePairedRows(
+                      k, tile, panel, scratch[0], a[0], xPairs, bLo, bHi,
+                      pairRows, [&](KernelBuilder &kr, Value p, Value kk) {
+                        return slotX(kr, p, kk);
+                      })};
+                return SmallVector<Value>{accumulateWeightRows(
+                    k, tile, scratch, a[0], bLo, bHi, inputs)};
+              });
+        });
+  };
+  if (!paired)
+    return experts(t, false)[0];
+  return t.ifThenElse(
+      paired, TypeRange{acc.getType()},
+      [&](KernelBuilder &k) { return experts(k, true); },
+      [&](KernelBuilder &k) { return experts(k, false); })[0];
 }
 
 Value ExpertMatmul::expertSlots(KernelBuilder &k, const WeightTile &tile,
@@ -447,6 +477,13 @@ struct ExpertQMatmulLowering : ScheduledLowering<ExpertQMatmulOp> {
     // Accumulators of one full block of slots stay in L2.
     if (rowBlocked && slots * n * depth >= options.parallelWork)
       width = rowReuseTileWidth(n, std::min(kRowBlock, slots));
+    // The paired-row schedule where the tier and the values allow it
+    // (checked once per call, outside the threads).
+    if (options.bf16Dot && rowBlocked &&
+        pairedRowsApply(xType.getElementType(), weight, width ? width : n)) {
+      em.paired = bf16DotExact(kb, adaptor.getInput(), weight);
+      em.xPairs = pairedX(rewriter, loc, adaptor.getInput());
+    }
     Value acc = parallelColumnTiles(
         rewriter, loc, kb.empty({slots, n}, rewriter.getF32Type()),
         width == 0 ? n : width, [&](OpBuilder &b, Value offset, Value slice) {

@@ -169,15 +169,15 @@ Value mlir::nova::pairedX(OpBuilder &b, Location loc, Value x) {
 namespace {
 /// One panel of the paired-row schedule: `pairs` weight row pairs from row
 /// k0, dequantized into `panel` ([kPanelPairs, width] i32) and applied to
-/// the accumulators of rows lo .. lo + count.
+/// the accumulators of positions [lo, hi).
 struct Panel {
   Value panel, xPairs;
   Value k0;
   int64_t pairs;
-  Value lo;
-  int64_t count;
+  Value lo, hi;
+  PairedRowOf rowOf;
 
-  /// acc[p, chunk columns] for `rows` rows from p0 and `chunks` 16-column
+  /// The accumulators of `rows` positions from p0 at `chunks` 16-column
   /// chunks from col0, updated over the panel's pairs in registers.
   Value microKernel(KernelBuilder &kb, Value acc, Value p0, int64_t rows,
                     Value col0, int64_t chunks) const {
@@ -185,15 +185,18 @@ struct Panel {
     Location loc = kb.location();
     auto f32Vec = VectorType::get({kLanes}, b.getF32Type());
     auto i32Vec = VectorType::get({kLanes}, b.getI32Type());
-    SmallVector<Value> ps, cols, sums;
-    for (int64_t r = 0; r < rows; ++r)
-      ps.push_back(r ? kb.addi(p0, kb.index(r)) : p0);
+    SmallVector<Value> accRows, xRows, cols, sums;
+    for (int64_t r = 0; r < rows; ++r) {
+      auto [accRow, xRow] = rowOf(kb, r ? kb.addi(p0, kb.index(r)) : p0);
+      accRows.push_back(accRow);
+      xRows.push_back(xRow);
+    }
     for (int64_t c = 0; c < chunks; ++c)
       cols.push_back(c ? kb.addi(col0, kb.index(c * kLanes)) : col0);
-    for (Value p : ps)
+    for (Value r : accRows)
       for (Value col : cols)
         sums.push_back(vector::TransferReadOp::create(
-            b, loc, f32Vec, acc, ValueRange{p, col}, kb.f32(0.0),
+            b, loc, f32Vec, acc, ValueRange{r, col}, kb.f32(0.0),
             ArrayRef<bool>{true}));
     Value j0 = kb.shrui(k0, kb.index(1));
     SmallVector<Value> updated = kb.forLoop(
@@ -205,9 +208,9 @@ struct Panel {
                 kb2, loc, i32Vec, panel, ValueRange{u, col}, k.i32(0),
                 ArrayRef<bool>{true}));
           Value j = k.addi(j0, u);
-          for (Value p : ps)
+          for (Value xRow : xRows)
             xs.push_back(vector::BroadcastOp::create(
-                kb2, loc, i32Vec, k.extract(xPairs, {p, j})));
+                kb2, loc, i32Vec, k.extract(xPairs, {xRow, j})));
           for (int64_t r = 0; r < rows; ++r)
             for (int64_t c = 0; c < chunks; ++c)
               out.push_back(func::CallOp::create(
@@ -218,36 +221,40 @@ struct Panel {
         });
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < chunks; ++c)
-        acc = vector::TransferWriteOp::create(b, loc, updated[r * chunks + c],
-                                              acc, ValueRange{ps[r], cols[c]},
-                                              ArrayRef<bool>{true})
+        acc = vector::TransferWriteOp::create(
+                  b, loc, updated[r * chunks + c], acc,
+                  ValueRange{accRows[r], cols[c]}, ArrayRef<bool>{true})
                   .getResult();
     return acc;
   }
 
-  /// The panel applied to rows [from, from + n) in groups of `rows`.
-  Value rowGroups(KernelBuilder &kb, Value acc, Value from, int64_t n,
+  /// The panel applied to positions [from, to) in groups of `rows` (which
+  /// divides to - from).
+  Value rowGroups(KernelBuilder &kb, Value acc, Value from, Value to,
                   int64_t rows) const {
     int64_t width = tensorTypeOf(acc).getShape().back();
     int64_t chunks = width / kLanes;
     int64_t perPass = chunks % kPairChunks == 0 ? kPairChunks
                       : chunks % 2 == 0         ? 2
                                                 : 1;
-    return kb.forLoop(
-        0, n / rows, acc, [&](KernelBuilder &kr, Value g, ValueRange a) {
-          Value p0 = kr.addi(from, kr.muli(g, kr.index(rows)));
-          return kr.forLoop(0, chunks / perPass, a[0],
+    Value groups = arith::DivUIOp::create(kb.builder(), kb.location(),
+                                          kb.subi(to, from), kb.index(rows));
+    return kb.forLoop(kb.index(0), groups, acc,
+                      [&](KernelBuilder &kr, Value g, ValueRange a) {
+                        Value p0 = kr.addi(from, kr.muli(g, kr.index(rows)));
+                        return kr.forLoop(
+                            0, chunks / perPass, a[0],
                             [&](KernelBuilder &kc, Value c, ValueRange t) {
                               Value col0 =
                                   kc.muli(c, kc.index(perPass * kLanes));
                               return SmallVector<Value>{microKernel(
                                   kc, t[0], p0, rows, col0, perPass)};
                             });
-        })[0];
+                      })[0];
   }
 
-  /// Dequantizes the panel, then applies it (count rows of x: groups of
-  /// kPairRows, then single rows).
+  /// Dequantizes the panel, then applies it (groups of kPairRows
+  /// positions, then single ones).
   Value apply(KernelBuilder &kb, const WeightTile &tile, Value acc) {
     Location loc = kb.location();
     int64_t width = tile.width;
@@ -262,32 +269,34 @@ struct Panel {
         })[0];
     Panel filled = *this;
     filled.panel = packed;
-    int64_t main = count / kPairRows * kPairRows;
-    if (main)
-      acc = filled.rowGroups(kb, acc, lo, main, kPairRows);
-    if (main < count)
-      acc = filled.rowGroups(kb, acc, kb.addi(lo, kb.index(main)), count - main,
-                             1);
-    return acc;
+    Value n = kb.subi(hi, lo);
+    Value main =
+        kb.addi(lo, kb.subi(n, arith::RemUIOp::create(kb.builder(), loc, n,
+                                                      kb.index(kPairRows))));
+    acc = filled.rowGroups(kb, acc, lo, main, kPairRows);
+    return filled.rowGroups(kb, acc, main, hi, 1);
   }
 };
 } // namespace
 
 bool mlir::nova::pairedRowsApply(Type xElement, const QuantizedWeight &weight,
                                  int64_t width) {
-  return xElement.isBF16() && weight.scaleType.isBF16() && width % kLanes == 0;
+  auto wType = tensorTypeOf(weight.q);
+  return xElement.isBF16() && weight.scaleType.isBF16() &&
+         width % kLanes == 0 && wType.getShape()[wType.getRank() - 2] >= 2;
 }
 
 Value mlir::nova::accumulatePairedRows(KernelBuilder &kb,
                                        const WeightTile &tile, Value panel,
-                                       Value scratch, Value acc, Value x,
-                                       Value xPairs, Value lo, int64_t count) {
+                                       Value scratch, Value acc, Value xPairs,
+                                       Value lo, Value hi, PairedRowOf rowOf,
+                                       RowXOf xOf) {
   OpBuilder &b = kb.builder();
   Location loc = kb.location();
   auto wType = tensorTypeOf(tile.weight.q);
   int64_t depth = wType.getShape()[wType.getRank() - 2];
   int64_t pairs = depth / 2, full = pairs / kPanelPairs;
-  Panel p{panel, xPairs, Value(), kPanelPairs, lo, count};
+  Panel p{panel, xPairs, Value(), kPanelPairs, lo, hi, rowOf};
   if (full)
     acc =
         kb.forLoop(0, full, acc, [&](KernelBuilder &k, Value i, ValueRange a) {
@@ -304,10 +313,9 @@ Value mlir::nova::accumulatePairedRows(KernelBuilder &kb,
   // An odd K's last row, in f32.
   Value k = kb.index(depth - 1);
   Value row = dequantizedRow(b, loc, tile, k, scratch);
-  return accumulateRows(
-      kb, acc, {row}, lo, kb.addi(lo, kb.index(count)),
-      /*exactProduct=*/true, [&](KernelBuilder &kr, Value pp) {
-        return std::make_pair(
-            pp, SmallVector<Value>{kr.toF32(kr.extract(x, {pp, k}))});
-      });
+  return accumulateRows(kb, acc, {row}, lo, hi, /*exactProduct=*/true,
+                        [&](KernelBuilder &kr, Value pp) {
+                          auto [r, xv] = xOf(kr, pp, k);
+                          return std::make_pair(r, SmallVector<Value>{xv});
+                        });
 }

@@ -164,7 +164,8 @@ Value accumulateWeightRows(KernelBuilder &kb, const WeightTile &tile,
                            Value hi, RowInputs inputs);
 
 /// Whether the paired-row schedule applies to a column tile of `width` of
-/// an x of `xElement` times `weight`: bf16 x, bf16 scales, 16 | width.
+/// an x of `xElement` times `weight`: bf16 x, bf16 scales, 16 | width,
+/// at least one pair of weight rows.
 bool pairedRowsApply(Type xElement, const QuantizedWeight &weight,
                      int64_t width);
 /// The i1 under which the paired-row schedule gives the f32 schedule's
@@ -177,16 +178,24 @@ Value bf16DotExact(KernelBuilder &kb, Value x, const QuantizedWeight &weight);
 /// dimensions collapsed): x[p, 2j] << 16 | x[p, 2j + 1], the other operand
 /// of the paired-row schedule's dot products (computed once per call).
 Value pairedX(OpBuilder &b, Location loc, Value x);
-/// acc[p, :] += Σ_k x[p, k] · W[k, tile columns] for the `count` rows p
-/// from `lo`, k in order, for x ([M, K] bf16) and its `xPairs` (pairedX):
-/// panels of kPanelPairs weight row pairs are dequantized into `panel`
-/// ([kPanelPairs, width] i32, W[k] << 16 | W[k + 1]) and applied by bf16
-/// dot products (kCpuDotBf16Pairs) to blocks of accumulators held in
-/// registers over the panel; an odd K's last row goes through the f32 row
-/// `scratch`. Under bf16DotExact, the same bits as accumulateWeightRows.
+/// (accumulator row, row of pairedX) of position `p` of the paired-row
+/// schedule.
+using PairedRowOf =
+    function_ref<std::pair<Value, Value>(KernelBuilder &, Value p)>;
+/// (accumulator row, x as f32) of position `p` at weight row `k`.
+using RowXOf =
+    function_ref<std::pair<Value, Value>(KernelBuilder &, Value p, Value k)>;
+/// acc[r(p), :] += Σ_k x(p, k) · W[lead..., k, tile columns] for the
+/// positions p in [lo, hi), k in order, with (r(p), pairs row) = rowOf(p)
+/// and `xPairs` x's pairedX: panels of kPanelPairs weight row pairs are
+/// dequantized into `panel` ([kPanelPairs, width] i32, W[k] << 16 |
+/// W[k + 1]) and applied by bf16 dot products (kCpuDotBf16Pairs) to blocks
+/// of accumulators held in registers over the panel; an odd K's last row
+/// goes through the f32 row `scratch` with x from xOf. Under bf16DotExact,
+/// the same bits as accumulateWeightRows.
 Value accumulatePairedRows(KernelBuilder &kb, const WeightTile &tile,
-                           Value panel, Value scratch, Value acc, Value x,
-                           Value xPairs, Value lo, int64_t count);
+                           Value panel, Value scratch, Value acc, Value xPairs,
+                           Value lo, Value hi, PairedRowOf rowOf, RowXOf xOf);
 /// Is the product of an `a` and a `b` value exact in f32? True for two
 /// 16-bit floats (at most 11 + 11 significant bits), so that a fused
 /// multiply-add rounds exactly like the separate multiply and add.

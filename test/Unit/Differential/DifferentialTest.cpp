@@ -265,6 +265,17 @@ std::string qmatmulFunc(const std::string &name, const std::string &xty,
                   "\n  return %0 : " + rty);
 }
 
+/// "func.func @name(x, ids, q, s) -> y" computing one nova.expert_qmatmul.
+std::string expertQmatmulFunc(const std::string &name, const std::string &xty,
+                              const std::string &ety, const std::string &qty,
+                              const std::string &sty, const std::string &rty,
+                              const std::string &layout) {
+  return func(name, {xty, ety, qty, sty}, {rty},
+              "  %0 = nova.expert_qmatmul %a0, %a1, %a2, %a3 layout " + layout +
+                  " : " + xty + ", " + ety + ", " + qty + ", " + sty + " -> " +
+                  rty + "\n  return %0 : " + rty);
+}
+
 Case qmatmulCase(Gen &g, const std::string &name) {
   int64_t m = g.size(9);
   auto [k, n] = g.contractionSize();
@@ -305,10 +316,7 @@ Case expertCase(Gen &g, const std::string &name) {
   std::string xty = tensorType(x, xt), ety = tensorType({m, k}, DType::I32),
               qty = tensorType(w, DType::I8), sty = tensorType(l.scales, st),
               rty = tensorType({m, k, n}, rtp);
-  c.text = func(name, {xty, ety, qty, sty}, {rty},
-                "  %0 = nova.expert_qmatmul %a0, %a1, %a2, %a3 layout " +
-                    l.attr + " : " + xty + ", " + ety + ", " + qty + ", " +
-                    sty + " -> " + rty + "\n  return %0 : " + rty);
+  c.text = expertQmatmulFunc(name, xty, ety, qty, sty, rty, l.attr);
   return c;
 }
 
@@ -871,10 +879,7 @@ Case expertNoneCase(Gen &g, const std::string &name) {
   std::string xty = tensorType(x, xt), ety = tensorType({m, k}, DType::I32),
               qty = tensorType(w, DType::I8), sty = tensorType(l.scales, st),
               rty = tensorType({m, k, n}, rtp);
-  c.text = func(name, {xty, ety, qty, sty}, {rty},
-                "  %0 = nova.expert_qmatmul %a0, %a1, %a2, %a3 layout " +
-                    l.attr + " : " + xty + ", " + ety + ", " + qty + ", " +
-                    sty + " -> " + rty + "\n  return %0 : " + rty);
+  c.text = expertQmatmulFunc(name, xty, ety, qty, sty, rty, l.attr);
   c.invariant = [experts, n](const std::vector<HostTensor> &out) {
     for (int64_t slot = 0; slot < experts.numElements(); ++slot) {
       if (experts.intAt(slot) != -1)
@@ -974,10 +979,7 @@ Case qmatmulExactCase(Gen &g, const std::string &name) {
   if (experts) {
     std::string ety = tensorType({m, 1}, DType::I32);
     c.inputs = {input, ids, q, scales};
-    c.text = func(name, {xty, ety, qty, sty}, {rty},
-                  "  %0 = nova.expert_qmatmul %a0, %a1, %a2, %a3 layout " +
-                      l.attr + " : " + xty + ", " + ety + ", " + qty + ", " +
-                      sty + " -> " + rty + "\n  return %0 : " + rty);
+    c.text = expertQmatmulFunc(name, xty, ety, qty, sty, rty, l.attr);
   } else {
     c.inputs = {input, q, scales};
     c.text = qmatmulFunc(name, xty, qty, sty, rty, l.attr);
@@ -1020,10 +1022,14 @@ Case qmatmulExactCase(Gen &g, const std::string &name) {
 /// bf16 dot product would differ (a row of subnormal or tiny x, or tiny
 /// scales: products below 2^-126), which must send the call to the f32
 /// schedule; some put an infinity or a NaN in x.
-Case qmatmulPairedCase(Gen &g, const std::string &name) {
-  int64_t m = g.pick({2, 3, 4, 7, 8, 13, 64, 65}), k = g.uniform(1, 70),
-          n = 16 * g.uniform(1, 6);
+Case pairedCase(Gen &g, const std::string &name, bool experts) {
+  int64_t m = experts ? g.pick({4, 13, 40, 64, 65})
+                      : g.pick({2, 3, 4, 7, 8, 13, 64, 65}),
+          k = g.uniform(1, 70), n = 16 * g.uniform(1, 6),
+          e = experts ? g.pick({1, 2, 3}) : 1, perToken = experts ? 2 : 1;
   std::vector<int64_t> w = {k, n};
+  if (experts)
+    w.insert(w.begin(), e);
   Layout l = randomLayout(g, w);
   HostTensor x = HostTensor::zeros(DType::BF16, {m, k});
   HostTensor scales = HostTensor::zeros(DType::BF16, l.scales);
@@ -1059,28 +1065,40 @@ Case qmatmulPairedCase(Gen &g, const std::string &name) {
     break;
   }
   HostTensor q = g.ints(DType::I8, w, -128, 127);
+  // Each token's two slots: experts in order, some -1 (no expert).
+  HostTensor ids =
+      experts ? g.ints(DType::I32, {m, perToken}, -1, e - 1) : HostTensor();
   Case c{name};
-  c.inputs = {x, q, scales};
   std::string xty = tensorType({m, k}, DType::BF16),
               qty = tensorType(w, DType::I8),
-              sty = tensorType(l.scales, DType::BF16),
-              rty = tensorType({m, n}, DType::F32);
-  c.text = qmatmulFunc(name, xty, qty, sty, rty, l.attr);
+              sty = tensorType(l.scales, DType::BF16);
+  if (experts) {
+    std::string ety = tensorType({m, perToken}, DType::I32),
+                rty = tensorType({m, perToken, n}, DType::F32);
+    c.inputs = {x, ids, q, scales};
+    c.text = expertQmatmulFunc(name, xty, ety, qty, sty, rty, l.attr);
+  } else {
+    c.inputs = {x, q, scales};
+    c.text = qmatmulFunc(name, xty, qty, sty, tensorType({m, n}, DType::F32),
+                         l.attr);
+  }
   c.reduction = static_cast<double>(k);
   int64_t blocks = l.scales[l.scales.size() - 2], columns = l.scales.back();
   c.cpuInvariant = true;
   c.invariant = [=](const std::vector<HostTensor> &out) {
     const uint16_t *s = scales.as<uint16_t>();
-    for (int64_t r = 0; r < m; ++r)
+    for (int64_t slot = 0; slot < m * perToken; ++slot)
       for (int64_t col = 0; col < n; ++col) {
+        int64_t r = slot / perToken, ex = experts ? ids.intAt(slot) : 0;
         float want = 0.0f;
-        for (int64_t kk = 0; kk < k; ++kk) {
-          uint16_t scale =
-              s[(kk / (k / blocks)) * columns + (columns == 1 ? 0 : col)];
-          want = std::fma(float(x.floatAt(r * k + kk)),
-                          dequantizedBf16(q.intAt(kk * n + col), scale), want);
+        for (int64_t kk = 0; ex >= 0 && kk < k; ++kk) {
+          uint16_t scale = s[(ex * blocks + kk / (k / blocks)) * columns +
+                             (columns == 1 ? 0 : col)];
+          want = std::fma(
+              float(x.floatAt(r * k + kk)),
+              dequantizedBf16(q.intAt((ex * k + kk) * n + col), scale), want);
         }
-        float got = float(out[0].floatAt(r * n + col));
+        float got = float(out[0].floatAt(slot * n + col));
         uint32_t gb, wb;
         std::memcpy(&gb, &got, 4);
         std::memcpy(&wb, &want, 4);
@@ -1088,15 +1106,25 @@ Case qmatmulPairedCase(Gen &g, const std::string &name) {
           continue;
         char text[160];
         std::snprintf(text, sizeof text,
-                      "row %lld column %lld: %.9g (bits 0x%08x), expected the "
-                      "sequential sum %.9g (0x%08x)",
-                      (long long)r, (long long)col, double(got), unsigned(gb),
-                      double(want), unsigned(wb));
+                      "slot %lld column %lld: %.9g (bits 0x%08x), expected "
+                      "the sequential sum %.9g (0x%08x)",
+                      (long long)slot, (long long)col, double(got),
+                      unsigned(gb), double(want), unsigned(wb));
         return std::string(text);
       }
     return std::string();
   };
   return c;
+}
+
+Case qmatmulPairedCase(Gen &g, const std::string &name) {
+  return pairedCase(g, name, /*experts=*/false);
+}
+
+/// The same for nova.expert_qmatmul with enough slots for the blocked
+/// expert schedule (a token's two slots, some of expert -1, which give +0).
+Case expertPairedCase(Gen &g, const std::string &name) {
+  return pairedCase(g, name, /*experts=*/true);
 }
 
 /// A Grok-shaped MoE block with a padding mask on the router: masked
@@ -1859,6 +1887,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FamilySpec{"qmatmul", qmatmulCase, 100},
                       FamilySpec{"qmatmul_exact", qmatmulExactCase, 40},
                       FamilySpec{"qmatmul_paired", qmatmulPairedCase, 40},
+                      FamilySpec{"expert_paired", expertPairedCase, 40},
                       FamilySpec{"qmatmul_fast", qmatmulFastCase, 60},
                       FamilySpec{"expert_qmatmul", expertCase, 80},
                       FamilySpec{"moe_route", routeCase, 60},
